@@ -1,0 +1,41 @@
+# The two commands of the README: `make demo` and `make test`. Everything they need is installed here.
+PYTHON ?= python3
+VENV   := .venv
+VPY    := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+# Where the engine lives: a user cache keyed by version, shared by every clone (scripts/setup-engine.sh).
+ENGINE_ENV = eval "$$(bash scripts/setup-engine.sh --print-env)"
+
+.PHONY: venv engine test lint typecheck pytest demo bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install -q --upgrade pip
+	$(VPY) -m pip install -q -e '.[test]'
+	touch $@
+
+venv: $(STAMP)
+
+engine: venv
+	bash scripts/setup-engine.sh
+
+lint: venv
+	$(VENV)/bin/ruff check provider tests benchmarks examples
+
+typecheck: venv
+	$(VENV)/bin/mypy provider
+
+pytest: venv engine
+	$(ENGINE_ENV) && $(VENV)/bin/pytest -q -p no:cacheprovider
+
+test: lint typecheck pytest
+
+demo: venv engine
+	$(ENGINE_ENV) && $(VPY) scripts/demo.py
+
+bench: venv
+	$(VPY) -m pip install -q -e '.[test,bench]'
+	for b in benchmarks/*.py; do $(VPY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .kms-emulator .pulumi-state

@@ -1,0 +1,23 @@
+"""Multi-region KMS keys as code.
+
+`from provider import CustomKey, ReplicaKey, KeyAlias, KeyTags` gives the Pulumi resources; the
+emulator, the backends and the envelope SDK live in sub-packages and import without Pulumi.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__all__ = ["CustomKey", "KeyAlias", "KeyTags", "ReplicaKey"]
+
+if TYPE_CHECKING:
+    from .resources import CustomKey, KeyAlias, KeyTags, ReplicaKey
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy: `kmsctl` and the emulator server should not pay for importing Pulumi.
+    if name in __all__:
+        from . import resources
+
+        return getattr(resources, name)
+    raise AttributeError(f"module 'provider' has no attribute {name!r}")

@@ -1,0 +1,38 @@
+"""The default backend: the emulator in process, no server and no account."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ..emulator import Emulator
+
+# One emulator per state directory per process: the engine calls a provider many times in one
+# process, and each call building its own would re-open the database and lose the material cache.
+_open: dict[tuple[Path, int], Emulator] = {}
+_lock = threading.Lock()
+
+
+def emulator_at(path: str | os.PathLike[str]) -> Emulator:
+    where = Path(path).resolve()
+    with _lock:
+        emu = _open.get((where, os.getpid()))
+        if emu is None:
+            emu = Emulator(where)
+            _open[(where, os.getpid())] = emu
+        return emu
+
+
+class EmbeddedBackend:
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.emulator = emulator_at(self.path)
+
+    def call(self, region: str, action: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        return self.emulator.call(region, action, params)
+
+    def close(self) -> None:
+        """The emulator is shared by every backend of this process on the same path: left open."""

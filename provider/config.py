@@ -1,0 +1,79 @@
+"""Where the backend is and who we are (contract section 3).
+
+Pulumi stack config (namespace `kms`) wins; environment variables are the fallback. No credential
+is ever kept on an object that gets pickled into Pulumi state: settings are read per call.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .backend import Backend
+from .client import KmsClient
+
+DEFAULT_REGION = "cn-north-4"
+EMULATOR_DIR = ".kms-emulator"
+
+
+@dataclass(frozen=True)
+class Settings:
+    region: str = DEFAULT_REGION
+    endpoint: str | None = None
+    access_key: str | None = field(default=None, repr=False)
+    secret_key: str | None = field(default=None, repr=False)
+    emulator_path: Path = Path(EMULATOR_DIR)
+
+    @property
+    def embedded(self) -> bool:
+        return not self.endpoint
+
+
+def _project_dir(start: Path) -> Path:
+    """The directory of the stack's Pulumi.yaml at or above `start`, else `start` itself."""
+    for d in (start, *start.parents):
+        if (d / "Pulumi.yaml").exists() or (d / "Pulumi.yml").exists():
+            return d
+    return start
+
+
+def settings(
+    config: Mapping[str, str | None] | None = None, environ: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> Settings:
+    """Resolve the settings: `config` holds stack config keys without the `kms:` prefix."""
+    config = config or {}
+    env = os.environ if environ is None else environ
+
+    def pick(key: str, var: str) -> str | None:
+        value = config.get(key)
+        if value in (None, ""):
+            value = env.get(var)
+        return value or None
+
+    path = pick("emulatorPath", "KMS_EMULATOR_PATH")
+    base = _project_dir((cwd or Path.cwd()).resolve())
+    return Settings(
+        region=pick("region", "KMS_REGION") or DEFAULT_REGION,
+        endpoint=pick("endpoint", "KMS_ENDPOINT"),
+        access_key=pick("accessKey", "KMS_ACCESS_KEY"),
+        secret_key=pick("secretKey", "KMS_SECRET_KEY"),
+        emulator_path=Path(path) if path else base / EMULATOR_DIR,
+    )
+
+
+def open_backend(s: Settings) -> Backend:
+    if s.embedded:
+        from .backend.embedded import EmbeddedBackend
+
+        return EmbeddedBackend(s.emulator_path)
+    from .backend.http import HttpBackend
+
+    assert s.endpoint is not None
+    return HttpBackend(s.endpoint, access_key=s.access_key, secret_key=s.secret_key)
+
+
+def client(s: Settings | None = None) -> KmsClient:
+    s = s or settings()
+    return KmsClient(open_backend(s), s.region)
