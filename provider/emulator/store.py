@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ..domain.errors import UndefinedError
@@ -100,6 +101,12 @@ class Store:
     # --- root key --------------------------------------------------------------------------------
     def _root_key(self) -> bytes:
         path = self.directory / "root.key"
+        if not path.exists() and self._holds_material():
+            # A new root key would make every stored key unreadable: refuse rather than lose keys.
+            raise UndefinedError(
+                f"the emulator state in {self.directory} holds keys but its root key {path.name} is missing; "
+                "restore the file (0600) from a backup"
+            )
         if not path.exists():
             # Written to a private temp file, then linked into place: two processes starting at once
             # agree on one root key (link fails for the loser, who then reads the winner's).
@@ -118,12 +125,29 @@ class Store:
             raise UndefinedError(f"the emulator root key {path} is damaged")
         return data
 
+    def _holds_material(self) -> bool:
+        if not self.db_path.exists():
+            return False
+        db = sqlite3.connect(self.db_path, timeout=BUSY_TIMEOUT_MS / 1000)
+        try:
+            return db.execute("SELECT 1 FROM materials LIMIT 1").fetchone() is not None
+        except sqlite3.OperationalError:
+            return False
+        finally:
+            db.close()
+
     def seal(self, plaintext: bytes, aad: bytes) -> bytes:
         nonce = os.urandom(12)
         return nonce + self._root.encrypt(nonce, plaintext, aad)
 
     def unseal(self, sealed: bytes, aad: bytes) -> bytes:
-        return self._root.decrypt(sealed[:12], sealed[12:], aad)
+        try:
+            return self._root.decrypt(sealed[:12], sealed[12:], aad)
+        except InvalidTag:
+            raise UndefinedError(
+                f"stored key material in {self.directory} does not open under the root key: the state or root.key "
+                "was altered"
+            ) from None
 
     # --- connections and transactions -------------------------------------------------------------
     def conn(self) -> sqlite3.Connection:
