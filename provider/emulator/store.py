@@ -51,6 +51,7 @@ CREATE INDEX IF NOT EXISTS keys_material ON keys (material_id, region);
 CREATE INDEX IF NOT EXISTS keys_primary ON keys (primary_id);
 CREATE INDEX IF NOT EXISTS keys_deletion ON keys (deletion_at) WHERE deletion_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS keys_region ON keys (region, id);
+CREATE INDEX IF NOT EXISTS keys_rotation ON keys (last_rotation) WHERE rotation_enabled = 1;
 CREATE TABLE IF NOT EXISTS region_counts (region TEXT PRIMARY KEY, n INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS materials (
     material_id BLOB NOT NULL,
