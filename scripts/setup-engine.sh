@@ -85,7 +85,8 @@ exec \"\${py:-python3}\" -u -m pulumi.dynamic \"\$@\""
 # tools/engine/kms_language_host.py). The interpreter is chosen at run time, per clone.
 $pick
 here=\"\$(cd \"\$(dirname \"\${BASH_SOURCE[0]}\")\" && pwd)\"
-exec \"\${py:-python3}\" -u \"\$here/kms_language_host.py\" \"\$@\""
+# A clone's own copy (exported by --print-env and by the test harness) wins over the cached one.
+exec \"\${py:-python3}\" -u \"\${KMS_LANGUAGE_HOST:-\$here/kms_language_host.py}\" \"\$@\""
   if ! cmp -s "$HOST_SRC" "$BIN/kms_language_host.py"; then
     cp "$HOST_SRC" "$BIN/kms_language_host.py.tmp.$$"
     mv -f "$BIN/kms_language_host.py.tmp.$$" "$BIN/kms_language_host.py"
@@ -129,9 +130,17 @@ if [ "$PRINT_ENV" = 1 ]; then
     VENV_PATH=""
   fi
   q() { printf '%q' "$1"; }
-  echo "export PATH=$(q "$ENGINE_DIR:$VENV_PATH$PATH")"
+  # Drop earlier copies of the two entries so that repeated evals do not grow PATH.
+  rest=":$PATH:"
+  for d in "$ENGINE_DIR" "$ROOT/.venv/bin"; do
+    while [[ "$rest" == *":$d:"* ]]; do rest="${rest/:$d:/:}"; done
+  done
+  rest="${rest#:}"
+  rest="${rest%:}"
+  echo "export PATH=$(q "$ENGINE_DIR:$VENV_PATH$rest")"
   echo "export KMS_PYTHON=$(q "$KMS_PY")"
   echo "export KMS_PULUMI_VERSION=$(q "$VERSION")"
+  [ "$ENGINE_DIR" != "$BIN" ] || echo "export KMS_LANGUAGE_HOST=$(q "$HOST_SRC")"
   echo "export PULUMI_SKIP_UPDATE_CHECK=true"
   echo "export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true"
   echo "export PULUMI_HOME=$(q "${PULUMI_HOME:-$CACHE/home}")"

@@ -122,7 +122,7 @@ def _serve(engine_address: str) -> None:
                 "stack": request.stack,
                 "organization": request.organization or "organization",
                 "pwd": request.pwd or program_directory,
-                "program": os.path.join(program_directory, entry_point),
+                "program": os.path.normpath(os.path.join(program_directory, entry_point)),
                 "program_directory": program_directory,
                 "root_directory": root_directory,
                 "monitor": request.monitor_address,
