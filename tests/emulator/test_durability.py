@@ -41,7 +41,7 @@ def test_four_processes_share_one_state_without_errors(tmp_path: Path) -> None:
         for w in range(4)
     ]
     outs = [p.communicate(timeout=300) for p in procs]
-    for p, (out, err) in zip(procs, outs, strict=True):
+    for p, (_out, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0, err[-2000:]
         assert "locked" not in err
     rounds = [int(out.strip()) for out, _ in outs]
