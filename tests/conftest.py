@@ -12,16 +12,40 @@ from provider.backend import Backend
 from provider.client import KmsClient
 
 REGION = "cn-north-4"
-BACKENDS = ["embedded"]
+BACKENDS = ["embedded", "http"]
 
 
-def _make_backend(kind: str, state: Path) -> tuple[Backend, Callable[[], None]]:
+def _make_backend(kind: str, state: Path, request: pytest.FixtureRequest) -> tuple[Backend, Callable[[], None]]:
+    from provider.emulator import Emulator
+
     if kind == "embedded":
-        from provider.emulator import Emulator
-
         emu = Emulator(state)
         return emu, emu.close
+    if kind == "http":
+        # One server for the session, a fresh emulator state behind it for every test: the request path
+        # (socket, HTTP, signature, envelope, error mapping) is the real one, the start-up paid once.
+        server = request.getfixturevalue("_wire_server")
+        emu = Emulator(state)
+        server.app.emulator = emu
+        http = server.backend()
+
+        def close() -> None:
+            http.close()
+            emu.close()
+
+        return http, close
     raise AssertionError(f"unknown backend {kind}")
+
+
+@pytest.fixture(scope="session")
+def _wire_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    from provider.emulator import Emulator
+    from provider.server.app import KmsApp
+    from tests.support.live_server import ACCESS_KEY, SECRET_KEY, ThreadServer
+
+    app = KmsApp(Emulator(tmp_path_factory.mktemp("wire-idle")), {ACCESS_KEY: SECRET_KEY})
+    with ThreadServer(app) as server:
+        yield server
 
 
 @pytest.fixture(autouse=True)
@@ -32,7 +56,7 @@ def _fast_replication(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    b, close = _make_backend(request.param, tmp_path / "state")
+    b, close = _make_backend(request.param, tmp_path / "state", request)
     yield b
     close()
 

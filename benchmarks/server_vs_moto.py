@@ -1,0 +1,220 @@
+"""`kmsctl serve` against moto's KMS server: the same raw HTTP loop on one keep-alive connection.
+
+For each of CreateKey, DescribeKey, Encrypt, Decrypt and GenerateDataKey, both servers get the same
+number of sequential requests from this process over one keep-alive connection (http.client). Our
+requests are signed one by one (the signature is part of what a client pays); moto's are not (it
+does not check them). Both servers run as subprocesses on loopback.
+
+Prints each op's ops/s, p50 and p99 for both, a line `ratio server_over_moto OP X` per op, and last
+`ratio server_over_moto_min X`. Goal: X >= 5 for every op, p99 < 5 ms for the crypto ops.
+
+    .venv/bin/python benchmarks/server_vs_moto.py            # modest: 400 requests per op
+    .venv/bin/python benchmarks/server_vs_moto.py --n 3000   # or BENCH_FULL=1
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from provider.backend import signer  # noqa: E402
+
+ACCESS_KEY = "AKBENCH000000001"
+SECRET_KEY = "bench-secret-key-0123456789abcdef"
+REGION = "cn-north-4"
+OPS = ["CreateKey", "DescribeKey", "Encrypt", "Decrypt", "GenerateDataKey"]
+CRYPTO_OPS = {"Encrypt", "Decrypt", "GenerateDataKey"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def wait_listening(port: int, proc: subprocess.Popen[bytes], what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"{what} did not listen on {port}")
+
+
+class Client:
+    """One keep-alive connection; `call` answers (status, parsed JSON)."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.host = f"127.0.0.1:{port}"
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+    def post(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
+        self.conn.request("POST", path, body=body, headers=headers)
+        resp = self.conn.getresponse()
+        data = resp.read()
+        return resp.status, json.loads(data)
+
+
+class Ours(Client):
+    def call(self, action: str, params: dict[str, Any]) -> Any:
+        body = json.dumps(params, separators=(",", ":")).encode()
+        query = (("Action", action), ("Version", signer.VERSION))
+        headers = signer.sign(method="POST", host=self.host, path="/", query=query, body=body,
+                              access_key=ACCESS_KEY, secret_key=SECRET_KEY, region=REGION,
+                              headers={"Content-Type": "application/json"})
+        headers["Content-Type"] = "application/json"
+        status, doc = self.post(f"/?Action={action}&Version={signer.VERSION}", body, headers)
+        if status != 200:
+            raise RuntimeError(f"kmsctl serve {action}: {status} {doc}")
+        return doc["Result"]
+
+
+class Moto(Client):
+    AUTH = ("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/kms/aws4_request, "
+            "SignedHeaders=host;x-amz-date, Signature=" + "0" * 64)
+
+    def call(self, action: str, params: dict[str, Any]) -> Any:
+        body = json.dumps(params, separators=(",", ":")).encode()
+        headers = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": f"TrentService.{action}",
+                   "Authorization": self.AUTH, "X-Amz-Date": "20240101T000000Z"}
+        status, doc = self.post("/", body, headers)
+        if status != 200:
+            raise RuntimeError(f"moto {action}: {status} {doc}")
+        return doc
+
+
+def workloads(client: Ours | Moto) -> dict[str, Callable[[int], Any]]:
+    """The five operations with fitting parameters for each server's dialect."""
+    plaintext = base64.b64encode(os.urandom(32)).decode()
+    if isinstance(client, Ours):
+        key_id = client.call("CreateKey", {"KeyName": "bench-main"})["Key"]["ID"]
+        blob = client.call("Encrypt", {"KeyID": key_id, "Plaintext": plaintext})["CiphertextBlob"]
+        return {
+            "CreateKey": lambda i: client.call("CreateKey", {"KeyName": f"bench-{i}"}),
+            "DescribeKey": lambda i: client.call("DescribeKey", {"KeyID": key_id}),
+            "Encrypt": lambda i: client.call("Encrypt", {"KeyID": key_id, "Plaintext": plaintext}),
+            "Decrypt": lambda i: client.call("Decrypt", {"CiphertextBlob": blob}),
+            "GenerateDataKey": lambda i: client.call("GenerateDataKey", {"KeyID": key_id, "NumberOfBytes": 32}),
+        }
+    key_id = client.call("CreateKey", {"Description": "bench-main"})["KeyMetadata"]["KeyId"]
+    blob = client.call("Encrypt", {"KeyId": key_id, "Plaintext": plaintext})["CiphertextBlob"]
+    return {
+        "CreateKey": lambda i: client.call("CreateKey", {"Description": f"bench-{i}"}),
+        "DescribeKey": lambda i: client.call("DescribeKey", {"KeyId": key_id}),
+        "Encrypt": lambda i: client.call("Encrypt", {"KeyId": key_id, "Plaintext": plaintext}),
+        "Decrypt": lambda i: client.call("Decrypt", {"CiphertextBlob": blob}),
+        "GenerateDataKey": lambda i: client.call("GenerateDataKey", {"KeyId": key_id, "NumberOfBytes": 32}),
+    }
+
+
+class Tally:
+    """Latencies of one op against one server, gathered over several rounds."""
+
+    def __init__(self) -> None:
+        self.latencies: list[float] = []
+        self.seconds = 0.0
+
+    def run(self, fn: Callable[[int], Any], n: int, offset: int) -> None:
+        start = time.perf_counter()
+        for i in range(n):
+            t = time.perf_counter()
+            fn(offset + i)
+            self.latencies.append(time.perf_counter() - t)
+        self.seconds += time.perf_counter() - start
+
+    def figures(self) -> tuple[float, float, float]:
+        """(ops/s, p50 ms, p99 ms)."""
+        lat = sorted(self.latencies)
+        return (len(lat) / self.seconds, lat[len(lat) // 2] * 1000,
+                lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000)
+
+
+def compare(ours: Callable[[int], Any], moto: Callable[[int], Any], n: int, warmup: int,
+            rounds: int) -> tuple[Tally, Tally]:
+    """Both servers, in alternating rounds: a burst of load from elsewhere on the machine falls on both."""
+    for i in range(warmup):
+        ours(i)
+        moto(i)
+    mine, theirs = Tally(), Tally()
+    per_round = max(1, n // rounds)
+    for r in range(rounds):
+        offset = warmup + r * per_round
+        mine.run(ours, per_round, offset)
+        theirs.run(moto, per_round, offset)
+    return mine, theirs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    full = bool(os.environ.get("BENCH_FULL"))
+    parser.add_argument("--n", type=int, default=3000 if full else 400, help="measured requests per op")
+    parser.add_argument("--warmup", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=4, help="alternating rounds per op")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="kms-bench-") as tmp:
+        ours_port, moto_port = free_port(), free_port()
+        env = {**os.environ, "KMS_ACCESS_KEY": ACCESS_KEY, "KMS_SECRET_KEY": SECRET_KEY,
+               # The service's quota (100 keys a region) would stop a CreateKey loop early.
+               "KMS_KEY_QUOTA": str(10 * (args.n + args.warmup) + 10)}
+        ours_proc = subprocess.Popen(
+            [sys.executable, "-c", "import sys; from provider.cli import main; sys.argv[0] = 'kmsctl'; main()",
+             "serve", "--port", str(ours_port), "--state", str(Path(tmp) / "state"), "--log-level", "warning"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        moto_proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_listening(ours_port, ours_proc, "kmsctl serve")
+            wait_listening(moto_port, moto_proc, "moto server")
+            ours, moto = Ours(ours_port), Moto(moto_port)
+            ours_work, moto_work = workloads(ours), workloads(moto)
+            print(f"{args.n} requests per op and server in {args.rounds} alternating rounds, one keep-alive "
+                  f"connection each, {args.warmup} warm-up")
+            print(f"{'op':<16}{'server ops/s':>13}{'p50 ms':>8}{'p99 ms':>8}{'moto ops/s':>12}{'p50 ms':>8}"
+                  f"{'p99 ms':>8}")
+            ratios: dict[str, float] = {}
+            rows = []
+            for op in OPS:
+                mine, theirs = compare(ours_work[op], moto_work[op], args.n, args.warmup, args.rounds)
+                s, m = mine.figures(), theirs.figures()
+                ratios[op] = s[0] / m[0]
+                rows.append((op, s))
+                print(f"{op:<16}{s[0]:>13.0f}{s[1]:>8.2f}{s[2]:>8.2f}{m[0]:>12.0f}{m[1]:>8.2f}{m[2]:>8.2f}")
+            for op, s in rows:
+                if op in CRYPTO_OPS:
+                    verdict = "ok" if s[2] < 5.0 else "over the 5 ms goal"
+                    print(f"p99 {op} {s[2]:.2f} ms ({verdict})")
+            for op in OPS:
+                print(f"ratio server_over_moto {op} {ratios[op]:.2f}")
+            print(f"ratio server_over_moto_min {min(ratios.values()):.2f}")
+        finally:
+            for proc in (ours_proc, moto_proc):
+                proc.terminate()
+            for proc in (ours_proc, moto_proc):
+                try:
+                    proc.wait(15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,258 @@
+"""The HTTP backend against a misbehaving network, simulated with `responses`: throttling, 5xx,
+timeouts, garbled answers, refused connections; which calls it repeats and which it must not; the
+client token that makes a repeated create safe; and the signature of everything it sends."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+import requests
+import responses
+
+from provider.backend import signer
+from provider.backend.http import HttpBackend
+from provider.domain import errors
+
+AK, SK = "AKFAULTS00000001", "faults-secret-Q7wE9rT1yU3iO5pA"
+ENDPOINT = "http://kms.test:8400"
+URL = re.compile(r"http://kms\.test:8400/.*")
+REGION = "cn-north-4"
+KEY = {"ID": "1b4e28ba-2fa1-11d2-883f-0016d3cca427", "KeyName": "k", "KeyState": "Enable"}
+
+Reply = tuple[int, dict[str, Any] | str] | Exception
+
+
+def envelope(action: str, *, result: dict[str, Any] | None = None, code: str | None = None,
+             message: str = "") -> dict[str, Any]:
+    meta: dict[str, Any] = {"RequestId": "r", "Action": action, "Version": "2021-02-18", "Service": "kms",
+                            "Region": REGION}
+    if code:
+        meta["Error"] = {"Code": code, "Message": message or code}
+        return {"ResponseMetadata": meta}
+    return {"ResponseMetadata": meta, "Result": result or {}}
+
+
+class Script:
+    """Answers the backend's requests from a list, and keeps what it was sent."""
+
+    def __init__(self, replies: list[Reply]) -> None:
+        self.replies = iter(replies)
+        self.requests: list[requests.PreparedRequest] = []
+
+    def __call__(self, request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
+        self.requests.append(request)
+        reply = next(self.replies)
+        if isinstance(reply, Exception):
+            raise reply
+        status, body = reply
+        return status, {"Content-Type": "application/json"}, body if isinstance(body, str) else json.dumps(body)
+
+    def bodies(self) -> list[dict[str, Any]]:
+        return [json.loads(r.body or b"{}") for r in self.requests]
+
+
+@pytest.fixture
+def mock() -> Iterator[responses.RequestsMock]:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        yield rsps
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The backoff waits, recorded instead of slept."""
+    waits: list[float] = []
+    monkeypatch.setattr("provider.backend.http.time.sleep", waits.append)
+    return waits
+
+
+def backend(**kwargs: Any) -> HttpBackend:
+    return HttpBackend(ENDPOINT, access_key=AK, secret_key=SK, **kwargs)
+
+
+def run(mock: responses.RequestsMock, replies: list[Reply], call: Callable[[HttpBackend], Any],
+        **kwargs: Any) -> tuple[Script, Any]:
+    script = Script(replies)
+    mock.add_callback(responses.POST, URL, callback=script)
+    b = backend(**kwargs)
+    try:
+        return script, call(b)
+    finally:
+        b.close()
+
+
+THROTTLED = (403, envelope("DescribeKey", code="Reject.Throttling.Action"))
+BROKEN = (500, envelope("DescribeKey", code="UndefinedError"))
+OK = (200, envelope("DescribeKey", result={"Key": KEY}))
+
+
+def describe(b: HttpBackend) -> Any:
+    return b.call(REGION, "DescribeKey", {"KeyID": KEY["ID"]})
+
+
+def test_throttled_then_success(mock: responses.RequestsMock, sleeps: list[float]) -> None:
+    script, result = run(mock, [THROTTLED, THROTTLED, OK], describe)
+    assert result == {"Key": KEY}
+    assert len(script.requests) == 3 and len(sleeps) == 2
+
+
+def test_5xx_then_success(mock: responses.RequestsMock, sleeps: list[float]) -> None:
+    bad_gateway: Reply = (502, "<html>Bad Gateway</html>")
+    script, result = run(mock, [BROKEN, bad_gateway, OK], describe)
+    assert result == {"Key": KEY} and len(script.requests) == 3
+
+
+def test_5xx_until_the_retries_run_out(mock: responses.RequestsMock, sleeps: list[float]) -> None:
+    with pytest.raises(errors.UndefinedError):
+        run(mock, [BROKEN] * 10, describe, retries=3)
+    assert len(sleeps) == 3
+
+
+def test_backoff_is_exponential_with_jitter(mock: responses.RequestsMock, sleeps: list[float]) -> None:
+    with pytest.raises(errors.Throttled):
+        run(mock, [THROTTLED] * 10, describe, retries=6, backoff=0.1, max_backoff=1.0)
+    caps = [min(1.0, 0.1 * 2 ** n) for n in range(1, 7)]
+    assert all(0 <= wait <= cap for wait, cap in zip(sleeps, caps, strict=True))
+    assert len(set(sleeps)) == len(sleeps), "waits without jitter would march in step"
+
+
+def test_read_timeout_is_retried_for_a_read(mock: responses.RequestsMock, sleeps: list[float]) -> None:
+    script, result = run(mock, [requests.ReadTimeout("slow"), OK], describe)
+    assert result == {"Key": KEY} and len(script.requests) == 2
+
+
+def test_read_timeout_is_not_repeated_for_a_non_repeatable_write(mock: responses.RequestsMock,
+                                                                 sleeps: list[float]) -> None:
+    """The server may have disabled the key already: a blind repeat could fail where the first call won."""
+    with pytest.raises(errors.UndefinedError, match="timed out") as err:
+        run(mock, [requests.ReadTimeout("slow"), OK], lambda b: b.call(REGION, "DisableKey", {"KeyID": "k"}))
+    assert "DisableKey" in err.value.message
+    assert sleeps == []
+
+
+@pytest.mark.parametrize("failure", [
+    requests.ConnectTimeout("no route"),
+    requests.ConnectionError("HTTPConnectionPool: Max retries exceeded (NewConnectionError: Connection refused)"),
+])
+def test_a_connection_never_made_is_retried_even_for_a_write(mock: responses.RequestsMock, sleeps: list[float],
+                                                             failure: Exception) -> None:
+    ok = (200, envelope("DisableKey", result={"Key": KEY}))
+    script, result = run(mock, [failure, ok], lambda b: b.call(REGION, "DisableKey", {"KeyID": "k"}))
+    assert result == {"Key": KEY} and len(script.requests) == 2
+
+
+def test_throttling_is_retried_even_for_a_write(mock: responses.RequestsMock, sleeps: list[float]) -> None:
+    ok = (200, envelope("ScheduleKeyDeletion", result={"Key": KEY}))
+    script, _ = run(mock, [THROTTLED, ok], lambda b: b.call(REGION, "ScheduleKeyDeletion", {"KeyID": "k"}))
+    assert len(script.requests) == 2
+
+
+def test_5xx_is_not_repeated_for_a_non_repeatable_write(mock: responses.RequestsMock, sleeps: list[float]) -> None:
+    with pytest.raises(errors.UndefinedError):
+        run(mock, [BROKEN, OK], lambda b: b.call(REGION, "ScheduleKeyDeletion", {"KeyID": "k"}))
+    assert sleeps == []
+
+
+def test_garbled_answer_is_retried_for_a_read(mock: responses.RequestsMock, sleeps: list[float]) -> None:
+    script, result = run(mock, [(200, '{"ResponseMetadata": {"Requ'), OK], describe)
+    assert result == {"Key": KEY} and len(script.requests) == 2
+
+
+def test_garbled_answer_never_quotes_the_body(mock: responses.RequestsMock, sleeps: list[float]) -> None:
+    leak = '{"Result": {"Plaintext": "c2VjcmV0LXBsYWludGV4dA=="'
+    with pytest.raises(errors.UndefinedError) as err:
+        run(mock, [(200, leak)] * 3, lambda b: b.call(REGION, "Decrypt", {"CiphertextBlob": "AA=="}), retries=2)
+    assert "envelope" in err.value.message and "c2VjcmV0" not in str(err.value)
+
+
+def test_a_foreign_error_page_is_not_retried(mock: responses.RequestsMock, sleeps: list[float]) -> None:
+    with pytest.raises(errors.UndefinedError, match="HTTP 404"):
+        run(mock, [(404, "<html>no such site</html>"), OK], describe)
+    assert sleeps == []
+
+
+@pytest.mark.parametrize("code", list(errors.ERRORS_BY_CODE))
+def test_wire_codes_become_the_domain_exceptions(mock: responses.RequestsMock, sleeps: list[float],
+                                                 code: str) -> None:
+    cls = errors.ERRORS_BY_CODE[code]
+    reply = (cls.status, envelope("DescribeKey", code=code, message=f"the words of {code}"))
+    with pytest.raises(errors.KmsError) as err:
+        run(mock, [reply] * 10, describe, retries=1)
+    assert type(err.value) is cls
+    assert err.value.message == f"the words of {code}"
+
+
+def test_unknown_wire_code_is_an_undefined_error(mock: responses.RequestsMock, sleeps: list[float]) -> None:
+    with pytest.raises(errors.UndefinedError, match="Something.New"):
+        run(mock, [(400, envelope("DescribeKey", code="Something.New"))], describe)
+
+
+@pytest.mark.parametrize("action", ["CreateKey", "ReplicateKey"])
+def test_a_retried_create_carries_one_client_token(mock: responses.RequestsMock, sleeps: list[float],
+                                                   action: str) -> None:
+    ok = (200, envelope(action, result={"Key": KEY, "ReplicaKey": KEY}))
+    params = {"KeyName": "k"} if action == "CreateKey" else {"KeyID": "k", "ReplicaRegion": "cn-east-3"}
+    script, _ = run(mock, [BROKEN, requests.ReadTimeout("lost"), ok], lambda b: b.call(REGION, action, params))
+    tokens = {body["ClientToken"] for body in script.bodies()}
+    assert len(script.requests) == 3 and len(tokens) == 1 and tokens != {""}
+    # A second call is another create: another token.
+    script2, _ = run(mock, [ok], lambda b: b.call(REGION, action, params))
+    assert script2.bodies()[0]["ClientToken"] not in tokens
+
+
+def test_a_callers_client_token_is_kept_and_others_get_none(mock: responses.RequestsMock,
+                                                            sleeps: list[float]) -> None:
+    ok = (200, envelope("CreateKey", result={"Key": KEY}))
+    script, _ = run(mock, [ok], lambda b: b.call(REGION, "CreateKey", {"KeyName": "k", "ClientToken": "mine"}))
+    assert script.bodies()[0]["ClientToken"] == "mine"
+    script, _ = run(mock, [OK], describe)
+    assert "ClientToken" not in script.bodies()[0]
+
+
+def test_every_request_is_signed_as_the_server_checks(mock: responses.RequestsMock, sleeps: list[float]) -> None:
+    script, _ = run(mock, [THROTTLED, OK], describe)
+    for request in script.requests:
+        parts = urlsplit(request.url or "")
+        query = parse_qsl(parts.query)
+        assert query == [("Action", "DescribeKey"), ("Version", "2021-02-18")]
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        assert headers["host"] == "kms.test:8400" and headers["content-type"] == "application/json"
+        body = request.body if isinstance(request.body, bytes) else (request.body or "").encode()
+        cred = signer.verify(method="POST", path=parts.path, query=query, headers=headers, body=body,
+                             secret_for={AK: SK}.get)
+        assert (cred.access_key, cred.region) == (AK, REGION)
+
+
+def test_region_endpoints(mock: responses.RequestsMock, sleeps: list[float]) -> None:
+    seen: list[tuple[str, str]] = []
+
+    def answer(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
+        region = request.headers["Authorization"].split("/")[2]
+        seen.append((urlsplit(request.url or "").netloc, region))
+        return 200, {}, json.dumps(envelope("DescribeKeys", result={"Keys": []}))
+
+    mock.add_callback(responses.POST, re.compile(r"https://kms\.[a-z0-9-]+\.example\.test/api/.*"), callback=answer)
+    b = HttpBackend("https://kms.{region}.example.test/api", access_key=AK, secret_key=SK)
+    for region in ("cn-north-4", "cn-east-3"):
+        b.call(region, "DescribeKeys", {})
+    b.close()
+    assert seen == [("kms.cn-north-4.example.test", "cn-north-4"), ("kms.cn-east-3.example.test", "cn-east-3")]
+
+
+def test_configuration_errors_name_the_setting() -> None:
+    with pytest.raises(errors.InvalidParameter, match="KMS_ACCESS_KEY and KMS_SECRET_KEY"):
+        HttpBackend(ENDPOINT, access_key=AK, secret_key=None)
+    with pytest.raises(errors.InvalidParameter, match="KMS_ENDPOINT"):
+        HttpBackend("kms.test:8400", access_key=AK, secret_key=SK)
+    with pytest.raises(errors.InvalidParameter, match="KMS_ENDPOINT"):
+        HttpBackend("ftp://kms.test", access_key=AK, secret_key=SK)
+
+
+def test_the_secret_key_is_never_shown() -> None:
+    b = backend()
+    assert SK not in repr(b) and SK not in str(vars(b).get("endpoint"))
+    b.close()

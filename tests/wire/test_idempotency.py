@@ -1,0 +1,142 @@
+"""A create whose answer is lost on the way back: the server made the key, the client never heard.
+
+A proxy on loopback forwards each request to a live server and drops the first answers (closes the
+client's connection instead of relaying). The HTTP backend retries with the same client token, and the
+server answers the key it already made: one key, no duplicate, no spurious Conflict."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from provider.backend.http import HttpBackend
+from provider.client import KmsClient
+from provider.domain import errors
+from tests.support.live_server import ACCESS_KEY, SECRET_KEY, ThreadServer
+from tests.wire.conftest import REGION, post
+
+
+def _read_message(sock: socket.socket) -> bytes | None:
+    """One HTTP/1.1 message with a Content-Length body, or None when the peer closed."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return None
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return None
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
+class DroppingProxy:
+    """Forwards to `upstream_port`; the answers of the first `drop` requests never reach the client."""
+
+    def __init__(self, upstream_port: int, drop: int) -> None:
+        self.upstream_port = upstream_port
+        self.drop = drop
+        self.forwarded = 0
+        self.dropped = 0
+        self._lock = threading.Lock()
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(16)
+        self.port: int = self.listener.getsockname()[1]
+        self._stop = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _accept(self) -> None:
+        while not self._stop:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client: socket.socket) -> None:
+        with client, socket.create_connection(("127.0.0.1", self.upstream_port)) as upstream:
+            while True:
+                request = _read_message(client)
+                if request is None:
+                    return
+                upstream.sendall(request)
+                answer = _read_message(upstream)
+                if answer is None:
+                    return
+                with self._lock:
+                    self.forwarded += 1
+                    lose = self.dropped < self.drop
+                    self.dropped += lose
+                if lose:
+                    return  # the server acted; the client sees its connection close without an answer
+                client.sendall(answer)
+
+    def close(self) -> None:
+        self._stop = True
+        self.listener.close()
+
+
+@pytest.fixture
+def proxy(fresh: ThreadServer) -> Iterator[DroppingProxy]:
+    p = DroppingProxy(fresh.port, drop=1)
+    yield p
+    p.close()
+
+
+def _names(fresh: ThreadServer, region: str = REGION) -> list[str]:
+    return [k["KeyName"] for k in post(fresh.endpoint, "DescribeKeys", {"Limit": 1000}, region=region).result["Keys"]]
+
+
+def _client(proxy: DroppingProxy) -> KmsClient:
+    return KmsClient(HttpBackend(proxy.endpoint, access_key=ACCESS_KEY, secret_key=SECRET_KEY, backoff=0.01), REGION)
+
+
+def test_lost_create_answer_makes_one_key(fresh: ThreadServer, proxy: DroppingProxy) -> None:
+    key = _client(proxy).create_key("made-once")
+    assert proxy.dropped == 1 and proxy.forwarded == 2  # the server saw the create twice
+    assert _names(fresh) == ["made-once"]
+    assert post(fresh.endpoint, "DescribeKey", {"KeyringName": "default", "KeyName": "made-once"}).result["Key"][
+        "ID"] == key["ID"]
+
+
+def test_lost_replicate_answer_makes_one_replica(fresh: ThreadServer, proxy: DroppingProxy) -> None:
+    primary = post(fresh.endpoint, "CreateKey", {"KeyName": "primary"}).result["Key"]
+    replica = _client(proxy).replicate_key(primary["ID"], "cn-east-3")
+    assert proxy.dropped == 1 and proxy.forwarded == 2
+    assert _names(fresh, "cn-east-3") == ["primary"]
+    described = post(fresh.endpoint, "DescribeKey", {"KeyID": primary["ID"]}).result["Key"]
+    replicas = described["MultiRegionConfiguration"]["ReplicaKeys"]
+    assert [r["KeyID"] for r in replicas] == [replica["ID"]]
+
+
+def test_without_the_token_the_repeat_would_have_failed(fresh: ThreadServer) -> None:
+    """Why the token matters: the same create sent twice without it is refused the second time."""
+    assert post(fresh.endpoint, "CreateKey", {"KeyName": "no-token"}).status == 200
+    again = post(fresh.endpoint, "CreateKey", {"KeyName": "no-token"})
+    assert again.status == 409 and again.error is not None and again.error["Code"] == "Conflict"
+
+
+def test_lost_answer_of_a_non_repeatable_write_is_reported_not_repeated(fresh: ThreadServer,
+                                                                        proxy: DroppingProxy) -> None:
+    key = post(fresh.endpoint, "CreateKey", {"KeyName": "to-disable"}).result["Key"]
+    with pytest.raises(errors.UndefinedError, match="DisableKey|reach"):
+        _client(proxy).disable_key(key["ID"])
+    assert proxy.forwarded == 1
+    # The server did act; the caller can look and see it.
+    assert post(fresh.endpoint, "DescribeKey", {"KeyID": key["ID"]}).result["Key"]["KeyState"] == "Disable"
