@@ -208,29 +208,23 @@ def check_tag_count(merged: Mapping[str, str], field: str = "Tags") -> dict[str,
     return dict(merged)
 
 
-def pending_days(value: int | None, field: str = "PendingWindowInDays") -> int:
-    # Seed 001: "a scheduled deletion date for the key, which ranges from 7 to 1,096 days".
+def _days(value: int | None, field: str, lo: int, hi: int, default: int, what: str) -> int:
     if value is None:
-        return PENDING_DAYS_DEFAULT
+        return default
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidParameter(f"{field} must be a whole number of days")
-    if not PENDING_DAYS_MIN <= value <= PENDING_DAYS_MAX:
-        raise InvalidParameter(
-            f"{field} is {value}; the deletion window ranges from {PENDING_DAYS_MIN} to {PENDING_DAYS_MAX} days"
-        )
+    if not lo <= value <= hi:
+        raise InvalidParameter(f"{field} is {value}; the {what} ranges from {lo} to {hi} days")
     return value
+
+
+def pending_days(value: int | None, field: str = "PendingWindowInDays") -> int:
+    # Seed 001: "a scheduled deletion date for the key, which ranges from 7 to 1,096 days".
+    return _days(value, field, PENDING_DAYS_MIN, PENDING_DAYS_MAX, PENDING_DAYS_DEFAULT, "deletion window")
 
 
 def rotation_days(value: int | None, field: str = "RotationIntervalInDays") -> int:
-    if value is None:
-        return ROTATION_DAYS_DEFAULT
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidParameter(f"{field} must be a whole number of days")
-    if not ROTATION_DAYS_MIN <= value <= ROTATION_DAYS_MAX:
-        raise InvalidParameter(
-            f"{field} is {value}; the rotation interval ranges from {ROTATION_DAYS_MIN} to {ROTATION_DAYS_MAX} days"
-        )
-    return value
+    return _days(value, field, ROTATION_DAYS_MIN, ROTATION_DAYS_MAX, ROTATION_DAYS_DEFAULT, "rotation interval")
 
 
 def data_key_bytes(value: int | None, field: str = "NumberOfBytes") -> int:

@@ -511,6 +511,8 @@ class Emulator:
                 db.execute("UPDATE keys SET name=? WHERE id=?", (new_name, key.id))
             if description is not None:
                 db.execute("UPDATE keys SET description=? WHERE id=?", (description, key.id))
+            if req.EnterpriseProject is not None:
+                db.execute("UPDATE keys SET enterprise_project=? WHERE id=?", (req.EnterpriseProject, key.id))
 
         return self._mutate(region, req, Op.UPDATE, change)
 
@@ -830,19 +832,20 @@ class Emulator:
         blob = self._encrypt_with(db, target, plaintext, req.NewEncryptionContext, None)
         return {"KeyID": target.id, "SourceKeyID": source.id, "CiphertextBlob": _b64(blob)}
 
-    def _asymmetric(self, region: str, req: a.AsymmetricSign) -> tuple[Key, bytes]:
+    def _usable(self, region: str, req: a.KeyRef, usage: KeyUsage, action: str) -> tuple[Key, bytes]:
+        """The key for a crypto action and its current material."""
         db = self.store.conn()
         now = self._now(db)
-        key = self._crypto_key(db, region, req, now, KeyUsage.SIGN_VERIFY, "AsymmetricSign")
+        key = self._crypto_key(db, region, req, now, usage, action)
         return key, self._material(db, key)[1]
 
     def _AsymmetricSign(self, region: str, req: a.AsymmetricSign) -> Result:
-        key, material = self._asymmetric(region, req)
+        key, material = self._usable(region, req, KeyUsage.SIGN_VERIFY, "AsymmetricSign")
         sig = crypto.sign(key.spec, material, req.Algorithm, req.Message, req.MessageType == "DIGEST")
         return {"KeyID": key.id, "Signature": _b64(sig), "Algorithm": req.Algorithm}
 
     def _AsymmetricVerify(self, region: str, req: a.AsymmetricVerify) -> Result:
-        key, material = self._asymmetric(region, req)
+        key, material = self._usable(region, req, KeyUsage.SIGN_VERIFY, "AsymmetricVerify")
         ok = crypto.verify(key.spec, material, req.Algorithm, req.Message, req.MessageType == "DIGEST", req.Signature)
         return {"KeyID": key.id, "SignatureValid": ok}
 
@@ -860,18 +863,12 @@ class Emulator:
             "KeyUsage": key.usage.value,
         }
 
-    def _mac_key(self, region: str, req: a.GenerateMac) -> tuple[Key, bytes]:
-        db = self.store.conn()
-        now = self._now(db)
-        key = self._crypto_key(db, region, req, now, KeyUsage.GENERATE_VERIFY_MAC, "GenerateMac")
-        return key, self._material(db, key)[1]
-
     def _GenerateMac(self, region: str, req: a.GenerateMac) -> Result:
-        key, material = self._mac_key(region, req)
+        key, material = self._usable(region, req, KeyUsage.GENERATE_VERIFY_MAC, "GenerateMac")
         return {"KeyID": key.id, "Mac": _b64(crypto.mac(key.spec, material, req.Algorithm, req.Message))}
 
     def _VerifyMac(self, region: str, req: a.VerifyMac) -> Result:
-        key, material = self._mac_key(region, req)
+        key, material = self._usable(region, req, KeyUsage.GENERATE_VERIFY_MAC, "VerifyMac")
         ok = crypto.mac_equal(crypto.mac(key.spec, material, req.Algorithm, req.Message), req.Mac)
         return {"KeyID": key.id, "MacValid": ok}
 
@@ -889,10 +886,7 @@ class Emulator:
         token = _b64(os.urandom(32))
         with self.store.write() as db:
             now = self._now(db)
-            self._sweep(db, now)
-            key = self._resolve(db, region, req, now)
-            self._require_external(key)
-            rules.require_state(key.state(now), Op.IMPORT, key.id)
+            key = self._locked_import_key(db, region, req, now)
             valid_to = now + DAY
             db.execute(
                 "INSERT OR REPLACE INTO imports (key_id, token, algorithm, sealed_wrapping_key, valid_to) "
@@ -907,18 +901,19 @@ class Emulator:
             "WrappingAlgorithm": req.WrappingAlgorithm,
         }
 
-    @staticmethod
-    def _require_external(key: Key) -> None:
+    def _locked_import_key(self, db: sqlite3.Connection, region: str, ref: a.KeyRef, now: float) -> Key:
+        """Inside a write transaction: the External key waiting for its material."""
+        self._sweep(db, now)
+        key = self._resolve(db, region, ref, now)
         if key.origin is not Origin.EXTERNAL:
             raise InvalidOperation(f"Key {key.id} has CloudKMS material; only External keys import key material")
+        rules.require_state(key.state(now), Op.IMPORT, key.id)
+        return key
 
     def _ImportKeyMaterial(self, region: str, req: a.ImportKeyMaterial) -> Result:
         with self.store.write() as db:
             now = self._now(db)
-            self._sweep(db, now)
-            key = self._resolve(db, region, req, now)
-            self._require_external(key)
-            rules.require_state(key.state(now), Op.IMPORT, key.id)
+            key = self._locked_import_key(db, region, req, now)
             row = db.execute("SELECT * FROM imports WHERE key_id=?", (key.id,)).fetchone()
             if row is None or not crypto.mac_equal(row["token"].encode(), req.ImportToken.encode()):
                 raise InvalidParameter(
