@@ -74,6 +74,7 @@ class DescribeKeys(_Params):
 class UpdateKey(KeyRef):
     NewKeyName: str | None = None
     Description: str | None = None
+    EnterpriseProject: str | None = Field(default=None, min_length=1)
 
 
 class EnableKey(KeyRef):
