@@ -1,0 +1,216 @@
+"""What the KMS resources cost the engine, against no-op dynamic resources of the same shape, in one run.
+
+Two stacks under the real engine (Automation API, file:// backends in a temp dir):
+
+* kms:  N CustomKeys, N ReplicaKeys (one per key) and N KeyAliases, on the embedded emulator;
+* noop: 3N no-op dynamic resources with the same dependency shape (a "replica" and an "alias" on each "key").
+
+Each is brought up, previewed with no change, and destroyed; the timings are the median of `--repeat`
+rounds, each ratio the median of the rounds' kms/noop ratios.
+The emulator's replication delay is set to 0 (KMS_REPLICATION_DELAY) so what is measured is the provider's
+own overhead, not an emulated wait. Prints the timings, then `ratio up_over_noop X`,
+`ratio destroy_over_noop X`
+and, last, `ratio preview_over_noop X` (goal: both up and preview <= 1.15).
+
+    python benchmarks/provider_overhead.py              # N=20, 5 rounds (under a minute on 2 cores)
+    python benchmarks/provider_overhead.py --keys 50 --repeat 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi import automation as auto
+from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
+
+ROOT = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve().parent
+REPLICA_REGIONS = ("cn-east-3", "cn-south-1", "cn-southwest-2")  # seed 000: where a cn-north-4 key replicates
+
+_ids = itertools.count(1)
+
+
+class NoopProvider(ResourceProvider):
+    """Does nothing, as fast as a dynamic provider can; pickled by reference like the KMS providers."""
+
+    serialize_as_secret_always = False
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        return CreateResult(
+            f"noop-{os.getpid()}-{next(_ids)}", {"value": props.get("value"), "ref": props.get("ref")}
+        )
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        changed = [k for k in ("value", "ref") if olds.get(k) != news.get(k)]
+        return DiffResult(changes=bool(changed), replaces=[])
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult({"value": news.get("value"), "ref": news.get("ref")})
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        return ReadResult(id_, props)
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        return None
+
+
+class Noop(Resource, module="bench", name="Noop"):
+    value: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        value: pulumi.Input[str],
+        ref: pulumi.Input[str] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(NoopProvider(), name, {"value": value, "ref": ref}, opts)
+
+
+def noop_program(n: int) -> Callable[[], None]:
+    def program() -> None:
+        for i in range(n):
+            key = Noop(f"key-{i}", value=f"key {i}")
+            Noop(f"replica-{i}", value=REPLICA_REGIONS[i % 3], ref=key.id)
+            Noop(f"alias-{i}", value=f"alias/bench-{i}", ref=key.id)
+
+    return program
+
+
+def kms_program(n: int) -> Callable[[], None]:
+    def program() -> None:
+        from provider import CustomKey, KeyAlias, ReplicaKey
+
+        for i in range(n):
+            key = CustomKey(f"key-{i}", description=f"key {i}", tags={"bench": "overhead"})
+            ReplicaKey(f"replica-{i}", primary_key_id=key.key_id, replica_region=REPLICA_REGIONS[i % 3])
+            KeyAlias(f"alias-{i}", alias_name=f"alias/bench-{i}", target_key_id=key.key_id)
+
+    return program
+
+
+def engine_env() -> dict[str, str]:
+    """The environment `make` gives the engine: setup-engine.sh builds it if needed, then prints it."""
+    script = f'eval "$(bash {shlex.quote(str(ROOT / "scripts" / "setup-engine.sh"))} --print-env)" && env -0'
+    out = subprocess.run(["bash", "-c", script], capture_output=True, check=True).stdout
+    return dict(item.split("=", 1) for item in out.decode().split("\0") if "=" in item)
+
+
+def make_stack(
+    base: Path, name: str, program: Callable[[], None], env: dict[str, str], config: dict[str, str]
+) -> auto.Stack:
+    state, work = base / name / "state", base / name / "work"
+    state.mkdir(parents=True)
+    work.mkdir(parents=True)
+    stack_env = {
+        "PATH": env["PATH"],
+        "KMS_PYTHON": sys.executable,
+        "PYTHONPATH": os.pathsep.join([str(HERE), str(ROOT)]),  # the provider host imports this module
+        "PULUMI_BACKEND_URL": state.as_uri(),
+        "PULUMI_CONFIG_PASSPHRASE": "bench",
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+        "KMS_REPLICATION_DELAY": "0",
+    }
+    opts = auto.LocalWorkspaceOptions(
+        work_dir=str(work),
+        env_vars=stack_env,
+        secrets_provider="passphrase",
+        pulumi_home=str(base / name / "home"),
+    )
+    stack = auto.create_or_select_stack(
+        stack_name="bench", project_name=f"bench-{name}", program=program, opts=opts
+    )
+    stack.set_all_config({k: auto.ConfigValue(v) for k, v in config.items()})
+    return stack
+
+
+def timed(fn: Callable[[], Any]) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def round_of(stack: auto.Stack, parallel: int) -> tuple[float, float, float]:
+    up = timed(lambda: stack.up(parallel=parallel))
+    preview = timed(lambda: stack.preview(parallel=parallel, expect_no_changes=True))
+    destroy = timed(lambda: stack.destroy(parallel=parallel))
+    return up, preview, destroy
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--keys",
+        type=int,
+        default=int(os.environ.get("BENCH_KEYS", "20")),
+        help="N: keys, replicas and aliases each (default 20; env BENCH_KEYS)",
+    )
+    parser.add_argument("--repeat", type=int, default=int(os.environ.get("BENCH_REPEAT", "5")))
+    parser.add_argument("--parallel", type=int, default=16, help="engine parallelism (default 16)")
+    args = parser.parse_args()
+
+    env = engine_env()
+    os.environ["PATH"] = env["PATH"]
+    # Imported under its module name, so that the provider host can unpickle NoopProvider by reference.
+    sys.path.insert(0, str(HERE))
+    import provider_overhead as me
+
+    with tempfile.TemporaryDirectory(prefix="kms-bench-") as tmp:
+        base = Path(tmp)
+        noop = make_stack(base, "noop", me.noop_program(args.keys), env, {})
+        kms = make_stack(
+            base,
+            "kms",
+            me.kms_program(args.keys),
+            env,
+            {"kms:emulatorPath": str(base / "emulator"), "kms:region": "cn-north-4"},
+        )
+        rounds: dict[str, list[tuple[float, float, float]]] = {"noop": [], "kms": []}
+        for i in range(args.repeat):
+            # Alternate which goes first, so neither always runs on a warmer machine.
+            order = [("noop", noop), ("kms", kms)] if i % 2 == 0 else [("kms", kms), ("noop", noop)]
+            for name, stack in order:
+                rounds[name].append(round_of(stack, args.parallel))
+                print(
+                    f"round {i + 1} {name:4}: up {rounds[name][-1][0]:.2f}s  "
+                    f"preview {rounds[name][-1][1]:.2f}s  "
+                    f"destroy {rounds[name][-1][2]:.2f}s",
+                    flush=True,
+                )
+
+    med = {name: [statistics.median(r[j] for r in rs) for j in range(3)] for name, rs in rounds.items()}
+    # Each round's kms/noop ratio compares two runs made back to back; the median of those is robust to the
+    # machine getting busier or quieter during the run.
+    ratio = [
+        statistics.median(k[j] / n[j] for k, n in zip(rounds["kms"], rounds["noop"], strict=True))
+        for j in range(3)
+    ]
+    print(
+        f"resources: {3 * args.keys} a stack ({args.keys} keys, replicas, aliases); "
+        f"median of {args.repeat} rounds"
+    )
+    for j, what in enumerate(("up", "preview", "destroy")):
+        print(f"{what:8} kms {med['kms'][j]:.2f}s  noop {med['noop'][j]:.2f}s")
+    print(f"ratio up_over_noop {ratio[0]:.3f}")
+    print(f"ratio destroy_over_noop {ratio[2]:.3f}")
+    print(f"ratio preview_over_noop {ratio[1]:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

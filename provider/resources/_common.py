@@ -1,0 +1,376 @@
+"""What the four dynamic providers share: configuration, the client, validation, waits, key retirement.
+
+The provider objects are pickled (by reference: only the class name) into every resource's state and
+shared by the engine's concurrent calls, so they hold nothing. Stack configuration arrives through
+`configure` in the provider host process and is kept in this module (never pickled: classes of an
+importable module are pickled by reference, their module globals are not). Each call builds its client
+from that configuration, with environment variables as the fallback (contract section 3).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import datetime as dt
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
+
+from pulumi.dynamic import CheckFailure, ConfigureRequest, ResourceProvider
+from pulumi.output import Unknown
+from pulumi.runtime import rpc
+
+from .. import config as kms_config
+from ..backend import Backend
+from ..client import KmsClient
+from ..domain import rules
+from ..domain.errors import KmsError, NotFound
+
+T = TypeVar("T")
+Props = dict[str, Any]
+
+CONFIG_KEYS = ("region", "endpoint", "accessKey", "secretKey", "emulatorPath")
+# Internal inputs (hidden from previews: the engine treats `__`-prefixed keys as internal).
+AUTONAME = "__autoname"  # the resource's logical name, the base of an automatic key name
+AUTONAMED = "__autonamed"  # True when check generated key_name
+IMPORT_ID = "__import_id"  # ResourceOptions(import_=ID), turned into an adoption by create
+TIMEOUT = "__create_timeout"  # seconds, from ResourceOptions(custom_timeouts=CustomTimeouts(create=...))
+
+DEFAULT_CREATE_TIMEOUT = 600.0  # the engine's own default for a create without custom timeouts
+DELETE_WAIT = 60.0  # how long a primary waits for its replicas to be scheduled for deletion
+MIN_PENDING_DAYS = rules.PENDING_DAYS_MIN  # the window used when a failed create is rolled back
+
+_config: dict[str, str] = {}
+_config_lock = threading.Lock()
+_backends: dict[tuple[Any, ...], Backend] = {}
+_backend_lock = threading.Lock()
+
+
+class ProviderError(Exception):
+    """A failure shown to the user: what was being done, then the service's code and message."""
+
+
+class BaseProvider(ResourceProvider):
+    # The pickled provider is just a class reference: nothing secret, so it may stay readable in state.
+    serialize_as_secret_always = False
+
+    def configure(self, req: ConfigureRequest) -> None:
+        # Runs in the provider host, once per deserialized provider. Kept in the module, not on `self`.
+        values = {}
+        for key in CONFIG_KEYS:
+            value = req.config.get(f"kms:{key}")
+            if value not in (None, ""):
+                values[key] = str(value)
+        with _config_lock:
+            _config.clear()
+            _config.update(values)
+
+
+def resource_props(inputs: Mapping[str, Any], outputs: Iterable[str]) -> dict[str, Any]:
+    """What a resource registers: the inputs given, plus a slot for each contract output (the SDK makes an
+    Output attribute for every key). Unset inputs are left out: every slot costs the SDK and the engine work.
+    `key_id` is the resource id itself (see CustomKey)."""
+    props = {k: v for k, v in inputs.items() if v is not None}
+    for name in outputs:
+        if name != "key_id":
+            props.setdefault(name, None)
+    return props
+
+
+def reset_config(values: Mapping[str, str] | None = None) -> None:
+    """Replace the stack configuration seen by the providers (keys without the `kms:` prefix)."""
+    with _config_lock:
+        _config.clear()
+        _config.update(values or {})
+
+
+def settings() -> kms_config.Settings:
+    with _config_lock:
+        cfg: dict[str, str | None] = dict(_config)
+    return kms_config.settings(cfg)
+
+
+def default_region() -> str:
+    return settings().region
+
+
+def client(region: str | None = None) -> KmsClient:
+    s = settings()
+    key = (s.endpoint, s.access_key, s.secret_key, str(s.emulator_path) if s.embedded else None)
+    backend = _backends.get(key)
+    if backend is None:
+        # Its own lock: opening the first backend imports the emulator (a few hundred ms), and calls that
+        # only need the configuration (check, diff) must not wait for it.
+        with _backend_lock:
+            backend = _backends.get(key)
+            if backend is None:
+                backend = kms_config.open_backend(s)
+                _backends[key] = backend
+    return KmsClient(backend, region or s.region)
+
+
+def failure(action: str, err: KmsError) -> ProviderError:
+    return ProviderError(f"{action}: {err}")
+
+
+# --- values as the engine hands them over ------------------------------------------------------------
+def is_unknown(value: Any) -> bool:
+    """A value not known during a preview (an output of a resource still to be created or updated): the
+    provider host hands it over as an `Unknown` object (or, in some paths, the wire's sentinel string)."""
+    if isinstance(value, Unknown):
+        return True
+    if isinstance(value, str):
+        return value == rpc.UNKNOWN
+    if isinstance(value, Mapping):
+        return any(is_unknown(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(is_unknown(v) for v in value)
+    return False
+
+
+class Checker:
+    """Collects `CheckFailure`s: each rule of the domain layer is called with the property's name."""
+
+    def __init__(self) -> None:
+        self.failures: list[CheckFailure] = []
+
+    def fail(self, prop: str, reason: str) -> None:
+        # The reason names the property even where the engine prints it alone.
+        if not reason.startswith(prop):
+            reason = f"{prop}: {reason}"
+        self.failures.append(CheckFailure(prop, reason))
+
+    def rule(self, prop: str, fn: Callable[[], T]) -> T | None:
+        try:
+            return fn()
+        except KmsError as err:
+            self.fail(prop, err.message)
+            return None
+
+    def string(self, prop: str, value: Any) -> str | None:
+        if value is None or is_unknown(value):
+            return None
+        if not isinstance(value, str):
+            self.fail(prop, f"{prop} must be a string, not {type(value).__name__}")
+            return None
+        return value
+
+    def boolean(self, prop: str, value: Any, default: bool) -> Any:
+        if value is None:
+            return default
+        if is_unknown(value):
+            return value
+        if not isinstance(value, bool):
+            self.fail(prop, f"{prop} must be true or false, not {value!r}")
+            return default
+        return value
+
+    def whole(self, prop: str, value: Any) -> Any:
+        """Numbers cross the engine as floats: 30.0 is the whole number 30."""
+        if value is None or is_unknown(value):
+            return value
+        if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+            self.fail(prop, f"{prop} must be a whole number, not {value!r}")
+            return None
+        return int(value)
+
+    def tags(self, prop: str, value: Any) -> Any:
+        if value is None:
+            return {}
+        if is_unknown(value):
+            return value
+        if not isinstance(value, Mapping):
+            self.fail(prop, f"{prop} must be a map of tag keys to values")
+            return {}
+        return self.rule(prop, lambda: rules.tags(value.items(), prop)) or {}
+
+    def region(self, prop: str, value: Any) -> Any:
+        if value is None:
+            value = default_region()
+        if is_unknown(value):
+            return value
+        text = self.string(prop, value)
+        if text is None:
+            return None
+        return self.rule(prop, lambda: rules.catalog().region(text, prop))
+
+
+def decode_material(value: str) -> bytes:
+    """Base64 key material; the error never repeats the value."""
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("key_material must be base64") from None
+
+
+def autoname(base: str) -> str:
+    """A legal key name from a resource name plus a random suffix, so replacements never collide."""
+    suffix = "-" + secrets.token_hex(4)
+    cleaned = "".join(c if rules.NAME_RE.match(c) else "-" for c in base) or "key"
+    if cleaned.startswith(rules.ALIAS_PREFIX):
+        cleaned = "key-" + cleaned
+    return cleaned[: rules.NAME_MAX - len(suffix)] + suffix
+
+
+def retired_name(name: str) -> str:
+    """The name a key takes while it waits out its deletion window, freeing its own name at once."""
+    suffix = f"-deleted-{secrets.token_hex(4)}"
+    return name[: rules.NAME_MAX - len(suffix)] + suffix
+
+
+def timestamp(epoch: Any) -> str | None:
+    if epoch is None:
+        return None
+    return dt.datetime.fromtimestamp(int(epoch), dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s)")
+
+
+def duration_seconds(text: str | None) -> float | None:
+    """A Go-style duration of CustomTimeouts ("10m", "1h30m", "45s") in seconds."""
+    if not text:
+        return None
+    parts = _DURATION.findall(text.strip())
+    if not parts or "".join(n + u for n, u in parts) != text.strip():
+        raise ValueError(f"custom timeout {text!r} is not a duration like 10m, 1h30m or 45s")
+    scale = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+    return sum(float(n) * scale[u] for n, u in parts)
+
+
+def same_tags(a: Any, b: Any) -> bool:
+    return dict(a or {}) == dict(b or {})
+
+
+# --- the service ---------------------------------------------------------------------------------------
+def replica_list(key: Mapping[str, Any]) -> list[dict[str, Any]]:
+    mrc = key.get("MultiRegionConfiguration") or {}
+    return list(mrc.get("ReplicaKeys") or [])
+
+
+def live_replicas(key: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The replicas of a primary key that are not yet scheduled for deletion."""
+    mrc = key.get("MultiRegionConfiguration") or {}
+    if mrc.get("MultiRegionKeyType") != rules.MultiRegionType.PRIMARY:
+        return []
+    return [r for r in replica_list(key) if r["KeyState"] != rules.KeyState.PENDING_DELETE]
+
+
+def canonical_id(c: KmsClient, ref: str) -> str:
+    """The key id behind an id, a TRN or an alias in the client's region."""
+    return str(c.describe_key(ref)["ID"])
+
+
+def same_key(region: Any, a: Any, b: Any) -> bool:
+    """Whether two references (id, TRN or alias) name one key: no diff when only the spelling changed."""
+    if a == b:
+        return True
+    if not isinstance(a, str) or not isinstance(b, str) or is_unknown(a) or is_unknown(b):
+        return False
+    if not isinstance(region, str) or is_unknown(region):
+        return False
+    c = client(region)
+    try:
+        return canonical_id(c, a) == canonical_id(c, b)
+    except KmsError:
+        return False
+
+
+def wait_state(c: KmsClient, key_id: str, want: Iterable[str], timeout: float, what: str) -> dict[str, Any]:
+    """Poll DescribeKey with exponential backoff until the key is in one of `want`."""
+    wanted = set(want)
+    deadline = time.monotonic() + timeout
+    delay = 0.05
+    while True:
+        key = c.describe_key(key_id)
+        if key["KeyState"] in wanted:
+            return key
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise ProviderError(
+                f"{what}: key {key_id} in {c.region} is still {key['KeyState']} after {timeout:.0f}s "
+                f"(waiting for {' or '.join(sorted(wanted))}); run the update again to pick it up"
+            )
+        time.sleep(min(delay, left))
+        delay = min(delay * 2, 5.0)
+
+
+def set_tags(
+    c: KmsClient, key_id: str, old: Mapping[str, str], live: Mapping[str, str], new: Mapping[str, str]
+) -> None:
+    """Remove the tag keys that were managed (`old`) and are no longer wanted, and set every wanted tag the
+    live key lacks. Other tags are left alone: they may belong to a KeyTags resource."""
+    gone = sorted(set(old) - set(new))
+    if gone:
+        c.untag_resources(key_id, gone)
+    changed = {k: v for k, v in new.items() if live.get(k) != v}
+    if changed:
+        c.tag_resources(key_id, changed)
+
+
+def while_enabled(c: KmsClient, key: Mapping[str, Any], work: Callable[[], None]) -> None:
+    """Run `work` (tagging, rotation: the service needs an enabled key) on a key that may be disabled,
+    leaving it in the state it was in."""
+    if key["KeyState"] != rules.KeyState.DISABLE:
+        work()
+        return
+    c.enable_key(key["ID"])
+    try:
+        work()
+    finally:
+        c.disable_key(key["ID"])
+
+
+def retire_key(
+    c: KmsClient, key_id: str, pending_days: int, what: str, wait_replicas: float | None = None
+) -> None:
+    """Schedule a key's deletion so that nothing of it blocks a re-creation: its aliases are deleted and
+    it is renamed first. A key that is gone or already pending deletion is left as it is."""
+    try:
+        key = c.describe_key(key_id)
+    except NotFound:
+        return
+    state = key["KeyState"]
+    if state == rules.KeyState.PENDING_DELETE:
+        return
+    if state == rules.KeyState.CREATING:
+        key = wait_state(
+            c, key_id, [rules.KeyState.ENABLE, rules.KeyState.DISABLE], DEFAULT_CREATE_TIMEOUT, what
+        )
+    # Seed 001: a primary is scheduled only after its replicas. The engine deletes dependent replicas
+    # first; replicas it does not know about (or still being deleted) are waited for, briefly.
+    deadline = time.monotonic() + (DELETE_WAIT if wait_replicas is None else wait_replicas)
+    delay = 0.1
+    while waiting := live_replicas(key):
+        if time.monotonic() >= deadline:
+            names = ", ".join(f"{r['KeyID']} ({r['Region']})" for r in waiting)
+            raise ProviderError(
+                f"{what}: key {key_id} is a primary key whose replica keys are not scheduled for deletion: "
+                f"{names}; delete the replica keys first (seed 001)"
+            )
+        time.sleep(delay)
+        delay = min(delay * 2, 2.0)
+        key = c.describe_key(key_id)
+    for alias in c.list_aliases(key_id):
+        with contextlib.suppress(NotFound):
+            c.delete_alias(alias["AliasName"])
+    original = key["KeyName"]
+    c.update_key(key_id, new_key_name=retired_name(original))
+    try:
+        c.schedule_key_deletion(key_id, pending_days)
+    except KmsError:
+        # Leave the key as it was found rather than renamed and still live.
+        with contextlib.suppress(KmsError):
+            c.update_key(key_id, new_key_name=original)
+        raise
+
+
+def roll_back(c: KmsClient, key_id: str, what: str) -> None:
+    """A create failed after the key was made: schedule it for deletion (shortest window), then let the
+    original error surface."""
+    with contextlib.suppress(KmsError, ProviderError):
+        retire_key(c, key_id, MIN_PENDING_DAYS, what, wait_replicas=0)

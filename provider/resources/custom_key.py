@@ -1,0 +1,513 @@
+"""`CustomKey`: a custom (master) key in one region (contract section 2).
+
+Immutable inputs (region, key_spec, key_usage, origin, keyring_name) force a replacement; everything
+else is changed in place. Create is transactional: a key whose follow-up steps fail is scheduled for
+deletion again before the error surfaces.
+"""
+
+from __future__ import annotations
+
+import copy
+import secrets
+from typing import Any
+
+import pulumi
+from pulumi import dynamic
+
+from ..client import KmsClient, tags_of
+from ..domain import rules
+from ..domain.errors import KmsError, NotFound
+from . import _common as common
+from ._common import AUTONAME, AUTONAMED, IMPORT_ID, Checker, Props, ProviderError, is_unknown
+
+ORIGINS = {rules.Origin.KMS: "kms", rules.Origin.EXTERNAL: "external"}
+REPLACES = ("region", "key_spec", "key_usage", "origin", "keyring_name")
+UPDATES = (
+    "key_name",
+    "description",
+    "enterprise_project",
+    "enabled",
+    "pending_days",
+    "rotation_enabled",
+    "rotation_interval_days",
+    "tags",
+    "key_material",
+)
+INPUTS = REPLACES + UPDATES
+OUTPUTS = (
+    "key_id",
+    "trn",
+    "key_state",
+    "key_name",
+    "region",
+    "key_spec",
+    "key_usage",
+    "multi_region_type",
+    "replica_regions",
+    "public_key",
+    "creation_date",
+)
+
+
+class CustomKeyProvider(common.BaseProvider):
+    # --- check: every rule of the domain layer, defaults filled so the preview shows them -------------
+    def check(self, olds: Props, news: Props) -> dynamic.CheckResult:
+        c = Checker()
+        ins: Props = {}
+        ins["region"] = c.region("region", news.get("region"))
+
+        spec: rules.KeySpec | None = None
+        raw_spec = news.get("key_spec") or rules.KeySpec.AES_256.value
+        if is_unknown(raw_spec):
+            ins["key_spec"] = raw_spec
+        elif (text := c.string("key_spec", raw_spec)) is not None:
+            spec = c.rule("key_spec", lambda: rules.key_spec(text, "key_spec"))
+            ins["key_spec"] = spec.value if spec else text
+
+        raw_usage = news.get("key_usage")
+        if is_unknown(raw_usage):
+            ins["key_usage"] = raw_usage
+        elif spec is not None and (raw_usage is None or c.string("key_usage", raw_usage) is not None):
+            usage = c.rule("key_usage", lambda: rules.key_usage(spec, raw_usage, "key_usage"))
+            ins["key_usage"] = usage.value if usage else raw_usage
+        else:
+            ins["key_usage"] = raw_usage
+
+        raw_origin = news.get("origin")
+        origin: rules.Origin | None = None
+        if is_unknown(raw_origin):
+            ins["origin"] = raw_origin
+        elif spec is not None and (raw_origin is None or c.string("origin", raw_origin) is not None):
+            origin = c.rule("origin", lambda: rules.origin(raw_origin, spec, "origin"))
+            ins["origin"] = ORIGINS[origin] if origin else raw_origin
+        else:
+            ins["origin"] = raw_origin
+
+        ins["keyring_name"] = _rule_str(
+            c, news, "keyring_name", lambda v: rules.keyring_name(v, "keyring_name")
+        )
+        ins["description"] = _rule_str(c, news, "description", lambda v: rules.description(v, "description"))
+        project = news.get("enterprise_project")
+        if project is None:
+            ins["enterprise_project"] = rules.DEFAULT_ENTERPRISE_PROJECT
+        elif project == "":
+            c.fail("enterprise_project", "enterprise_project must be a non-empty string")
+        elif is_unknown(project) or c.string("enterprise_project", project) is not None:
+            ins["enterprise_project"] = project
+        ins["enabled"] = c.boolean("enabled", news.get("enabled"), True)
+        days = c.whole("pending_days", news.get("pending_days"))
+        ins["pending_days"] = (
+            days
+            if is_unknown(days)
+            else c.rule("pending_days", lambda: rules.pending_days(days, "pending_days"))
+        )
+        ins["rotation_enabled"] = c.boolean("rotation_enabled", news.get("rotation_enabled"), False)
+        interval = c.whole("rotation_interval_days", news.get("rotation_interval_days"))
+        if is_unknown(interval):
+            ins["rotation_interval_days"] = interval
+        elif interval is not None or ins["rotation_enabled"] is True:
+            ins["rotation_interval_days"] = c.rule(
+                "rotation_interval_days", lambda: rules.rotation_days(interval, "rotation_interval_days")
+            )
+        if news.get("tags") is not None:  # omitted: the key's tags are not managed here (see KeyTags)
+            ins["tags"] = c.tags("tags", news.get("tags"))
+        _check_material(c, news.get("key_material"), spec, origin, ins)
+        _check_name(c, olds, news, ins)
+        for key in (AUTONAME, IMPORT_ID):
+            if news.get(key) is not None:
+                ins[key] = news[key]
+        return dynamic.CheckResult({k: v for k, v in ins.items() if v is not None}, c.failures)
+
+    # --- diff: exactly the changed inputs; the immutable ones replace ----------------------------------
+    def diff(self, _id: str, olds: Props, news: Props) -> dynamic.DiffResult:
+        changed = []
+        for prop in INPUTS:
+            new = news.get(prop)
+            old = olds.get(prop)
+            if prop in ("key_name", "tags") and new is None:
+                continue  # not declared: the key keeps what it has
+            if prop == "rotation_interval_days" and news.get("rotation_enabled") is False:
+                continue  # the interval only matters while rotation is on
+            if prop == "key_material":
+                # Never in state: material only matters while the key still waits for it.
+                if new is not None and olds.get("key_state") == rules.KeyState.PENDING_IMPORT:
+                    changed.append(prop)
+                continue
+            if is_unknown(new):
+                changed.append(prop)
+            elif prop == "tags":
+                if not common.same_tags(old, new):
+                    changed.append(prop)
+            elif old != new:
+                changed.append(prop)
+        replaces = [p for p in changed if p in REPLACES]
+        if replaces and news.get(IMPORT_ID):
+            raise ProviderError(
+                f"CustomKey {olds.get('key_id')}: previously-imported resources that still specify import_ "
+                f"may not "
+                f"be replaced (changed: {', '.join(replaces)}); remove import_ from the resource options"
+            )
+        # An explicit name stays unique only if the old key gives it up before the new one takes it.
+        explicit_name = news.get("key_name") is not None and not news.get(AUTONAMED)
+        return dynamic.DiffResult(
+            changes=bool(changed), replaces=replaces, delete_before_replace=bool(replaces) and explicit_name
+        )
+
+    # --- create ----------------------------------------------------------------------------------------
+    def create(self, props: Props) -> dynamic.CreateResult:
+        region = props["region"]
+        what = f"CustomKey {props.get('key_name') or props.get(AUTONAME)} in {region}"
+        c = common.client(region)
+        try:
+            if props.get(IMPORT_ID):
+                return self._adopt(c, props, what)
+            key = c.create_key(
+                props["key_name"],
+                key_spec=props["key_spec"],
+                key_usage=props["key_usage"],
+                origin=_wire_origin(props["origin"]),
+                keyring_name=props["keyring_name"],
+                description=props.get("description") or None,
+                enterprise_project=props["enterprise_project"],
+                tags=props.get("tags") or None,
+                client_token=secrets.token_hex(16),
+            )
+        except KmsError as err:
+            raise common.failure(f"{what}: create", err) from None
+        try:
+            key, public_key = _converge(c, key, props.get("tags") or {}, props, None)
+        except KmsError as err:
+            common.roll_back(c, key["ID"], what)
+            raise common.failure(
+                f"{what}: create (the new key {key['ID']} was scheduled for deletion)", err
+            ) from None
+        except BaseException:
+            common.roll_back(c, key["ID"], what)
+            raise
+        return dynamic.CreateResult(key["ID"], _outs(key, props, public_key))
+
+    def _adopt(self, c: KmsClient, props: Props, what: str) -> dynamic.CreateResult:
+        """ResourceOptions(import_=ID): take over an existing key and make it match the program."""
+        ref = props[IMPORT_ID]
+        try:
+            key = c.describe_key(ref)
+        except NotFound:
+            raise ProviderError(f"{what}: import_ of {ref}: no such key in {c.region}") from None
+        mrc = key.get("MultiRegionConfiguration") or {}
+        if mrc.get("MultiRegionKeyType") == rules.MultiRegionType.REPLICA:
+            raise ProviderError(f"{what}: import_ of {ref}: it is a replica key; adopt it with ReplicaKey")
+        if key["KeyState"] == rules.KeyState.PENDING_DELETE:
+            raise ProviderError(
+                f"{what}: import_ of {ref}: the key is pending deletion; cancel the deletion first"
+            )
+        live = _live_inputs(key, props)
+        wrong = [
+            f"{p} is {live[p]!r}, the program says {props.get(p)!r}"
+            for p in REPLACES
+            if live[p] != props.get(p)
+        ]
+        if wrong:
+            raise ProviderError(
+                f"{what}: import_ of {ref}: the key does not match the program: " + "; ".join(wrong)
+            )
+        key, public_key = _converge(c, key, {}, props, None)
+        return dynamic.CreateResult(key["ID"], _outs(key, props, public_key))
+
+    # --- update ----------------------------------------------------------------------------------------
+    def update(self, id_: str, olds: Props, news: Props) -> dynamic.UpdateResult:
+        what = f"CustomKey {id_} in {news['region']}"
+        c = common.client(news["region"])
+        try:
+            key = c.describe_key(id_)
+            key, public_key = _converge(c, key, olds.get("tags") or {}, news, olds.get("public_key"))
+        except KmsError as err:
+            raise common.failure(f"{what}: update", err) from None
+        return dynamic.UpdateResult(_outs(key, news, public_key))
+
+    # --- read: live state for refresh (drift) ----------------------------------------------------------
+    def read(self, id_: str, props: Props) -> dynamic.ReadResult:
+        region = props.get("region") or common.default_region()
+        c = common.client(region)
+        try:
+            key = c.describe_key(id_)
+        except NotFound:
+            return dynamic.ReadResult("", {})
+        except KmsError as err:
+            raise common.failure(f"CustomKey {id_} in {region}: read", err) from None
+        if key["KeyState"] == rules.KeyState.PENDING_DELETE:
+            return dynamic.ReadResult("", {})  # on its way out: for Pulumi it is gone
+        public_key = props.get("public_key")
+        if key["KeySpec"] in rules.ASYMMETRIC_SPECS and key["KeyState"] == rules.KeyState.ENABLE:
+            public_key = c.get_public_key(key["ID"])
+        live = _live_inputs(key, props)
+        outs = _outs(key, live, public_key)
+        # Without our inputs in `props` this is an adoption: hand back inputs rebuilt from the live key.
+        inputs = None if "key_spec" in props else {k: v for k, v in live.items() if v is not None}
+        return dynamic.ReadResult(key["ID"], outs, inputs)
+
+    # --- delete ----------------------------------------------------------------------------------------
+    def delete(self, id_: str, props: Props) -> None:
+        region = props.get("region") or common.default_region()
+        what = f"CustomKey {id_} in {region}: delete"
+        days = int(props.get("pending_days") or rules.PENDING_DAYS_DEFAULT)
+        try:
+            common.retire_key(common.client(region), id_, days, what)
+        except KmsError as err:
+            raise common.failure(what, err) from None
+
+
+def _rule_str(c: Checker, news: Props, prop: str, rule: Any) -> Any:
+    value = news.get(prop)
+    if is_unknown(value):
+        return value
+    if value is not None and c.string(prop, value) is None:
+        return None
+    return c.rule(prop, lambda: rule(value))
+
+
+def _check_material(
+    c: Checker, material: Any, spec: rules.KeySpec | None, origin: rules.Origin | None, ins: Props
+) -> None:
+    if material is None:
+        return
+    ins["key_material"] = material
+    if is_unknown(material) or c.string("key_material", material) is None:
+        return
+    if origin is not None and origin is not rules.Origin.EXTERNAL:
+        c.fail("key_material", "key_material is only for keys with origin external")
+        return
+    try:
+        raw = common.decode_material(material)
+    except ValueError as err:
+        c.fail("key_material", str(err))
+        return
+    if spec is not None:
+        want = rules.EXTERNAL_MATERIAL_BYTES.get(spec)
+        if want is not None and len(raw) != want:
+            c.fail("key_material", f"key_material for {spec} must be {want} bytes, got {len(raw)}")
+
+
+def _check_name(c: Checker, olds: Props, news: Props, ins: Props) -> None:
+    name = news.get("key_name")
+    existing = any(not k.startswith("__") for k in olds)
+    if is_unknown(name):
+        ins["key_name"], ins[AUTONAMED] = name, False
+    elif name is not None:
+        if c.string("key_name", name) is not None:
+            c.rule("key_name", lambda: rules.key_name(name, "key_name"))
+        ins["key_name"], ins[AUTONAMED] = name, False
+    elif olds.get(AUTONAMED) and olds.get("key_name"):
+        # Stable across previews and updates; a replacement re-checks without olds and gets a new name.
+        ins["key_name"], ins[AUTONAMED] = olds["key_name"], True
+    elif existing or news.get(IMPORT_ID):
+        ins[AUTONAMED] = False  # an adopted key, or one whose name was dropped: it keeps its name
+    else:
+        ins["key_name"], ins[AUTONAMED] = common.autoname(str(news.get(AUTONAME) or "key")), True
+
+
+def _wire_origin(origin: str) -> str:
+    return {v: k for k, v in ORIGINS.items()}[origin].value
+
+
+def _converge(
+    c: KmsClient, key: dict[str, Any], old_tags: dict[str, str], want: Props, public_key: str | None
+) -> tuple[dict[str, Any], str | None]:
+    """Make a live key match `want`: import material, enable first, change the rest, disable last."""
+    key_id = key["ID"]
+    if want.get("key_material") and key["KeyState"] == rules.KeyState.PENDING_IMPORT:
+        key = c.import_material(key_id, common.decode_material(want["key_material"]))
+    enabled = want.get("enabled", True)
+    if enabled and key["KeyState"] == rules.KeyState.DISABLE:
+        key = c.enable_key(key_id)
+    name = want.get("key_name")
+    description = want.get("description") or ""
+    if (name and name != key["KeyName"]) or description != key["Description"]:
+        key = c.update_key(
+            key_id,
+            new_key_name=name if name != key["KeyName"] else None,
+            description=description if description != key["Description"] else None,
+        )
+    if want.get("enterprise_project") and want["enterprise_project"] != key["EnterpriseProject"]:
+        key = c.call("UpdateKey", KeyID=key_id, EnterpriseProject=want["enterprise_project"])["Key"]
+
+    managed = want.get("tags") is not None
+    new_tags = dict(want.get("tags") or {})
+    live_tags = tags_of(key)
+    rotate = bool(want.get("rotation_enabled"))
+    interval = want.get("rotation_interval_days")
+    tags_to_change = managed and (
+        bool(set(old_tags) - set(new_tags)) or any(live_tags.get(k) != v for k, v in new_tags.items())
+    )
+    rotation_to_change = rotate != bool(key.get("RotationEnabled")) or (
+        rotate and interval is not None and int(interval) != key.get("RotationIntervalInDays")
+    )
+    if tags_to_change or rotation_to_change:
+        # The service tags and rotates enabled keys only: a disabled key is enabled for the change.
+        was_disabled = key["KeyState"] == rules.KeyState.DISABLE
+        if was_disabled:
+            key = c.enable_key(key_id)
+        try:
+            if tags_to_change:
+                common.set_tags(c, key_id, old_tags, live_tags, new_tags)
+            if rotation_to_change and rotate:
+                c.enable_key_rotation(key_id, int(interval) if interval is not None else None)
+            elif rotation_to_change:
+                c.disable_key_rotation(key_id)
+        finally:
+            if was_disabled:
+                c.disable_key(key_id)
+        key = c.describe_key(key_id)
+    if key["KeySpec"] in rules.ASYMMETRIC_SPECS and key["KeyState"] == rules.KeyState.ENABLE:
+        public_key = c.get_public_key(key_id)
+    if not enabled and key["KeyState"] == rules.KeyState.ENABLE:
+        key = c.disable_key(key_id)
+    return key, public_key
+
+
+def _live_inputs(key: dict[str, Any], props: Props) -> Props:
+    """The inputs that describe a live key (props fill what the service does not report)."""
+    state = key["KeyState"]
+    rotation = bool(key.get("RotationEnabled"))
+    return {
+        "region": key["Region"],
+        "key_spec": key["KeySpec"],
+        "key_usage": key["KeyUsage"],
+        "origin": ORIGINS[rules.Origin(key["Origin"])],
+        "keyring_name": key["KeyringName"],
+        "key_name": key["KeyName"],
+        "description": key.get("Description") or "",
+        "enterprise_project": key.get("EnterpriseProject") or rules.DEFAULT_ENTERPRISE_PROJECT,
+        # A key still waiting for its material is neither: it keeps what the program asked for.
+        "enabled": (
+            props.get("enabled", True)
+            if state == rules.KeyState.PENDING_IMPORT
+            else state != rules.KeyState.DISABLE
+        ),
+        "pending_days": props.get("pending_days") or rules.PENDING_DAYS_DEFAULT,
+        "rotation_enabled": rotation,
+        "rotation_interval_days": (
+            key.get("RotationIntervalInDays") if rotation else props.get("rotation_interval_days")
+        ),
+        "tags": tags_of(key),
+    }
+
+
+def _outs(key: dict[str, Any], want: Props, public_key: str | None) -> Props:
+    mrc = key.get("MultiRegionConfiguration") or {}
+    outs: Props = {p: want.get(p) for p in INPUTS if p != "key_material"}
+    outs.update(
+        {
+            "key_id": key["ID"],
+            "trn": key["Trn"],
+            "key_state": key["KeyState"],
+            "key_name": key["KeyName"],
+            "region": key["Region"],
+            "key_spec": key["KeySpec"],
+            "key_usage": key["KeyUsage"],
+            "keyring_name": key["KeyringName"],
+            "multi_region_type": mrc.get("MultiRegionKeyType") or rules.MultiRegionType.NONE.value,
+            "replica_regions": sorted(r["Region"] for r in mrc.get("ReplicaKeys") or []),
+            "public_key": public_key,
+            "creation_date": common.timestamp(key.get("CreationDate")),
+        }
+    )
+    # Declared tags once converged; the live ones when tags are not managed here (informational).
+    outs["tags"] = dict(want["tags"]) if want.get("tags") is not None else tags_of(key)
+    return outs
+
+
+class CustomKey(dynamic.Resource, module="kms", name="CustomKey"):
+    """A custom key in one region.
+
+    Inputs (keyword arguments, each accepting a Pulumi Input):
+
+    - ``region``: the key's region (replace). Default: stack config ``kms:region`` (then ``KMS_REGION``).
+    - ``key_spec``: AES_256 (default), HMAC_256, HMAC_384, HMAC_512, HMAC_SM3, RSA_2048, RSA_3072, RSA_4096,
+      EC_P256, EC_P384 (replace).
+    - ``key_usage``: ENCRYPT_DECRYPT, SIGN_VERIFY or GENERATE_VERIFY_MAC; default and allowed values per spec
+      as in seed 001 (replace).
+    - ``origin``: ``kms`` (default) or ``external`` (replace).
+    - ``keyring_name``: default ``default`` (replace).
+    - ``key_name``: the key's name; autonamed from the resource name plus a random suffix when omitted.
+    - ``description``, ``enterprise_project`` (default ``default``), ``enabled`` (default True).
+    - ``pending_days``: 7..1096, default 30: the waiting period used when the key is destroyed.
+    - ``rotation_enabled``, ``rotation_interval_days`` (30..365, default 365 when rotation is on).
+    - ``key_material``: secret; base64 key material for ``origin="external"``; never in outputs or state.
+    - ``tags``: a dict, at most 20: the key's whole tag set (tags added elsewhere are drift). Omitted: the
+      key's tags are left alone (manage some of them with KeyTags).
+
+    Outputs: ``key_id``, ``trn``, ``key_state``, ``key_name``, ``region``, ``key_spec``, ``key_usage``,
+    ``multi_region_type`` (NONE, PRIMARY), ``replica_regions``, ``public_key`` (PEM, asymmetric keys),
+    ``creation_date``.
+
+    ``ResourceOptions(import_=KEY_ID)`` adopts an existing key of the region (see docs/resources.md).
+    """
+
+    key_id: pulumi.Output[str]
+    trn: pulumi.Output[str]
+    key_state: pulumi.Output[str]
+    key_name: pulumi.Output[str]
+    region: pulumi.Output[str]
+    key_spec: pulumi.Output[str]
+    key_usage: pulumi.Output[str]
+    multi_region_type: pulumi.Output[str]
+    replica_regions: pulumi.Output[list[str]]
+    public_key: pulumi.Output[str | None]
+    creation_date: pulumi.Output[str]
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        region: pulumi.Input[str] | None = None,
+        key_spec: pulumi.Input[str] | None = None,
+        key_usage: pulumi.Input[str] | None = None,
+        origin: pulumi.Input[str] | None = None,
+        keyring_name: pulumi.Input[str] | None = None,
+        key_name: pulumi.Input[str] | None = None,
+        description: pulumi.Input[str] | None = None,
+        enterprise_project: pulumi.Input[str] | None = None,
+        enabled: pulumi.Input[bool] | None = None,
+        pending_days: pulumi.Input[int] | None = None,
+        rotation_enabled: pulumi.Input[bool] | None = None,
+        rotation_interval_days: pulumi.Input[int] | None = None,
+        key_material: pulumi.Input[str] | None = None,
+        tags: pulumi.Input[dict[str, pulumi.Input[str]]] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        props: dict[str, Any] = {
+            "region": region,
+            "key_spec": key_spec,
+            "key_usage": key_usage,
+            "origin": origin,
+            "keyring_name": keyring_name,
+            "key_name": key_name,
+            "description": description,
+            "enterprise_project": enterprise_project,
+            "enabled": enabled,
+            "pending_days": pending_days,
+            "rotation_enabled": rotation_enabled,
+            "rotation_interval_days": rotation_interval_days,
+            "tags": tags,
+            # Secret whatever the caller passed: the engine then stores the input encrypted.
+            "key_material": pulumi.Output.secret(key_material) if key_material is not None else None,
+            AUTONAME: resource_name,
+        }
+        opts, import_id = take_import(opts)
+        if import_id:
+            props[IMPORT_ID] = import_id
+        super().__init__(CustomKeyProvider(), resource_name, common.resource_props(props, OUTPUTS), opts)
+        # The key id is the resource id: the engine keeps it known while previewing an update (outputs that
+        # are not inputs turn unknown there), so resources built on it show no spurious replacement.
+        self.key_id = self.id
+
+
+def take_import(opts: pulumi.ResourceOptions | None) -> tuple[pulumi.ResourceOptions | None, str | None]:
+    """ResourceOptions(import_=ID) becomes an adoption done by create: the engine's import step cannot run a
+    Python dynamic provider's read (pulumi/pulumi#16175: the host needs the pickled provider in the props)."""
+    if opts is None or not opts.import_:
+        return opts, None
+    import_id = str(opts.import_)
+    opts = copy.copy(opts)
+    opts.import_ = None
+    return opts, import_id

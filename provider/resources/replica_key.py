@@ -1,0 +1,334 @@
+"""`ReplicaKey`: a replica of a custom key in another region (seed 000, contract section 2).
+
+Replication is asynchronous: create returns once the replica is usable (`Enable`), polling with
+exponential backoff within the resource's create timeout. A replica that already stands in the target
+region for the same primary (a previous apply that timed out, or one still waiting out its deletion
+window) is adopted instead of failing.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import pulumi
+from pulumi import dynamic
+
+from ..client import KmsClient, tags_of
+from ..domain import rules
+from ..domain.errors import Conflict, KmsError, NotFound
+from . import _common as common
+from ._common import IMPORT_ID, TIMEOUT, Checker, Props, ProviderError, is_unknown
+from .custom_key import take_import
+
+REPLACES = ("primary_key_id", "primary_region", "replica_region")
+UPDATES = ("key_name", "description", "enabled", "pending_days", "tags")
+INPUTS = REPLACES + UPDATES
+OUTPUTS = ("key_id", "trn", "key_state", "key_spec", "key_usage", "primary_trn", "region")
+USABLE = (rules.KeyState.ENABLE.value, rules.KeyState.DISABLE.value)
+
+
+class ReplicaKeyProvider(common.BaseProvider):
+    def check(self, olds: Props, news: Props) -> dynamic.CheckResult:
+        c = Checker()
+        ins: Props = {}
+        primary = news.get("primary_key_id")
+        if primary is None or primary == "":
+            c.fail(
+                "primary_key_id", "primary_key_id is required: the id, TRN or alias of the key to replicate"
+            )
+        elif is_unknown(primary) or c.string("primary_key_id", primary) is not None:
+            ins["primary_key_id"] = primary
+        primary_region = c.region("primary_region", news.get("primary_region"))
+        ins["primary_region"] = primary_region
+        replica_region = news.get("replica_region")
+        if replica_region is None:
+            c.fail("replica_region", "replica_region is required")
+        elif is_unknown(replica_region):
+            ins["replica_region"] = replica_region
+        elif (text := c.string("replica_region", replica_region)) is not None:
+            ins["replica_region"] = text
+            known = c.rule("replica_region", lambda: rules.catalog().region(text, "replica_region"))
+            if known and isinstance(primary_region, str) and not is_unknown(primary_region):
+                # Seed 000, Table 1: the regions a primary of each region may replicate to.
+                c.rule(
+                    "replica_region",
+                    lambda: rules.catalog().replica_region(primary_region, text, "replica_region"),
+                )
+        name = news.get("key_name")
+        if name is not None:
+            if not is_unknown(name) and c.string("key_name", name) is not None:
+                c.rule("key_name", lambda: rules.key_name(name, "key_name"))
+            ins["key_name"] = name
+        description = news.get("description")
+        if description is not None:
+            if not is_unknown(description) and c.string("description", description) is not None:
+                c.rule("description", lambda: rules.description(description, "description"))
+            ins["description"] = description
+        ins["enabled"] = c.boolean("enabled", news.get("enabled"), True)
+        days = c.whole("pending_days", news.get("pending_days"))
+        ins["pending_days"] = (
+            days
+            if is_unknown(days)
+            else c.rule("pending_days", lambda: rules.pending_days(days, "pending_days"))
+        )
+        if news.get("tags") is not None:  # omitted: the replica's tags are not managed here
+            ins["tags"] = c.tags("tags", news.get("tags"))
+        for key in (TIMEOUT, IMPORT_ID):
+            if news.get(key) is not None:
+                ins[key] = news[key]
+        return dynamic.CheckResult({k: v for k, v in ins.items() if v is not None}, c.failures)
+
+    def diff(self, _id: str, olds: Props, news: Props) -> dynamic.DiffResult:
+        changed = []
+        for prop in INPUTS:
+            old, new = olds.get(prop), news.get(prop)
+            if prop in ("key_name", "description", "tags") and new is None:
+                continue  # not declared: the replica keeps what the service gave it
+            if is_unknown(new):
+                changed.append(prop)
+            elif prop == "tags":
+                if not common.same_tags(old, new):
+                    changed.append(prop)
+            elif prop == "primary_key_id":
+                if not common.same_key(news.get("primary_region"), old, new):
+                    changed.append(prop)
+            elif old != new:
+                changed.append(prop)
+        replaces = [p for p in changed if p in REPLACES]
+        if replaces and news.get(IMPORT_ID):
+            raise ProviderError(
+                f"ReplicaKey {olds.get('key_id')}: previously-imported resources that still specify "
+                f"import_ may not be replaced; remove import_ from the resource options"
+            )
+        # The service keeps one replica a region per primary, and a name unique in its region: a replacement
+        # that keeps either must free it first.
+        same_place = "replica_region" not in changed
+        dbr = (
+            bool(replaces)
+            and same_place
+            and ("primary_key_id" not in changed or news.get("key_name") is not None)
+        )
+        return dynamic.DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=dbr)
+
+    def create(self, props: Props) -> dynamic.CreateResult:
+        primary_region, replica_region = props["primary_region"], props["replica_region"]
+        what = f"ReplicaKey of {props['primary_key_id']} in {replica_region}"
+        pc = common.client(primary_region)
+        rc = pc.in_region(replica_region)
+        timeout = float(props.get(TIMEOUT) or common.DEFAULT_CREATE_TIMEOUT)
+        try:
+            primary = pc.describe_key(props["primary_key_id"])
+            if props.get(IMPORT_ID):
+                replica = _adopt_import(rc, primary, props[IMPORT_ID], what)
+                old_tags: dict[str, str] = {}
+            else:
+                try:
+                    replica = pc.replicate_key(
+                        primary["ID"],
+                        replica_region,
+                        replica_key_name=props.get("key_name"),
+                        description=props.get("description"),
+                        tags=props.get("tags") or None,
+                        client_token=secrets.token_hex(16),
+                    )
+                    old_tags = dict(props.get("tags") or {})
+                except Conflict as err:
+                    replica = _adopt_standing(pc, rc, primary, replica_region, err)
+                    old_tags = {}
+            if replica["KeyState"] == rules.KeyState.PENDING_DELETE:
+                replica = rc.cancel_key_deletion(replica["ID"])
+        except KmsError as err:
+            raise common.failure(f"{what}: create", err) from None
+        # Not rolled back when the wait runs out: a replica still Creating cannot be scheduled for deletion,
+        # and the next apply adopts it.
+        replica = common.wait_state(rc, replica["ID"], USABLE, timeout, f"{what}: create")
+        try:
+            replica = _converge(rc, replica, old_tags, props, props.get("key_name") or primary["KeyName"])
+        except KmsError as err:
+            common.roll_back(rc, replica["ID"], what)
+            raise common.failure(
+                f"{what}: create (replica {replica['ID']} was scheduled for deletion)", err
+            ) from None
+        return dynamic.CreateResult(replica["ID"], _outs(replica, props))
+
+    def update(self, id_: str, olds: Props, news: Props) -> dynamic.UpdateResult:
+        region = news["replica_region"]
+        rc = common.client(region)
+        try:
+            replica = rc.describe_key(id_)
+            replica = _converge(rc, replica, olds.get("tags") or {}, news, news.get("key_name"))
+        except KmsError as err:
+            raise common.failure(f"ReplicaKey {id_} in {region}: update", err) from None
+        return dynamic.UpdateResult(_outs(replica, news))
+
+    def read(self, id_: str, props: Props) -> dynamic.ReadResult:
+        region = props.get("replica_region") or props.get("region") or common.default_region()
+        rc = common.client(region)
+        try:
+            replica = rc.describe_key(id_)
+        except NotFound:
+            return dynamic.ReadResult("", {})
+        except KmsError as err:
+            raise common.failure(f"ReplicaKey {id_} in {region}: read", err) from None
+        if replica["KeyState"] == rules.KeyState.PENDING_DELETE:
+            return dynamic.ReadResult("", {})
+        primary = (replica.get("MultiRegionConfiguration") or {}).get("PrimaryKey") or {}
+        live: Props = {
+            "primary_key_id": primary.get("KeyID"),
+            "primary_region": primary.get("Region") or props.get("primary_region"),
+            "replica_region": replica["Region"],
+            "key_name": replica["KeyName"],
+            "description": replica.get("Description") or "",
+            "enabled": replica["KeyState"] != rules.KeyState.DISABLE,
+            "pending_days": props.get("pending_days") or rules.PENDING_DAYS_DEFAULT,
+            "tags": tags_of(replica),
+        }
+        inputs = None if "replica_region" in props else {k: v for k, v in live.items() if v is not None}
+        return dynamic.ReadResult(replica["ID"], _outs(replica, live), inputs)
+
+    def delete(self, id_: str, props: Props) -> None:
+        region = props.get("replica_region") or props.get("region") or common.default_region()
+        what = f"ReplicaKey {id_} in {region}: delete"
+        days = int(props.get("pending_days") or rules.PENDING_DAYS_DEFAULT)
+        try:
+            common.retire_key(common.client(region), id_, days, what)
+        except KmsError as err:
+            raise common.failure(what, err) from None
+
+
+def _adopt_standing(
+    pc: KmsClient, rc: KmsClient, primary: dict[str, Any], region: str, err: Conflict
+) -> dict[str, Any]:
+    """ReplicateKey answered Conflict: if the primary already has a replica in the region, take it over."""
+    primary = pc.describe_key(primary["ID"])
+    for r in common.replica_list(primary):
+        if r["Region"] == region:
+            return rc.describe_key(r["KeyID"])
+    raise err  # a name conflict, not a standing replica
+
+
+def _adopt_import(rc: KmsClient, primary: dict[str, Any], ref: str, what: str) -> dict[str, Any]:
+    try:
+        replica = rc.describe_key(ref)
+    except NotFound:
+        raise ProviderError(f"{what}: import_ of {ref}: no such key in {rc.region}") from None
+    owner = ((replica.get("MultiRegionConfiguration") or {}).get("PrimaryKey") or {}).get("KeyID")
+    if replica["ID"] == owner or owner != primary["ID"]:
+        raise ProviderError(f"{what}: import_ of {ref}: it is not a replica of {primary['ID']}")
+    return replica
+
+
+def _converge(
+    rc: KmsClient, key: dict[str, Any], old_tags: dict[str, str], want: Props, name: str | None
+) -> dict[str, Any]:
+    """Enable first, change the rest, disable last (tags need an enabled key)."""
+    key_id = key["ID"]
+    enabled = want.get("enabled", True)
+    if enabled and key["KeyState"] == rules.KeyState.DISABLE:
+        key = rc.enable_key(key_id)
+    description = want.get("description")
+    rename = name if name and name != key["KeyName"] else None
+    redescribe = description if description is not None and description != key["Description"] else None
+    if rename or redescribe is not None:
+        key = rc.update_key(key_id, new_key_name=rename, description=redescribe)
+    new_tags = dict(want.get("tags") or {})
+    live_tags = tags_of(key)
+    managed = want.get("tags") is not None
+    if managed and (set(old_tags) - set(new_tags) or any(live_tags.get(k) != v for k, v in new_tags.items())):
+        was_disabled = key["KeyState"] == rules.KeyState.DISABLE
+        if was_disabled:
+            rc.enable_key(key_id)
+        try:
+            common.set_tags(rc, key_id, old_tags, live_tags, new_tags)
+        finally:
+            if was_disabled:
+                rc.disable_key(key_id)
+        key = rc.describe_key(key_id)
+    if not enabled and key["KeyState"] == rules.KeyState.ENABLE:
+        key = rc.disable_key(key_id)
+    return key
+
+
+def _outs(key: dict[str, Any], want: Props) -> Props:
+    primary = (key.get("MultiRegionConfiguration") or {}).get("PrimaryKey") or {}
+    outs: Props = {p: want.get(p) for p in INPUTS}
+    outs.update(
+        {
+            "key_id": key["ID"],
+            "trn": key["Trn"],
+            "key_state": key["KeyState"],
+            "key_spec": key["KeySpec"],
+            "key_usage": key["KeyUsage"],
+            "primary_trn": primary.get("Trn"),
+            "primary_key_id": primary.get("KeyID") or want.get("primary_key_id"),
+            "region": key["Region"],
+            "key_name": key["KeyName"],
+            "description": key.get("Description") or "",
+            "tags": dict(want["tags"]) if want.get("tags") is not None else tags_of(key),
+        }
+    )
+    return outs
+
+
+class ReplicaKey(dynamic.Resource, module="kms", name="ReplicaKey"):
+    """A replica of a custom key in another region; it shares the primary's key material.
+
+    Inputs (keyword arguments, each accepting a Pulumi Input):
+
+    - ``primary_key_id``: the id (or TRN, or alias) of the key to replicate (replace).
+    - ``primary_region``: the primary's region (replace). Default: stack config ``kms:region``.
+    - ``replica_region``: where the replica lives; one of the regions seed 000 allows for the primary's
+      region (replace).
+    - ``key_name``: the replica's name (default: the primary's name, as the service does).
+    - ``description`` (default: the primary's), ``enabled`` (default True), ``pending_days`` (7..1096,
+      default 30), ``tags`` (a dict, at most 20).
+
+    Outputs: ``key_id``, ``trn``, ``key_state``, ``key_spec``, ``key_usage``, ``primary_trn``, ``region``.
+
+    Create returns once the replica is usable, waiting at most the resource's create timeout
+    (``ResourceOptions(custom_timeouts=CustomTimeouts(create="15m"))``, default 10 minutes).
+    """
+
+    key_id: pulumi.Output[str]
+    trn: pulumi.Output[str]
+    key_state: pulumi.Output[str]
+    key_spec: pulumi.Output[str]
+    key_usage: pulumi.Output[str]
+    primary_trn: pulumi.Output[str]
+    region: pulumi.Output[str]
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        primary_key_id: pulumi.Input[str],
+        replica_region: pulumi.Input[str],
+        primary_region: pulumi.Input[str] | None = None,
+        key_name: pulumi.Input[str] | None = None,
+        description: pulumi.Input[str] | None = None,
+        enabled: pulumi.Input[bool] | None = None,
+        pending_days: pulumi.Input[int] | None = None,
+        tags: pulumi.Input[dict[str, pulumi.Input[str]]] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        props: dict[str, Any] = {
+            "primary_key_id": primary_key_id,
+            "primary_region": primary_region,
+            "replica_region": replica_region,
+            "key_name": key_name,
+            "description": description,
+            "enabled": enabled,
+            "pending_days": pending_days,
+            "tags": tags,
+        }
+        timeouts = opts.custom_timeouts if opts is not None else None
+        if timeouts is not None and timeouts.create:
+            props[TIMEOUT] = common.duration_seconds(timeouts.create)
+        opts, import_id = take_import(opts)
+        if import_id:
+            props[IMPORT_ID] = import_id
+        super().__init__(ReplicaKeyProvider(), resource_name, common.resource_props(props, OUTPUTS), opts)
+        # The key id is the resource id: the engine keeps it known while previewing an update (outputs that
+        # are not inputs turn unknown there), so resources built on it show no spurious replacement.
+        self.key_id = self.id

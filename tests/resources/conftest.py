@@ -1,0 +1,31 @@
+"""Provider methods called directly (as the dynamic-provider host calls them) on a fresh embedded emulator."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from provider.client import KmsClient
+from provider.resources import _common as common
+
+REGION = "cn-north-4"
+
+
+@pytest.fixture
+def emulator_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Stack config cleared; the providers find the emulator through KMS_EMULATOR_PATH (the env fallback)."""
+    path = tmp_path / "emulator"
+    monkeypatch.setenv("KMS_EMULATOR_PATH", str(path))
+    for var in ("KMS_ENDPOINT", "KMS_REGION", "KMS_ACCESS_KEY", "KMS_SECRET_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    common.reset_config()
+    yield path
+    common.reset_config()
+
+
+@pytest.fixture
+def svc(emulator_dir: Path) -> KmsClient:
+    """A client on the same emulator the providers use, to look behind their back."""
+    return common.client(REGION)
