@@ -74,8 +74,21 @@ class KmsClient:
             if not marker:
                 return keys
 
-    def update_key(self, key_id: str, *, new_key_name: str | None = None, description: str | None = None) -> Result:
-        return self.call("UpdateKey", KeyID=key_id, NewKeyName=new_key_name, Description=description)["Key"]
+    def update_key(
+        self,
+        key_id: str,
+        *,
+        new_key_name: str | None = None,
+        description: str | None = None,
+        enterprise_project: str | None = None,
+    ) -> Result:
+        return self.call(
+            "UpdateKey",
+            KeyID=key_id,
+            NewKeyName=new_key_name,
+            Description=description,
+            EnterpriseProject=enterprise_project,
+        )["Key"]
 
     def enable_key(self, key_id: str) -> Result:
         return self.call("EnableKey", KeyID=key_id)["Key"]

@@ -16,7 +16,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from .errors import InvalidKeyStatus, InvalidParameter, InvalidReplicaRegion
+from .errors import InvalidKeyStatus, InvalidOperation, InvalidParameter, InvalidReplicaRegion
 
 
 class KeySpec(StrEnum):
@@ -225,6 +225,17 @@ def pending_days(value: int | None, field: str = "PendingWindowInDays") -> int:
 
 def rotation_days(value: int | None, field: str = "RotationIntervalInDays") -> int:
     return _days(value, field, ROTATION_DAYS_MIN, ROTATION_DAYS_MAX, ROTATION_DAYS_DEFAULT, "rotation interval")
+
+
+def rotation_supported(spec: KeySpec, origin: Origin, replica: bool, field: str = "KeyID") -> None:
+    """Seed 000: "Replica keys do not support key rotation"; only generated AES_256 material rotates."""
+    if replica:
+        raise InvalidOperation(f"{field}: replica keys do not support key rotation, rotate the primary key instead")
+    if spec is not KeySpec.AES_256 or origin is not Origin.KMS:
+        raise InvalidOperation(
+            f"{field}: a {spec} key with {origin} material does not support rotation; only AES_256 keys with "
+            "CloudKMS material rotate"
+        )
 
 
 def data_key_bytes(value: int | None, field: str = "NumberOfBytes") -> int:

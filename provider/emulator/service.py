@@ -610,17 +610,7 @@ class Emulator:
         days = rules.rotation_days(req.RotationIntervalInDays)
 
         def change(db: sqlite3.Connection, key: Key, now: float) -> None:
-            # Seed 000: "Replica keys do not support key rotation"; only generated AES material rotates.
-            if key.primary_id is not None:
-                raise InvalidOperation(
-                    f"Key {key.id} is a replica key; replica keys do not support key rotation, "
-                    "rotate its primary key instead"
-                )
-            if key.spec is not KeySpec.AES_256 or key.origin is not Origin.KMS:
-                raise InvalidOperation(
-                    f"Key {key.id} ({key.spec}, {key.origin}) does not support rotation; only "
-                    "AES_256 keys with CloudKMS material rotate"
-                )
+            rules.rotation_supported(key.spec, key.origin, key.primary_id is not None, f"Key {key.id}")
             db.execute(
                 "UPDATE keys SET rotation_enabled=1, rotation_days=?, last_rotation=COALESCE(last_rotation, ?)"
                 " WHERE id=?",

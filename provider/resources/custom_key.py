@@ -109,6 +109,8 @@ class CustomKeyProvider(common.BaseProvider):
             ins["rotation_interval_days"] = c.rule(
                 "rotation_interval_days", lambda: rules.rotation_days(interval, "rotation_interval_days")
             )
+        if ins["rotation_enabled"] is True and spec is not None and origin is not None:
+            c.rule("rotation_enabled", lambda: rules.rotation_supported(spec, origin, False, "rotation_enabled"))
         if news.get("tags") is not None:  # omitted: the key's tags are not managed here (see KeyTags)
             ins["tags"] = c.tags("tags", news.get("tags"))
         _check_material(c, news.get("key_material"), spec, origin, ins)
@@ -328,7 +330,7 @@ def _converge(
             description=description if description != key["Description"] else None,
         )
     if want.get("enterprise_project") and want["enterprise_project"] != key["EnterpriseProject"]:
-        key = c.call("UpdateKey", KeyID=key_id, EnterpriseProject=want["enterprise_project"])["Key"]
+        key = c.update_key(key_id, enterprise_project=want["enterprise_project"])
 
     managed = want.get("tags") is not None
     new_tags = dict(want.get("tags") or {})

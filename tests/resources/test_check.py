@@ -54,6 +54,15 @@ BAD = [
         id="alias-256",
     ),
     pytest.param(ck, {"key_spec": "AES_128"}, "key_spec", "not a key spec", id="key-spec"),
+    # Only generated AES_256 material rotates: an HMAC or imported key with rotation fails in check.
+    pytest.param(
+        ck, {"key_spec": "HMAC_256", "rotation_enabled": True}, "rotation_enabled", "does not support rotation",
+        id="rotation-hmac",
+    ),
+    pytest.param(
+        ck, {"origin": "external", "rotation_enabled": True}, "rotation_enabled", "does not support rotation",
+        id="rotation-external",
+    ),
     # Seed 001: "For an ECC asymmetric key, the default value is SIGN_VERIFY" (and its only usage).
     pytest.param(
         ck,
