@@ -55,12 +55,16 @@ def list_keys(region: RegionOpt = None, as_json: Annotated[bool, typer.Option("-
         typer.echo(json.dumps(keys, indent=2))
         return
     table = Table(title=f"keys in {kms.region}")
-    for col in ("ID", "Name", "Spec", "Usage", "State", "Multi-region"):
-        table.add_column(col)
+    # Ids are what a user copies into the next command: never shortened; the rest folds.
+    table.add_column("ID", no_wrap=True, min_width=36)
+    for col in ("Name", "Spec", "Usage", "State", "Multi-region"):
+        table.add_column(col, overflow="fold")
     for k in keys:
         mr = (k.get("MultiRegionConfiguration") or {}).get("MultiRegionKeyType", "NONE")
         table.add_row(k["ID"], k["KeyName"], k["KeySpec"], k["KeyUsage"], k["KeyState"], mr)
-    Console().print(table)
+    console = Console()
+    # A pipe gets whole rows (rich would wrap them at 80 columns), a terminal its own width.
+    (console if console.is_terminal else Console(width=240)).print(table)
 
 
 @keys_app.command("describe")
