@@ -246,6 +246,58 @@ def same_tags(a: Any, b: Any) -> bool:
     return dict(a or {}) == dict(b or {})
 
 
+def changed_inputs(
+    inputs: Iterable[str],
+    olds: Props,
+    news: Props,
+    *,
+    kept_when_undeclared: Iterable[str] = (),
+    key_refs: Mapping[str, str] | None = None,
+) -> list[str]:
+    """The inputs whose value really changed. Tags compare as unordered maps; a key reference (`key_refs`
+    maps it to the property holding its region) compares by the key it names, so id, TRN and alias never
+    make a perpetual diff; a property of `kept_when_undeclared` left out of the program keeps its live value."""
+    kept, refs = set(kept_when_undeclared), key_refs or {}
+    changed = []
+    for prop in inputs:
+        old, new = olds.get(prop), news.get(prop)
+        if prop in kept and new is None:
+            continue
+        if is_unknown(new):
+            changed.append(prop)
+        elif prop == "tags":
+            if not same_tags(old, new):
+                changed.append(prop)
+        elif prop in refs:
+            if not same_key(news.get(refs[prop]), old, new):
+                changed.append(prop)
+        elif old != new:
+            changed.append(prop)
+    return changed
+
+
+def live_key(c: KmsClient, ref: str, what: str) -> dict[str, Any] | None:
+    """The key as `refresh` sees it: None when it is gone or pending deletion (on its way out, for Pulumi
+    it no longer exists)."""
+    try:
+        key = c.describe_key(ref)
+    except NotFound:
+        return None
+    except KmsError as err:
+        raise failure(f"{what}: read", err) from None
+    return None if key["KeyState"] == rules.KeyState.PENDING_DELETE else key
+
+
+def refuse_imported_replacement(kind: str, olds: Props, news: Props, replaces: list[str]) -> None:
+    """As in Pulumi: a resource that still says `import_` is never replaced (it would destroy the key)."""
+    if replaces and news.get(IMPORT_ID):
+        raise ProviderError(
+            f"{kind} {olds.get('key_id') or olds.get('alias_name')}: previously-imported resources that still "
+            f"specify import_ may not be replaced (changed: {', '.join(replaces)}); remove import_ from the "
+            "resource options"
+        )
+
+
 # --- the service ---------------------------------------------------------------------------------------
 def replica_list(key: Mapping[str, Any]) -> list[dict[str, Any]]:
     mrc = key.get("MultiRegionConfiguration") or {}

@@ -122,33 +122,14 @@ class CustomKeyProvider(common.BaseProvider):
 
     # --- diff: exactly the changed inputs; the immutable ones replace ----------------------------------
     def diff(self, _id: str, olds: Props, news: Props) -> dynamic.DiffResult:
-        changed = []
-        for prop in INPUTS:
-            new = news.get(prop)
-            old = olds.get(prop)
-            if prop in ("key_name", "tags") and new is None:
-                continue  # not declared: the key keeps what it has
-            if prop == "rotation_interval_days" and news.get("rotation_enabled") is False:
-                continue  # the interval only matters while rotation is on
-            if prop == "key_material":
-                # Never in state: material only matters while the key still waits for it.
-                if new is not None and olds.get("key_state") == rules.KeyState.PENDING_IMPORT:
-                    changed.append(prop)
-                continue
-            if is_unknown(new):
-                changed.append(prop)
-            elif prop == "tags":
-                if not common.same_tags(old, new):
-                    changed.append(prop)
-            elif old != new:
-                changed.append(prop)
+        rotating = news.get("rotation_enabled") is not False  # the interval only matters while rotation is on
+        plain = [p for p in INPUTS if p != "key_material" and (rotating or p != "rotation_interval_days")]
+        changed = common.changed_inputs(plain, olds, news, kept_when_undeclared=("key_name", "tags"))
+        # Material is never in state: it only matters while the key still waits for it.
+        if news.get("key_material") is not None and olds.get("key_state") == rules.KeyState.PENDING_IMPORT:
+            changed.append("key_material")
         replaces = [p for p in changed if p in REPLACES]
-        if replaces and news.get(IMPORT_ID):
-            raise ProviderError(
-                f"CustomKey {olds.get('key_id')}: previously-imported resources that still specify import_ "
-                f"may not "
-                f"be replaced (changed: {', '.join(replaces)}); remove import_ from the resource options"
-            )
+        common.refuse_imported_replacement("CustomKey", olds, news, replaces)
         # An explicit name stays unique only if the old key gives it up before the new one takes it.
         explicit_name = news.get("key_name") is not None and not news.get(AUTONAMED)
         return dynamic.DiffResult(
@@ -230,14 +211,9 @@ class CustomKeyProvider(common.BaseProvider):
     def read(self, id_: str, props: Props) -> dynamic.ReadResult:
         region = props.get("region") or common.default_region()
         c = common.client(region)
-        try:
-            key = c.describe_key(id_)
-        except NotFound:
+        key = common.live_key(c, id_, f"CustomKey {id_} in {region}")
+        if key is None:
             return dynamic.ReadResult("", {})
-        except KmsError as err:
-            raise common.failure(f"CustomKey {id_} in {region}: read", err) from None
-        if key["KeyState"] == rules.KeyState.PENDING_DELETE:
-            return dynamic.ReadResult("", {})  # on its way out: for Pulumi it is gone
         public_key = props.get("public_key")
         if key["KeySpec"] in rules.ASYMMETRIC_SPECS and key["KeyState"] == rules.KeyState.ENABLE:
             public_key = c.get_public_key(key["ID"])

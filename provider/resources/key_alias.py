@@ -41,16 +41,7 @@ class KeyAliasProvider(common.BaseProvider):
         return dynamic.CheckResult({k: v for k, v in ins.items() if v is not None}, c.failures)
 
     def diff(self, _id: str, olds: Props, news: Props) -> dynamic.DiffResult:
-        changed = []
-        for prop in INPUTS:
-            old, new = olds.get(prop), news.get(prop)
-            if is_unknown(new):
-                changed.append(prop)
-            elif prop == "target_key_id":
-                if not common.same_key(news.get("region"), old, new):
-                    changed.append(prop)
-            elif old != new:
-                changed.append(prop)
+        changed = common.changed_inputs(INPUTS, olds, news, key_refs={"target_key_id": "region"})
         replaces = [p for p in changed if p in REPLACES]
         # An alias is unique in its region: the old one goes before the new one is made.
         return dynamic.DiffResult(

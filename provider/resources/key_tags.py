@@ -34,19 +34,7 @@ class KeyTagsProvider(common.BaseProvider):
         return dynamic.CheckResult({k: v for k, v in ins.items() if v is not None}, c.failures)
 
     def diff(self, _id: str, olds: Props, news: Props) -> dynamic.DiffResult:
-        changed = []
-        for prop in INPUTS:
-            old, new = olds.get(prop), news.get(prop)
-            if is_unknown(new):
-                changed.append(prop)
-            elif prop == "key_id":
-                if not common.same_key(news.get("region"), old, new):
-                    changed.append(prop)
-            elif prop == "tags":
-                if not common.same_tags(old, new):
-                    changed.append(prop)
-            elif old != new:
-                changed.append(prop)
+        changed = common.changed_inputs(INPUTS, olds, news, key_refs={"key_id": "region"})
         return dynamic.DiffResult(
             changes=bool(changed), replaces=[p for p in changed if p in REPLACES], delete_before_replace=False
         )
@@ -76,13 +64,8 @@ class KeyTagsProvider(common.BaseProvider):
         region = props.get("region") or id_.split(":", 1)[0]
         key_ref = props.get("key_id") or id_.split(":", 1)[-1]
         c = common.client(region)
-        try:
-            key = c.describe_key(key_ref)
-        except NotFound:
-            return dynamic.ReadResult("", {})
-        except KmsError as err:
-            raise common.failure(f"KeyTags {id_}: read", err) from None
-        if key["KeyState"] == rules.KeyState.PENDING_DELETE:
+        key = common.live_key(c, key_ref, f"KeyTags {id_}")
+        if key is None:
             return dynamic.ReadResult("", {})
         live = tags_of(key)
         managed = props.get("tags")

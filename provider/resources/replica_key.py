@@ -80,27 +80,12 @@ class ReplicaKeyProvider(common.BaseProvider):
         return dynamic.CheckResult({k: v for k, v in ins.items() if v is not None}, c.failures)
 
     def diff(self, _id: str, olds: Props, news: Props) -> dynamic.DiffResult:
-        changed = []
-        for prop in INPUTS:
-            old, new = olds.get(prop), news.get(prop)
-            if prop in ("key_name", "description", "tags") and new is None:
-                continue  # not declared: the replica keeps what the service gave it
-            if is_unknown(new):
-                changed.append(prop)
-            elif prop == "tags":
-                if not common.same_tags(old, new):
-                    changed.append(prop)
-            elif prop == "primary_key_id":
-                if not common.same_key(news.get("primary_region"), old, new):
-                    changed.append(prop)
-            elif old != new:
-                changed.append(prop)
+        changed = common.changed_inputs(
+            INPUTS, olds, news, kept_when_undeclared=("key_name", "description", "tags"),
+            key_refs={"primary_key_id": "primary_region"},
+        )
         replaces = [p for p in changed if p in REPLACES]
-        if replaces and news.get(IMPORT_ID):
-            raise ProviderError(
-                f"ReplicaKey {olds.get('key_id')}: previously-imported resources that still specify "
-                f"import_ may not be replaced; remove import_ from the resource options"
-            )
+        common.refuse_imported_replacement("ReplicaKey", olds, news, replaces)
         # The service keeps one replica a region per primary, and a name unique in its region: a replacement
         # that keeps either must free it first.
         same_place = "replica_region" not in changed
@@ -165,13 +150,8 @@ class ReplicaKeyProvider(common.BaseProvider):
     def read(self, id_: str, props: Props) -> dynamic.ReadResult:
         region = props.get("replica_region") or props.get("region") or common.default_region()
         rc = common.client(region)
-        try:
-            replica = rc.describe_key(id_)
-        except NotFound:
-            return dynamic.ReadResult("", {})
-        except KmsError as err:
-            raise common.failure(f"ReplicaKey {id_} in {region}: read", err) from None
-        if replica["KeyState"] == rules.KeyState.PENDING_DELETE:
+        replica = common.live_key(rc, id_, f"ReplicaKey {id_} in {region}")
+        if replica is None:
             return dynamic.ReadResult("", {})
         primary = (replica.get("MultiRegionConfiguration") or {}).get("PrimaryKey") or {}
         live: Props = {
