@@ -33,9 +33,9 @@ test: lint typecheck pytest
 demo: venv engine
 	$(ENGINE_ENV) && $(VPY) scripts/demo.py
 
-bench: venv
+bench: venv engine
 	$(VPY) -m pip install -q -e '.[test,bench]'
-	for b in benchmarks/*.py; do $(VPY) $$b || exit 1; done
+	$(ENGINE_ENV) && for b in benchmarks/*.py; do echo "== $$b"; $(VPY) $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) .kms-emulator .pulumi-state
