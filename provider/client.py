@@ -154,10 +154,16 @@ class KmsClient:
     def encrypt(
         self, key_id: str, plaintext: bytes, context: Mapping[str, str] | None = None, algorithm: str | None = None
     ) -> bytes:
+        return self.encrypt_naming_key(key_id, plaintext, context, algorithm)[1]
+
+    def encrypt_naming_key(
+        self, key_id: str, plaintext: bytes, context: Mapping[str, str] | None = None, algorithm: str | None = None
+    ) -> tuple[str, bytes]:
+        """The ciphertext and the id of the key that made it (`key_id` may be an alias or a TRN)."""
         r = self.call(
             "Encrypt", KeyID=key_id, Plaintext=_b64(plaintext), EncryptionContext=_ctx(context), Algorithm=algorithm
         )
-        return _unb64(r["CiphertextBlob"])
+        return str(r["KeyID"]), _unb64(r["CiphertextBlob"])
 
     def decrypt(
         self,

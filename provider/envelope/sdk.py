@@ -9,7 +9,6 @@ checked, then the frames.
 
 from __future__ import annotations
 
-import base64
 import os
 from collections.abc import Mapping, Sequence
 
@@ -85,11 +84,8 @@ def _wrap(client: KmsClient, refs: list[KeyRef], ctx: dict[str, str]) -> tuple[b
         for ref in refs[1:]:
             c = client.in_region(ref.region)
             try:
-                r = c.call("Encrypt", KeyID=ref.key, Plaintext=base64.b64encode(data_key).decode(),
-                           EncryptionContext=ctx or None)
-                key_id = str(r["KeyID"])
-                entries.append(fmt.EncryptedDataKey(ref.region, _trn(c, key_id), key_id,
-                                                    base64.b64decode(r["CiphertextBlob"])))
+                key_id, wrapped = c.encrypt_naming_key(ref.key, bytes(data_key), ctx or None)
+                entries.append(fmt.EncryptedDataKey(ref.region, _trn(c, key_id), key_id, wrapped))
             except KmsError as err:
                 raise DataKeyUnavailable(f"cannot wrap the data key under key {ref.key} in region {ref.region}: "
                                          f"{err}") from err
