@@ -26,6 +26,9 @@ _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 _POST_HEADERS = {"Content-Type": "application/json"}
 _GET_HEADERS = {"Content-Type": "text/plain"}
 RESOURCE_TYPE = "keys"
+# State changes whose repeat after a lost answer could fail where the first succeeded (enabling an
+# enabled key, scheduling a scheduled deletion ...): sent once; the caller looks before trying again.
+_ONCE = frozenset({"EnableKey", "DisableKey", "ScheduleKeyDeletion", "CancelKeyDeletion", "ImportKeyMaterial"})
 
 
 def flatten(params: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
@@ -122,7 +125,7 @@ class Session:
 
     def then_describe(self, action: str, key: model.KeyRef, params: dict[str, Any], *, after: model.KeyRef | None = None
                       ) -> model.Key:
-        self.call(action, {**_ref(key), **params})
+        self.call(action, {**_ref(key), **params}, repeatable=action not in _ONCE)
         return self.describe(after or key)
 
 
@@ -295,7 +298,7 @@ _HANDLERS: dict[type[model.Action], Callable[[Session, Any], model.Result]] = {
     model.DescribeKeyrings: _describe_keyrings,
     model.UpdateKeyring: lambda s, a: (s.call("UpdateKeyring", {"KeyringName": a.name, "Description": a.description}),
                                        _keyring(s, a.name))[1],
-    model.DeleteKeyring: lambda s, a: (s.call("DeleteKeyring", {"KeyringName": a.name}), model.Done())[1],
+    model.DeleteKeyring: lambda s, a: (s.call("DeleteKeyring", {"KeyringName": a.name}, repeatable=False), model.Done())[1],
     model.Encrypt: _encrypt,
     model.Decrypt: _decrypt,
     model.GenerateDataKey: _data_key,
