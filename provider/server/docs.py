@@ -54,6 +54,10 @@ class _Scenario:
         return doc
 
 
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
 def sample_results() -> dict[str, dict[str, Any]]:
     """Run every action once on a scratch emulator; answer each action's result."""
     from cryptography.hazmat.primitives import hashes, serialization
@@ -61,7 +65,6 @@ def sample_results() -> dict[str, dict[str, Any]]:
 
     with tempfile.TemporaryDirectory(prefix="kms-docs-") as tmp:
         run = _Scenario(Path(tmp))
-        b64 = lambda data: base64.b64encode(data).decode()  # noqa: E731
         run("CreateKeyring", KeyringName="docs", Description="docs")
         run("DescribeKeyrings", CurrentPage=1, PageSize=10)
         run("UpdateKeyring", KeyringName="docs", Description="docs, updated")

@@ -273,8 +273,19 @@ def _import_parameters(s: Session, a: model.GetParametersForImport) -> model.Imp
         valid_to=from_rfc3339(res.get("TokenExpireTime")) or 0.0, wrapping_algorithm=a.wrapping_algorithm)
 
 
-def _keyring(s: Session, name: str) -> model.Keyring:
-    return keyring_from(s.call("QueryKeyring", {"KeyringName": name}).get("Keyring"))
+def _update_keyring(s: Session, a: model.UpdateKeyring) -> model.Keyring:
+    s.call("UpdateKeyring", {"KeyringName": a.name, "Description": a.description})
+    return keyring_from(s.call("QueryKeyring", {"KeyringName": a.name}).get("Keyring"))
+
+
+def _done(s: Session, action: str, params: dict[str, Any]) -> model.Done:
+    s.call(action, params, repeatable=False)
+    return model.Done()
+
+
+def _advance_clock(s: Session, a: model.AdvanceClock) -> model.Clock:
+    res = s.call("AdvanceClock", {"Seconds": a.seconds}, repeatable=False)
+    return model.Clock(now=float(res.get("Now") or 0), offset_seconds=float(res.get("OffsetSeconds") or 0))
 
 
 _HANDLERS: dict[type[model.Action], Callable[[Session, Any], model.Result]] = {
@@ -296,9 +307,8 @@ _HANDLERS: dict[type[model.Action], Callable[[Session, Any], model.Result]] = {
         s.call("CreateKeyring", {"KeyringName": a.name, "Description": a.description}, repeatable=False)
         .get("Keyring")),
     model.DescribeKeyrings: _describe_keyrings,
-    model.UpdateKeyring: lambda s, a: (s.call("UpdateKeyring", {"KeyringName": a.name, "Description": a.description}),
-                                       _keyring(s, a.name))[1],
-    model.DeleteKeyring: lambda s, a: (s.call("DeleteKeyring", {"KeyringName": a.name}, repeatable=False), model.Done())[1],
+    model.UpdateKeyring: _update_keyring,
+    model.DeleteKeyring: lambda s, a: _done(s, "DeleteKeyring", {"KeyringName": a.name}),
     model.Encrypt: _encrypt,
     model.Decrypt: _decrypt,
     model.GenerateDataKey: _data_key,
@@ -316,13 +326,11 @@ _HANDLERS: dict[type[model.Action], Callable[[Session, Any], model.Result]] = {
         s.call("CreateAlias", {"AliasName": a.alias, "KeyID": s.key_id(a.key)}, repeatable=False).get("Alias")),
     model.UpdateAlias: lambda s, a: alias_from(
         s.call("UpdateAlias", {"AliasName": a.alias, "KeyID": s.key_id(a.key)}).get("Alias")),
-    model.DeleteAlias: lambda s, a: (s.call("DeleteAlias", {"AliasName": a.alias}, repeatable=False), model.Done())[1],
+    model.DeleteAlias: lambda s, a: _done(s, "DeleteAlias", {"AliasName": a.alias}),
     model.ListAliases: lambda s, a: tuple(
         alias_from(d) for d in s.call("ListAliases", {"KeyID": s.key_id(a.key) if a.key else None}).get("Aliases")
         or []),
-    model.AdvanceClock: lambda s, a: (lambda r: model.Clock(now=float(r.get("Now") or 0),
-                                                            offset_seconds=float(r.get("OffsetSeconds") or 0)))(
-        s.call("AdvanceClock", {"Seconds": a.seconds}, repeatable=False)),
+    model.AdvanceClock: _advance_clock,
 }
 
 
