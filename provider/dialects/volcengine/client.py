@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...domain import model, rules
-from ...domain.errors import InvalidParameter, UndefinedError, error_from_wire
+from ...domain.errors import Conflict, InvalidParameter, UndefinedError, error_from_wire
 from ...emulator.crypto import MAC_ALGORITHMS
 from .. import HttpCall, Send
 from . import wire as w
@@ -26,6 +26,7 @@ _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 _POST_HEADERS = {"Content-Type": "application/json"}
 _GET_HEADERS = {"Content-Type": "text/plain"}
 RESOURCE_TYPE = "keys"
+DEFAULT_RSA_ALGORITHM = "RSAES_OAEP_SHA_256"  # what Encrypt uses for an RSA key when none is named
 # State changes whose repeat after a lost answer could fail where the first succeeded (enabling an
 # enabled key, scheduling a scheduled deletion ...): sent once; the caller looks before trying again.
 _ONCE = frozenset({"EnableKey", "DisableKey", "ScheduleKeyDeletion", "CancelKeyDeletion", "ImportKeyMaterial"})
@@ -163,14 +164,24 @@ def _create_key(s: Session, a: model.CreateKey) -> model.Key:
         "Tags": tags_doc(a.tags) or None,
         "RotateState": "Enable" if a.rotation_days else None, "RotateInterval": a.rotation_days,
     }
-    # Volcengine has no client token: a create is not repeated after a lost answer.
-    return key_from(s.call("CreateKey", params, repeatable=False).get("Key"))
+    if not a.client_token:
+        # Volcengine has no client token: an untokened create is not repeated after a lost answer.
+        return key_from(s.call("CreateKey", params, repeatable=False).get("Key"))
+    # With a token the caller means "this key, once". Volcengine's key names are unique in a keyring, so
+    # a repeat that finds the name taken by a key of the same spec answers that key.
+    try:
+        return key_from(s.call("CreateKey", params).get("Key"))
+    except Conflict:
+        found = s.describe(model.KeyRef(keyring=params["KeyringName"], name=a.name))
+        if found.spec.value != a.spec:
+            raise
+        return found
 
 
 def _replicate_key(s: Session, a: model.ReplicateKey) -> model.Key:
+    # On Volcengine a replica always has its primary's keyring and name (seed 003): a requested replica
+    # name has no parameter to go in; the answer says the name the replica has.
     _no_project(a.enterprise_project)
-    if a.replica_name:
-        raise InvalidParameter("a replica's name: on Volcengine a replica has its primary's keyring and name")
     params = {**_ref(a.key), "ReplicaRegion": a.replica_region, "Description": a.description,
               "Tags": tags_doc(a.tags) or None}
     return key_from(s.call("ReplicateKey", params, repeatable=False).get("ReplicaKey"))
@@ -207,9 +218,16 @@ def _decrypt(s: Session, a: model.Decrypt) -> model.Plaintext:
         res = s.call("AsymmetricDecrypt", {**_ref(a.key), "CiphertextBlob": b64(a.ciphertext),
                                            "Algorithm": a.algorithm})
         return model.Plaintext(key_id=str(res.get("KeyID") or ""), plaintext=unb64(res.get("Plaintext"), "Plaintext"))
-    # A symmetric ciphertext names its key itself: Volcengine's Decrypt takes no key and answers none.
-    res = s.call("Decrypt", {"CiphertextBlob": b64(a.ciphertext), "EncryptionContext": a.context})
-    key_id = s.key_id(a.key) if a.key is not None else ""
+    # A symmetric ciphertext names its key itself: Volcengine's Decrypt takes no key and answers none
+    # (our server answers its KeyID too, an extension).
+    try:
+        res = s.call("Decrypt", {"CiphertextBlob": b64(a.ciphertext), "EncryptionContext": a.context})
+    except InvalidParameter:
+        # Not a symmetric ciphertext: an RSA key the caller named opens it with the default algorithm.
+        if a.key is None or s.describe(a.key).spec not in rules.RSA_SPECS:
+            raise
+        return _decrypt(s, dataclasses.replace(a, algorithm=DEFAULT_RSA_ALGORITHM))
+    key_id = str(res.get("KeyID") or (s.key_id(a.key) if a.key is not None else ""))
     return model.Plaintext(key_id=key_id, plaintext=unb64(res.get("Plaintext"), "Plaintext"))
 
 

@@ -260,9 +260,8 @@ def result_doc(req: WireRequest, action: Parsed, result: Results) -> Any:  # noq
             return {"KeyID": result.key_id, "CiphertextBlob": b64(result.ciphertext)}
         return {"CiphertextBlob": b64(result.ciphertext)}
     if isinstance(result, model.Plaintext):
-        if name == "AsymmetricDecrypt":
-            return {"KeyID": result.key_id, "Plaintext": b64(result.plaintext)}
-        return {"Plaintext": b64(result.plaintext)}
+        # Decrypt's KeyID is ours (wire.EXTENSION_FIELDS); AsymmetricDecrypt's is Volcengine's.
+        return {"KeyID": result.key_id, "Plaintext": b64(result.plaintext)}
     if isinstance(result, model.DataKey):
         return {"CiphertextBlob": b64(result.ciphertext), "Plaintext": b64(result.plaintext or b"")}
     if isinstance(result, model.Signature):
