@@ -227,8 +227,15 @@ def _decrypt(s: Session, a: model.Decrypt) -> model.Plaintext:
         if a.key is None or s.describe(a.key).spec not in rules.RSA_SPECS:
             raise
         return _decrypt(s, dataclasses.replace(a, algorithm=DEFAULT_RSA_ALGORITHM))
-    key_id = str(res.get("KeyID") or (s.key_id(a.key) if a.key is not None else ""))
-    return model.Plaintext(key_id=key_id, plaintext=unb64(res.get("Plaintext"), "Plaintext"))
+    opener = str(res.get("KeyID") or "")
+    if a.key is not None:
+        named = s.key_id(a.key)
+        if opener and opener != named:
+            # The caller asked for this key's ciphertext; Volcengine's Decrypt cannot be told which key.
+            raise InvalidParameter(f"The request parameter CiphertextBlob is invalid: it was not encrypted under "
+                                   f"key {named}")
+        opener = named
+    return model.Plaintext(key_id=opener, plaintext=unb64(res.get("Plaintext"), "Plaintext"))
 
 
 def _data_key(s: Session, a: model.GenerateDataKey) -> model.DataKey:
