@@ -195,7 +195,7 @@ def _create_key(s: Session, a: model.CreateKey) -> model.Key:
     try:
         return s.linked(key_from(s.call("CreateKey", params).get("Key")))
     except Conflict:
-        found = s.describe(model.KeyRef(keyring=params["KeyringName"], name=a.name))
+        found = s.describe(model.KeyRef(keyring=a.keyring or rules.DEFAULT_KEYRING, name=a.name))
         if found.spec.value != a.spec:
             raise
         return found
