@@ -41,8 +41,6 @@ def create_key(svc: Service, region: str, action: model.CreateKey) -> model.Key:
     if action.rotation_days is not None:
         rules.rotation_supported(spec, origin, False, "RotationIntervalInDays")
         rotation_days = rules.rotation_days(action.rotation_days)
-    # `multi_region` needs nothing here: any custom key may be replicated, and it answers PRIMARY once it
-    # has a replica (seed 000).
     # Generated before the write lock is taken: an RSA-4096 key takes a while.
     material = crypto.new_material(spec) if origin is Origin.KMS else None
     material_id = uuid.uuid4().bytes
