@@ -33,7 +33,7 @@ from ..domain.errors import KmsError, NotFound
 T = TypeVar("T")
 Props = dict[str, Any]
 
-CONFIG_KEYS = ("region", "endpoint", "accessKey", "secretKey", "emulatorPath")
+CONFIG_KEYS = ("region", "endpoint", "dialect", "projectIds", "accessKey", "secretKey", "emulatorPath")
 # Internal inputs (hidden from previews: the engine treats `__`-prefixed keys as internal).
 AUTONAME = "__autoname"  # the resource's logical name, the base of an automatic key name
 AUTONAMED = "__autonamed"  # True when check generated key_name
