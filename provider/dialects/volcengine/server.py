@@ -126,6 +126,15 @@ def _keyring_name(p: w.KeyringRef) -> str:
 
 def to_action(action: str, p: Any) -> Parsed:  # noqa: C901 - one branch per action, flat on purpose
     m = model
+    # The hot actions first: a request walks this chain to its branch.
+    if type(p) is w.DescribeKey:
+        return m.DescribeKey(key=_ref(p))
+    if isinstance(p, w.Encrypt):
+        return m.Encrypt(key=_ref(p), plaintext=p.Plaintext, context=p.EncryptionContext)
+    if isinstance(p, w.Decrypt):
+        return m.Decrypt(ciphertext=p.CiphertextBlob, context=p.EncryptionContext)
+    if isinstance(p, w.GenerateDataKey):
+        return m.GenerateDataKey(key=_ref(p), number_of_bytes=p.NumberOfBytes, context=p.EncryptionContext)
     if isinstance(p, w.CreateKey):
         rotation = (p.RotateInterval or rules.ROTATION_DAYS_DEFAULT) if p.RotateState == "Enable" else None
         return m.CreateKey(name=p.KeyName, keyring=p.KeyringName, spec=domain_spec(p.KeySpec), usage=p.KeyUsage,
@@ -170,12 +179,6 @@ def to_action(action: str, p: Any) -> Parsed:  # noqa: C901 - one branch per act
     if isinstance(p, w.QueryKeyring):
         _keyring_name(p)
         return m.DescribeKeyrings(offset=0, limit=1000)
-    if isinstance(p, w.Encrypt):
-        return m.Encrypt(key=_ref(p), plaintext=p.Plaintext, context=p.EncryptionContext)
-    if isinstance(p, w.Decrypt):
-        return m.Decrypt(ciphertext=p.CiphertextBlob, context=p.EncryptionContext)
-    if isinstance(p, w.GenerateDataKey):
-        return m.GenerateDataKey(key=_ref(p), number_of_bytes=p.NumberOfBytes, context=p.EncryptionContext)
     if isinstance(p, w.ReEncrypt):
         return m.ReEncrypt(ciphertext=p.CiphertextBlob, new_key=m.KeyRef(p.NewKeyID, p.NewKeyringName, p.NewKeyName),
                            old_context=p.OldEncryptionContext, new_context=p.NewEncryptionContext)
