@@ -1,0 +1,94 @@
+"""The `huaweicloud` dialect: Huawei Cloud KMS (DEW) exactly as `huaweicloudsdkkms` 3.1.219 speaks it.
+
+Paths `/v1.0/{project_id}/kms/...` and `/v2/{project_id}/kms/...`, snake_case JSON, numeric key
+states, the error body `{"error": {"error_code": "KMS.xxxx", "error_msg": ...}}`, signed with
+`SDK-HMAC-SHA256`. The project id names the region (see `projects`). docs/dialect-huaweicloud.md
+maps each operation to the domain's actions and lists our extensions.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ...domain import model
+from ...domain.errors import KmsError
+from .. import HttpCall, WireRequest, WireResponse
+from . import client, codec, projects, server, signer
+
+NAME = "huaweicloud"
+_JSON = [("Content-Type", "application/json")]
+
+
+def _domain_id(result: Any) -> str:
+    trn = getattr(result, "trn", None)
+    if trn is None and isinstance(result, model.KeyPage) and result.keys:
+        trn = result.keys[0].trn
+    return server._domain_of(trn or "")
+
+
+@dataclass(frozen=True)
+class HuaweiCloud:
+    """`project_ids` maps regions to project ids; None reads `KMS_PROJECT_IDS` when needed."""
+
+    project_ids: Mapping[str, str] | None = None
+    name: str = NAME
+    _ops: tuple[server.Operation, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_ops", server.operations(self._region_of_project))
+
+    def with_project_ids(self, project_ids: Mapping[str, str]) -> HuaweiCloud:
+        return HuaweiCloud(project_ids=dict(project_ids))
+
+    @property
+    def projects(self) -> Mapping[str, str]:
+        return self.project_ids if self.project_ids is not None else projects.from_environment()
+
+    def _region_of_project(self, project: str) -> str:
+        region = projects.region_of(project, self.projects)
+        if region is None:
+            raise codec.BadUrl(
+                f"project id '{project}' names no region: use a region's name or map the id with {projects.ENV}"
+            )
+        return region
+
+    # --- server side ---------------------------------------------------------------------------------
+    def owns(self, req: WireRequest) -> bool:
+        return server.PATH_RE.match(req.path) is not None
+
+    def authenticate(self, req: WireRequest, secret_for: Callable[[str], str | None]) -> str:
+        signer.verify(req.method, req.path, req.query, req.headers, req.body, secret_for)
+        _, project, _ = server.route(self._ops, req.method, req.path)
+        return self._region_of_project(project)
+
+    def parse(self, req: WireRequest) -> model.Action:
+        op, _, params = server.route(self._ops, req.method, req.path)
+        return op.parse(server.read_fields(op, req.query, req.body, params))
+
+    def shape(self, req: WireRequest, action: model.Action, result: model.Result) -> WireResponse:
+        op, _, params = server.route(self._ops, req.method, req.path)
+        reply = op.shape(server.read_fields(op, req.query, req.body, params), action, result, _domain_id(result))
+        body = b"" if reply.body is None else json.dumps(reply.body).encode()
+        return WireResponse(reply.status, body, [*_JSON, ("X-Request-Id", uuid.uuid4().hex)])
+
+    def shape_error(self, req: WireRequest, error: KmsError) -> WireResponse:
+        status, code = codec.error_status_code(error)
+        return WireResponse(status, codec.error_body(code, error.message), [*_JSON, ("X-Request-Id", uuid.uuid4().hex)])
+
+    # --- client side ---------------------------------------------------------------------------------
+    def execute(
+        self, region: str, action: model.Action, send: Callable[[str, HttpCall], tuple[int, bytes]]
+    ) -> model.Result:
+        return client.execute(region, action, send, self.projects)
+
+    def sign(self, region: str, call: HttpCall, host: str, access_key: str, secret_key: str) -> dict[str, str]:
+        return signer.sign(call.method, call.path, call.query, call.headers, call.body, host, access_key, secret_key)
+
+
+DIALECT = HuaweiCloud()
+
+__all__ = ["DIALECT", "NAME", "HuaweiCloud"]
