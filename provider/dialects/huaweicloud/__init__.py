@@ -11,12 +11,11 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from ...domain import model
-from ...domain.errors import KmsError
-from .. import HttpCall, WireRequest, WireResponse
+from ...domain.errors import KmsError, Throttled
+from .. import HttpCall, Parsed, Results, Send, WireRequest, WireResponse, register
 from . import client, codec, projects, server, signer
 
 NAME = "huaweicloud"
@@ -30,16 +29,17 @@ def _domain_id(result: Any) -> str:
     return server._domain_of(trn or "")
 
 
-@dataclass(frozen=True)
 class HuaweiCloud:
     """`project_ids` maps regions to project ids; None reads `KMS_PROJECT_IDS` when needed."""
 
-    project_ids: Mapping[str, str] | None = None
-    name: str = NAME
-    _ops: tuple[server.Operation, ...] = field(init=False, repr=False, compare=False)
+    name = NAME
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_ops", server.operations(self._region_of_project))
+    def __init__(self, project_ids: Mapping[str, str] | None = None) -> None:
+        self.project_ids = None if project_ids is None else dict(project_ids)
+        self._ops = server.operations(self._region_of_project)
+
+    def __repr__(self) -> str:
+        return f"HuaweiCloud(project_ids={self.project_ids!r})"
 
     def with_project_ids(self, project_ids: Mapping[str, str]) -> HuaweiCloud:
         return HuaweiCloud(project_ids=dict(project_ids))
@@ -65,11 +65,11 @@ class HuaweiCloud:
         _, project, _ = server.route(self._ops, req.method, req.path)
         return self._region_of_project(project)
 
-    def parse(self, req: WireRequest) -> model.Action:
+    def parse(self, req: WireRequest) -> Parsed:
         op, _, params = server.route(self._ops, req.method, req.path)
         return op.parse(server.read_fields(op, req.query, req.body, params))
 
-    def shape(self, req: WireRequest, action: model.Action, result: model.Result) -> WireResponse:
+    def shape(self, req: WireRequest, action: Parsed, result: Results) -> WireResponse:
         op, _, params = server.route(self._ops, req.method, req.path)
         reply = op.shape(server.read_fields(op, req.query, req.body, params), action, result, _domain_id(result))
         body = b"" if reply.body is None else json.dumps(reply.body).encode()
@@ -80,15 +80,16 @@ class HuaweiCloud:
         return WireResponse(status, codec.error_body(code, error.message), [*_JSON, ("X-Request-Id", uuid.uuid4().hex)])
 
     # --- client side ---------------------------------------------------------------------------------
-    def execute(
-        self, region: str, action: model.Action, send: Callable[[str, HttpCall], tuple[int, bytes]]
-    ) -> model.Result:
+    def execute(self, region: str, action: model.Action, send: Send) -> model.Result:
         return client.execute(region, action, send, self.projects)
+
+    def throttled(self, status: int, body: bytes) -> bool:
+        return status == 429 or isinstance(codec.read_error(status, body), Throttled)
 
     def sign(self, region: str, call: HttpCall, host: str, access_key: str, secret_key: str) -> dict[str, str]:
         return signer.sign(call.method, call.path, call.query, call.headers, call.body, host, access_key, secret_key)
 
 
-DIALECT = HuaweiCloud()
+DIALECT = register(HuaweiCloud())
 
 __all__ = ["DIALECT", "NAME", "HuaweiCloud"]

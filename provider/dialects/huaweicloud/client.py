@@ -360,5 +360,10 @@ HANDLERS: dict[type[model.Action], Callable[[Session, Any], model.Result]] = {
 
 
 def execute(region: str, action: model.Action, send: Send, projects: Mapping[str, str]) -> model.Result:
+    if projects and region not in projects:
+        # With project ids configured (a real account) a region without one has no path to name it.
+        raise InvalidParameter(
+            f"kms:projectIds / KMS_PROJECT_IDS has no project id for region {region}; add {region}=<project id>"
+        )
     handler = HANDLERS.get(type(action), _unsupported)
     return handler(Session(region, projects.get(region, region), send, projects), action)

@@ -243,7 +243,9 @@ def error_status_code(error: KmsError) -> tuple[int, str]:
     for cls in type(error).__mro__:
         if cls in ERROR_CODES:
             status, default = ERROR_CODES[cls]
-            return error.status if error.status == 401 else status, code or default
+            if error.status in (401, 413):  # the gateway's refusals keep their status
+                return error.status, code or ("KMS.0203" if error.status == 413 else default)
+            return status, code or default
     return 500, "KMS.0101"
 
 

@@ -99,8 +99,8 @@ class Reply:
     body: Any  # JSON value; None answers an empty body
 
 
-Parse = Callable[[Fields], model.Action]
-Shape = Callable[[Fields, model.Action, Any, str], Reply]
+Parse = Callable[[Fields], model.Action | tuple[model.Action, ...]]
+Shape = Callable[[Fields, Any, Any, str], Reply]
 
 
 @dataclass(frozen=True)
@@ -305,11 +305,11 @@ def _shape_alias(f: Fields, a: model.Action, r: model.Alias, domain: str) -> Rep
     return _ok(codec.alias_entity(r, _domain_of(r.trn)))
 
 
-def _delete_alias(f: Fields) -> model.Action:
+def _delete_alias(f: Fields) -> tuple[model.Action, ...]:
     aliases = f.raw.get("aliases")
-    if not isinstance(aliases, list) or len(aliases) != 1 or not isinstance(aliases[0], str):
-        raise HuaweiInvalid("aliases must list exactly one alias name: this emulator deletes one alias a request")
-    return model.DeleteAlias(alias=aliases[0])
+    if not isinstance(aliases, list) or not aliases or not all(isinstance(a, str) for a in aliases):
+        raise MissingParameter("aliases must list the alias names to delete")
+    return tuple(model.DeleteAlias(alias=a) for a in aliases)
 
 
 def _list_aliases(f: Fields) -> model.Action:

@@ -42,8 +42,9 @@ def _encode(value: str) -> str:
     return quote(value, safe="~")
 
 
-def canonical_uri(path: str) -> str:
-    uri = "/".join(_encode(segment) for segment in unquote(path).split("/"))
+def canonical_uri(path: str, decoded: bool = False) -> str:
+    """`decoded`: the path is already percent-decoded (as a server receives it), else it is decoded here."""
+    uri = "/".join(_encode(segment) for segment in (path if decoded else unquote(path)).split("/"))
     return uri if uri.endswith("/") else uri + "/"
 
 
@@ -53,12 +54,12 @@ def canonical_query(query: Iterable[tuple[str, str]]) -> str:
 
 def _canonical_request(
     method: str, path: str, query: Iterable[tuple[str, str]], headers: Mapping[str, str], signed: list[str],
-    body: bytes,
+    body: bytes, decoded: bool = False,
 ) -> str:
     lines = "".join(f"{name}:{headers[name].strip()}\n" for name in signed)
     payload = headers.get(CONTENT_HASH_HEADER.lower()) if body else None
     return "\n".join([
-        method.upper(), canonical_uri(path), canonical_query(query), lines, ";".join(signed),
+        method.upper(), canonical_uri(path, decoded), canonical_query(query), lines, ";".join(signed),
         payload or hashlib.sha256(body).hexdigest(),
     ])
 
@@ -87,7 +88,8 @@ def verify(
     method: str, path: str, query: Iterable[tuple[str, str]], headers: Mapping[str, str], body: bytes,
     secret_for: Callable[[str], str | None], now: float | None = None,
 ) -> str:
-    """Check a request's signature; answer its access key or raise `Unauthorized` saying why."""
+    """Check a request's signature (`path` as received: percent-decoded); answer its access key or raise
+    `Unauthorized` saying why."""
     found = _AUTH_RE.match(headers.get("authorization", "").strip())
     if found is None:
         raise Unauthorized(f"Authorization must be '{ALGORITHM} Access=..., SignedHeaders=..., Signature=...'")
@@ -108,7 +110,7 @@ def verify(
     secret = secret_for(found["ak"])
     if secret is None:
         raise Unauthorized("the access key is not known")
-    expected = signature(_canonical_request(method, path, query, headers, signed, body), date, secret)
+    expected = signature(_canonical_request(method, path, query, headers, signed, body, decoded=True), date, secret)
     if not hmac.compare_digest(expected, found["sig"]):
         raise Unauthorized("the request signature does not match; check the secret key and the signing method")
     return found["ak"]
