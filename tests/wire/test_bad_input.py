@@ -9,7 +9,7 @@ import socket
 
 import pytest
 
-from provider.backend import signer
+from provider.dialects.volcengine import signer
 from tests.support.live_server import ACCESS_KEY, SECRET_KEY, KmsctlServer
 from tests.wire.conftest import post
 

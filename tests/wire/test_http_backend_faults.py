@@ -14,7 +14,7 @@ import pytest
 import requests
 import responses
 
-from provider.backend import signer
+from provider.dialects.volcengine import signer
 from provider.backend.http import HttpBackend
 from provider.domain import errors
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from ...domain import model, rules
 from ...domain.errors import InvalidParameter, UndefinedError, error_from_wire
+from ...emulator.crypto import MAC_ALGORITHMS
 from .. import HttpCall, Send
 from . import wire as w
 from .shapes import alias_from, b64, from_rfc3339, key_from, keyring_from, tags_doc, unb64, wire_spec
@@ -24,7 +25,7 @@ from .shapes import alias_from, b64, from_rfc3339, key_from, keyring_from, tags_
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _POST_HEADERS = {"Content-Type": "application/json"}
 _GET_HEADERS = {"Content-Type": "text/plain"}
-RESOURCE_TYPE = "key"
+RESOURCE_TYPE = "keys"
 
 
 def flatten(params: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
@@ -243,14 +244,20 @@ def _public_key(s: Session, a: model.GetPublicKey) -> model.PublicKey:
     return model.PublicKey(key_id=key.key_id, pem=str(res.get("PublicKey") or ""), spec=key.spec, usage=key.usage)
 
 
+def _mac_algorithm(s: Session, key: model.KeyRef, algorithm: str | None) -> str:
+    """Volcengine requires MacAlgorithm; when the caller leaves it to the key, the key's spec names it."""
+    return algorithm or MAC_ALGORITHMS[s.describe(key).spec][0]
+
+
 def _mac(s: Session, a: model.GenerateMac) -> model.Mac:
-    res = s.call("GenerateMac", {**_ref(a.key), "Message": b64(a.message), "MacAlgorithm": a.algorithm})
+    res = s.call("GenerateMac", {**_ref(a.key), "Message": b64(a.message),
+                                 "MacAlgorithm": _mac_algorithm(s, a.key, a.algorithm)})
     return model.Mac(key_id=str(res.get("KeyID") or ""), mac=unb64(res.get("Mac"), "Mac"))
 
 
 def _verify_mac(s: Session, a: model.VerifyMac) -> model.Verdict:
     res = s.call("VerifyMac", {**_ref(a.key), "Message": b64(a.message), "Mac": b64(a.mac),
-                               "MacAlgorithm": a.algorithm})
+                               "MacAlgorithm": _mac_algorithm(s, a.key, a.algorithm)})
     return model.Verdict(key_id=str(res.get("KeyID") or ""), valid=bool(res.get("MacValid")))
 
 

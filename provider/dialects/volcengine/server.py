@@ -209,7 +209,7 @@ def _resource_tags(resource_type: str, keys: Sequence[model.Key]) -> list[dict[s
 def result_doc(req: WireRequest, action: Parsed, result: Results) -> Any:  # noqa: C901
     name = req.param("Action") or ""
     if name == "ListTagsForResources":
-        resource_type = "key"
+        resource_type = "keys"
         if isinstance(result, model.KeyPage):
             assert isinstance(action, model.DescribeKeys)
             end = action.offset + len(result.keys)

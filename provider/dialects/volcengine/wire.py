@@ -142,19 +142,19 @@ class DisableKeyRotation(KeyRef):
 
 
 class TagResources(Params):
-    ResourceType: Literal["key", "keys"] = "key"
+    ResourceType: Literal["keys"] = "keys"
     ResourceIds: list[str] = Field(min_length=1, max_length=20)
     Tags: list[Tag] = Field(min_length=1)
 
 
 class UntagResources(Params):
-    ResourceType: Literal["key", "keys"] = "key"
+    ResourceType: Literal["keys"] = "keys"
     ResourceIds: list[str] = Field(min_length=1, max_length=20)
     TagKeys: list[str] = Field(min_length=1)
 
 
 class ListTagsForResources(Params):
-    ResourceType: Literal["key", "keys"] = "key"
+    ResourceType: Literal["keys"] = "keys"
     ResourceIds: list[str] = Field(default=[], max_length=20)
     TagFilters: list[TagFilter] = []
     MaxResults: int = Field(default=100, ge=1, le=100)
