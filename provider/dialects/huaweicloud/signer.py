@@ -34,7 +34,7 @@ _AUTH_RE = re.compile(
 class Unauthorized(AccessDenied):
     """The API gateway's refusal of a request it cannot authenticate: 401, before KMS sees it."""
 
-    code: ClassVar[str] = "APIGW.0301"
+    huawei_code: ClassVar[str] = "APIGW.0301"  # "Incorrect IAM authentication information"
     status: ClassVar[int] = 401
 
 
