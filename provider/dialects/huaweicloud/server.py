@@ -323,10 +323,11 @@ def _shape_aliases(f: Fields, a: model.Action, r: tuple[model.Alias, ...], domai
     limit = f.number("limit") or len(r) or 1
     page = r[start:start + limit]
     more = start + limit < len(r)
-    return _ok({
+    # ListAliasesResponse's body is `list[ListAliasResponseBody]` in the SDK: one page, in a list.
+    return _ok([{
         "aliases": [codec.alias_entity(x, _domain_of(x.trn)) for x in page],
         "page_info": {"next_marker": str(start + limit) if more else "", "current_count": len(page)},
-    })
+    }])
 
 
 def _replicate(projects: Callable[[str], str]) -> Parse:
@@ -363,6 +364,21 @@ def _verify(f: Fields) -> model.Action:
         key=f.key(), message=f.base64("message"), signature=f.base64("signature"),
         algorithm=f.need("signing_algorithm"), digest=(f.text("message_type") or "DIGEST") == "DIGEST",
     )
+
+
+def _re_encrypt(f: Fields) -> model.Action:
+    f.text("source_key_id")  # checked for its type; the ciphertext names the key that opens it
+    return model.ReEncrypt(
+        ciphertext=f.base64("cipher_text"), new_key=model.KeyRef(key_id=f.need("destination_key_id")),
+        old_context=codec.aad_to_context(f.text("source_additional_authenticated_data")),
+        new_context=codec.aad_to_context(f.text("destination_additional_authenticated_data")),
+    )
+
+
+def _shape_re_encrypt(f: Fields, a: model.Action, r: model.Ciphertext, domain: str) -> Reply:
+    return _ok({
+        "key_id": r.key_id, "source_key_id": r.source_key_id, "cipher_text": base64.b64encode(r.ciphertext).decode(),
+    })
 
 
 def _shape_import_parameters(f: Fields, a: model.Action, r: model.ImportParameters, domain: str) -> Reply:
@@ -457,6 +473,11 @@ def operations(projects: Callable[[str], str]) -> tuple[Operation, ...]:
         op("replicate_key", "POST", f"/keys{key}/replicate", _fields(
             "key_id", "replica_region", "key_alias", "key_description", "enterprise_project_id", "replica_project_id",
             "tags"), _replicate(projects), _shape_replica, version="v2"),
+        op("re_encrypt", "POST", "/re-encrypt", _fields(
+            "source_key_id", "source_additional_authenticated_data", "source_encryption_algorithm",
+            "destination_key_id", "destination_additional_authenticated_data", "destination_encryption_algorithm",
+            "datakey_cipher_length",
+            "cipher_text"), _re_encrypt, _shape_re_encrypt),
         op("sign", "POST", "/sign", KEY_SEQ | {"message", "signing_algorithm", "message_type"}, _sign,
            lambda f, a, r, d: _ok({"key_id": r.key_id, "signature": base64.b64encode(r.signature).decode()})),
         op("validate_signature", "POST", "/verify",
