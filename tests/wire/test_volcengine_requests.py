@@ -60,6 +60,19 @@ def typed(kind: str, value: Any, where: str) -> Any:
     return sdk_model(getattr(sdk_models, kind), value, where)
 
 
+def known_fields(cls: type, data: Any, where: str) -> None:
+    """Every field of an answer is one the SDK's response model reads (none silently dropped)."""
+    assert isinstance(data, dict), f"{where}: expected an object"
+    by_wire = {wire_name: attr for attr, wire_name in cls.attribute_map.items()}
+    for name, value in data.items():
+        assert name in by_wire, f"{where}.{name} is not a field of {cls.__name__}"
+        kind = cls.swagger_types[by_wire[name]].removeprefix("list[").removesuffix("]")
+        model_cls = getattr(sdk_models, kind, None)
+        for item in (value if isinstance(value, list) else [value]):
+            if model_cls is not None and item is not None:
+                known_fields(model_cls, item, f"{where}.{name}")
+
+
 def from_query(query: list[tuple[str, str]], cls: type) -> dict[str, Any]:
     """A GET's query parameters back into JSON, typed as the SDK model declares them."""
     raw = wire.unflatten([(k, v) for k, v in query if k not in ("Action", "Version")])
@@ -85,7 +98,11 @@ class Recorder:
             cls = getattr(sdk_models, f"{action}Request")
             data = json.loads(call.body) if call.method == "POST" else from_query(call.query, cls)
             sdk_model(cls, data, action)
-        return self.send(region, call)  # type: ignore[no-any-return]
+        status, body = self.send(region, call)
+        if status == 200 and action not in OURS:
+            result = json.loads(body)["Result"]
+            known_fields(getattr(sdk_models, f"{action}Response"), result, f"{action} answer")
+        return status, body
 
 
 @pytest.fixture

@@ -164,7 +164,7 @@ def keyring_doc(ring: model.Keyring, *, with_count: bool = False) -> dict[str, A
         "KeyringType": "CustomKeyring",
         "Description": ring.description,
         "UID": ring.trn.split(":")[3] if ring.trn.count(":") >= 4 else "",
-        "Trn": ring.trn,
+        "TRN": ring.trn,  # spelled so in the SDK's keyring models (a key's is `Trn`)
         "CreationDate": int(ring.created),
         "UpdateDate": int(ring.updated),
     }
@@ -177,7 +177,7 @@ def keyring_from(doc: Any) -> model.Keyring:
     if not isinstance(doc, dict):
         raise UndefinedError("the answer has no keyring object")
     return model.Keyring(
-        name=str(doc.get("KeyringName") or ""), keyring_id=str(doc.get("ID") or ""), trn=str(doc.get("Trn") or ""),
+        name=str(doc.get("KeyringName") or ""), keyring_id=str(doc.get("ID") or ""), trn=str(doc.get("TRN") or ""),
         description=str(doc.get("Description") or ""), created=float(doc.get("CreationDate") or 0),
         updated=float(doc.get("UpdateDate") or 0), key_count=int(doc.get("KeyCount") or 0),
     )
