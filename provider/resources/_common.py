@@ -94,6 +94,18 @@ def settings() -> kms_config.Settings:
     return kms_config.settings(cfg)
 
 
+def dialect_lacks(what: str) -> str | None:
+    """Why the configured cloud's API cannot carry the domain's `what` (`keyring`, `enterprise_project`);
+    None when it can, or when the embedded emulator (every input) serves."""
+    s = settings()
+    if s.embedded:
+        return None
+    from ..dialects import dialect
+
+    lacks: Mapping[str, str] = getattr(dialect(s.dialect), "lacks", {})
+    return lacks.get(what)
+
+
 def default_region() -> str:
     return settings().region
 
