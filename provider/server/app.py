@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 import time
 import traceback
@@ -159,9 +160,10 @@ class KmsApp:
         except Exception as exc:  # the one place an unexpected failure becomes a 500
             # Logged by type and place only: an exception's message or arguments could hold a plaintext.
             frames = "".join(traceback.format_tb(exc.__traceback__))
-            log.error("UndefinedError in %s %r: %s\n%s", req.method, (req.param("Action") or req.path)[:64],
-                      type(exc).__name__, frames)
-            answer = dialect.shape_error(req, UndefinedError(_UNDEFINED_MESSAGE))
+            reference = os.urandom(8).hex().upper()
+            log.error("UndefinedError %s in %s %r: %s\n%s", reference, req.method,
+                      (req.param("Action") or req.path)[:64], type(exc).__name__, frames)
+            answer = dialect.shape_error(req, UndefinedError(f"{_UNDEFINED_MESSAGE} Reference: {reference}"))
         await _respond(send, answer, close=close)
 
     async def _body(self, headers: Mapping[str, str], receive: Receive) -> tuple[bytes, bool]:

@@ -101,7 +101,9 @@ class Recorder:
         status, body = self.send(region, call)
         if status == 200 and action not in OURS:
             result = json.loads(body)["Result"]
-            known_fields(getattr(sdk_models, f"{action}Response"), result, f"{action} answer")
+            ours = wire.EXTENSION_FIELDS.get(action, frozenset())
+            known_fields(getattr(sdk_models, f"{action}Response"), {k: v for k, v in result.items() if k not in ours},
+                         f"{action} answer")
         return status, body
 
 

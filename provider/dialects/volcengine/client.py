@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...domain import model, rules
-from ...domain.errors import InvalidParameter, UndefinedError, error_from_wire
+from ...domain.errors import Conflict, InvalidParameter, UndefinedError, error_from_wire
 from ...emulator.crypto import MAC_ALGORITHMS
 from .. import HttpCall, Send
 from . import wire as w
@@ -26,6 +26,10 @@ _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 _POST_HEADERS = {"Content-Type": "application/json"}
 _GET_HEADERS = {"Content-Type": "text/plain"}
 RESOURCE_TYPE = "keys"
+DEFAULT_RSA_ALGORITHM = "RSAES_OAEP_SHA_256"  # what Encrypt uses for an RSA key when none is named
+# State changes whose repeat after a lost answer could fail where the first succeeded (enabling an
+# enabled key, scheduling a scheduled deletion ...): sent once; the caller looks before trying again.
+_ONCE = frozenset({"EnableKey", "DisableKey", "ScheduleKeyDeletion", "CancelKeyDeletion", "ImportKeyMaterial"})
 
 
 def flatten(params: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
@@ -122,7 +126,7 @@ class Session:
 
     def then_describe(self, action: str, key: model.KeyRef, params: dict[str, Any], *, after: model.KeyRef | None = None
                       ) -> model.Key:
-        self.call(action, {**_ref(key), **params})
+        self.call(action, {**_ref(key), **params}, repeatable=action not in _ONCE)
         return self.describe(after or key)
 
 
@@ -160,14 +164,24 @@ def _create_key(s: Session, a: model.CreateKey) -> model.Key:
         "Tags": tags_doc(a.tags) or None,
         "RotateState": "Enable" if a.rotation_days else None, "RotateInterval": a.rotation_days,
     }
-    # Volcengine has no client token: a create is not repeated after a lost answer.
-    return key_from(s.call("CreateKey", params, repeatable=False).get("Key"))
+    if not a.client_token:
+        # Volcengine has no client token: an untokened create is not repeated after a lost answer.
+        return key_from(s.call("CreateKey", params, repeatable=False).get("Key"))
+    # With a token the caller means "this key, once". Volcengine's key names are unique in a keyring, so
+    # a repeat that finds the name taken by a key of the same spec answers that key.
+    try:
+        return key_from(s.call("CreateKey", params).get("Key"))
+    except Conflict:
+        found = s.describe(model.KeyRef(keyring=params["KeyringName"], name=a.name))
+        if found.spec.value != a.spec:
+            raise
+        return found
 
 
 def _replicate_key(s: Session, a: model.ReplicateKey) -> model.Key:
+    # On Volcengine a replica always has its primary's keyring and name (seed 003): a requested replica
+    # name has no parameter to go in; the answer says the name the replica has.
     _no_project(a.enterprise_project)
-    if a.replica_name:
-        raise InvalidParameter("a replica's name: on Volcengine a replica has its primary's keyring and name")
     params = {**_ref(a.key), "ReplicaRegion": a.replica_region, "Description": a.description,
               "Tags": tags_doc(a.tags) or None}
     return key_from(s.call("ReplicateKey", params, repeatable=False).get("ReplicaKey"))
@@ -204,10 +218,24 @@ def _decrypt(s: Session, a: model.Decrypt) -> model.Plaintext:
         res = s.call("AsymmetricDecrypt", {**_ref(a.key), "CiphertextBlob": b64(a.ciphertext),
                                            "Algorithm": a.algorithm})
         return model.Plaintext(key_id=str(res.get("KeyID") or ""), plaintext=unb64(res.get("Plaintext"), "Plaintext"))
-    # A symmetric ciphertext names its key itself: Volcengine's Decrypt takes no key and answers none.
-    res = s.call("Decrypt", {"CiphertextBlob": b64(a.ciphertext), "EncryptionContext": a.context})
-    key_id = s.key_id(a.key) if a.key is not None else ""
-    return model.Plaintext(key_id=key_id, plaintext=unb64(res.get("Plaintext"), "Plaintext"))
+    # A symmetric ciphertext names its key itself: Volcengine's Decrypt takes no key and answers none
+    # (our server answers its KeyID too, an extension).
+    try:
+        res = s.call("Decrypt", {"CiphertextBlob": b64(a.ciphertext), "EncryptionContext": a.context})
+    except InvalidParameter:
+        # Not a symmetric ciphertext: an RSA key the caller named opens it with the default algorithm.
+        if a.key is None or s.describe(a.key).spec not in rules.RSA_SPECS:
+            raise
+        return _decrypt(s, dataclasses.replace(a, algorithm=DEFAULT_RSA_ALGORITHM))
+    opener = str(res.get("KeyID") or "")
+    if a.key is not None:
+        named = s.key_id(a.key)
+        if opener and opener != named:
+            # The caller asked for this key's ciphertext; Volcengine's Decrypt cannot be told which key.
+            raise InvalidParameter(f"The request parameter CiphertextBlob is invalid: it was not encrypted under "
+                                   f"key {named}")
+        opener = named
+    return model.Plaintext(key_id=opener, plaintext=unb64(res.get("Plaintext"), "Plaintext"))
 
 
 def _data_key(s: Session, a: model.GenerateDataKey) -> model.DataKey:
@@ -270,8 +298,19 @@ def _import_parameters(s: Session, a: model.GetParametersForImport) -> model.Imp
         valid_to=from_rfc3339(res.get("TokenExpireTime")) or 0.0, wrapping_algorithm=a.wrapping_algorithm)
 
 
-def _keyring(s: Session, name: str) -> model.Keyring:
-    return keyring_from(s.call("QueryKeyring", {"KeyringName": name}).get("Keyring"))
+def _update_keyring(s: Session, a: model.UpdateKeyring) -> model.Keyring:
+    s.call("UpdateKeyring", {"KeyringName": a.name, "Description": a.description})
+    return keyring_from(s.call("QueryKeyring", {"KeyringName": a.name}).get("Keyring"))
+
+
+def _done(s: Session, action: str, params: dict[str, Any]) -> model.Done:
+    s.call(action, params, repeatable=False)
+    return model.Done()
+
+
+def _advance_clock(s: Session, a: model.AdvanceClock) -> model.Clock:
+    res = s.call("AdvanceClock", {"Seconds": a.seconds}, repeatable=False)
+    return model.Clock(now=float(res.get("Now") or 0), offset_seconds=float(res.get("OffsetSeconds") or 0))
 
 
 _HANDLERS: dict[type[model.Action], Callable[[Session, Any], model.Result]] = {
@@ -293,9 +332,8 @@ _HANDLERS: dict[type[model.Action], Callable[[Session, Any], model.Result]] = {
         s.call("CreateKeyring", {"KeyringName": a.name, "Description": a.description}, repeatable=False)
         .get("Keyring")),
     model.DescribeKeyrings: _describe_keyrings,
-    model.UpdateKeyring: lambda s, a: (s.call("UpdateKeyring", {"KeyringName": a.name, "Description": a.description}),
-                                       _keyring(s, a.name))[1],
-    model.DeleteKeyring: lambda s, a: (s.call("DeleteKeyring", {"KeyringName": a.name}), model.Done())[1],
+    model.UpdateKeyring: _update_keyring,
+    model.DeleteKeyring: lambda s, a: _done(s, "DeleteKeyring", {"KeyringName": a.name}),
     model.Encrypt: _encrypt,
     model.Decrypt: _decrypt,
     model.GenerateDataKey: _data_key,
@@ -313,13 +351,11 @@ _HANDLERS: dict[type[model.Action], Callable[[Session, Any], model.Result]] = {
         s.call("CreateAlias", {"AliasName": a.alias, "KeyID": s.key_id(a.key)}, repeatable=False).get("Alias")),
     model.UpdateAlias: lambda s, a: alias_from(
         s.call("UpdateAlias", {"AliasName": a.alias, "KeyID": s.key_id(a.key)}).get("Alias")),
-    model.DeleteAlias: lambda s, a: (s.call("DeleteAlias", {"AliasName": a.alias}, repeatable=False), model.Done())[1],
+    model.DeleteAlias: lambda s, a: _done(s, "DeleteAlias", {"AliasName": a.alias}),
     model.ListAliases: lambda s, a: tuple(
         alias_from(d) for d in s.call("ListAliases", {"KeyID": s.key_id(a.key) if a.key else None}).get("Aliases")
         or []),
-    model.AdvanceClock: lambda s, a: (lambda r: model.Clock(now=float(r.get("Now") or 0),
-                                                            offset_seconds=float(r.get("OffsetSeconds") or 0)))(
-        s.call("AdvanceClock", {"Seconds": a.seconds}, repeatable=False)),
+    model.AdvanceClock: _advance_clock,
 }
 
 

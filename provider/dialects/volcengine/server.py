@@ -73,8 +73,19 @@ def params_of(req: WireRequest) -> tuple[str, w.Params]:
         raise InvalidParameter("The request body is invalid: a number is too long or the JSON nests too deeply") \
             from None
     if not isinstance(params, dict):
-        raise InvalidParameter("The request body is invalid: it must be a JSON object of parameters")
+        raise InvalidParameter(f"The request body is invalid: it must be a JSON object of parameters, not a JSON "
+                               f"{_json_type(params)}")
     return action, w.validate(action, params)
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, str):
+        return "string"
+    if value is None:
+        return "null"
+    return "boolean" if isinstance(value, bool) else "number"
 
 
 def _ref(p: Any) -> model.KeyRef:
@@ -249,9 +260,8 @@ def result_doc(req: WireRequest, action: Parsed, result: Results) -> Any:  # noq
             return {"KeyID": result.key_id, "CiphertextBlob": b64(result.ciphertext)}
         return {"CiphertextBlob": b64(result.ciphertext)}
     if isinstance(result, model.Plaintext):
-        if name == "AsymmetricDecrypt":
-            return {"KeyID": result.key_id, "Plaintext": b64(result.plaintext)}
-        return {"Plaintext": b64(result.plaintext)}
+        # Decrypt's KeyID is ours (wire.EXTENSION_FIELDS); AsymmetricDecrypt's is Volcengine's.
+        return {"KeyID": result.key_id, "Plaintext": b64(result.plaintext)}
     if isinstance(result, model.DataKey):
         return {"CiphertextBlob": b64(result.ciphertext), "Plaintext": b64(result.plaintext or b"")}
     if isinstance(result, model.Signature):

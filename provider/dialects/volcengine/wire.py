@@ -285,6 +285,9 @@ class AdvanceClock(Params):
 
 
 EXTENSIONS: tuple[type[Params], ...] = (CreateAlias, UpdateAlias, DeleteAlias, ListAliases, AdvanceClock)
+# Answer fields that are ours: Volcengine's Decrypt does not say which key opened the ciphertext; ours
+# does (the SDK ignores a field its model lacks). Against Volcengine the backend reports no key id.
+EXTENSION_FIELDS: dict[str, frozenset[str]] = {"Decrypt": frozenset({"KeyID"})}
 # Volcengine's own actions that the service has, each with the HTTP method the SDK sends it with
 # (GET ones carry their parameters in the query string).
 VOLCENGINE: dict[type[Params], str] = {
