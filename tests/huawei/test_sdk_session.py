@@ -199,6 +199,10 @@ def test_hmac_keys_make_and_check_macs(kms: KmsClient) -> None:
 
     assert check(made.mac) is True
     assert check(base64.b64encode(bytes(32)).decode()) is False
+    # list-keys answers AES_256 keys unless key_spec asks for another spec or ALL (Huawei's default).
+    aes_only = kms.list_keys(m.ListKeysRequest(body=m.ListKeysRequestBody(limit="1000")))
+    hmac_only = kms.list_keys(m.ListKeysRequest(body=m.ListKeysRequestBody(limit="1000", key_spec="HMAC_256")))
+    assert key_id not in aes_only.keys and key_id in hmac_only.keys
 
 
 def test_ec_keys_sign_and_the_public_key_verifies(kms: KmsClient) -> None:

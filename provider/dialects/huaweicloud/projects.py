@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from functools import lru_cache
+from types import MappingProxyType
 
 from ...domain import rules
 from ...domain.errors import InvalidParameter
@@ -52,5 +54,12 @@ def region_of(project: str, projects: Mapping[str, str]) -> str | None:
     return project if project in rules.catalog().names else None
 
 
-def from_environment() -> dict[str, str]:
-    return parse(os.environ.get(ENV))
+def from_environment() -> Mapping[str, str]:
+    """`KMS_PROJECT_IDS` as {region: id}: what `kmsctl serve` maps project ids with."""
+    return _parsed(os.environ.get(ENV) or "")
+
+
+@lru_cache(maxsize=4)
+def _parsed(text: str) -> Mapping[str, str]:
+    # Read on every request of the server; parsed once per value.
+    return MappingProxyType(parse(text))
