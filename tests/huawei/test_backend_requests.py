@@ -17,7 +17,7 @@ from provider.backend.http import HttpBackend
 from provider.client import KmsClient
 from provider.dialects import HttpCall
 from provider.dialects.huaweicloud import HuaweiCloud
-from provider.domain.errors import InvalidKeyStatus, InvalidParameter, InvalidReplicaRegion, NotFound
+from provider.domain.errors import Conflict, InvalidKeyStatus, InvalidParameter, InvalidReplicaRegion, NotFound
 from provider.emulator import Emulator
 from provider.server.app import KmsApp
 from tests.huawei.sdk_models import SdkOperation, check_request, check_response
@@ -156,3 +156,24 @@ def test_a_region_without_a_project_id_names_the_setting(tmp_path: Path) -> None
                           dialect=HuaweiCloud(project_ids=PROJECTS))
     with pytest.raises(InvalidParameter, match="kms:projectIds .* region me-east-1"):
         KmsClient(backend, "me-east-1").describe_key("k")
+
+
+def test_a_tokened_create_repeats_safely(sent: tuple[KmsClient, list[SdkOperation]]) -> None:
+    # Huawei has no client token; the provider's tokened creates (its retries) find their key by name.
+    kms, _ = sent
+    first = kms.create_key("once", client_token="tok-1")
+    assert kms.create_key("once", client_token="tok-1").key_id == first.key_id
+    with pytest.raises(Conflict):
+        kms.create_key("once")  # untokened: the name is taken
+    replica = kms.replicate_key(first.key_id, "cn-east-3", client_token="tok-2")
+    assert kms.replicate_key(first.key_id, "cn-east-3", client_token="tok-2").key_id == replica.key_id
+    with pytest.raises(Conflict):
+        kms.replicate_key(first.key_id, "cn-east-3")  # seed 000: one replica a region
+
+
+def test_page_bounds_follow_the_domains_rule(sent: tuple[KmsClient, list[SdkOperation]]) -> None:
+    kms, _ = sent
+    with pytest.raises(InvalidParameter, match="page size must be 1..1000"):
+        kms.describe_keys(limit=0)
+    with pytest.raises(InvalidParameter, match="Region 'mars-1'"):
+        kms.in_region("mars-1").create_key("x")

@@ -14,8 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ...domain import model
-from ...domain.errors import InvalidParameter, UndefinedError
+from ...domain import model, rules
+from ...domain.errors import Conflict, InvalidParameter, UndefinedError
 from ...domain.rules import DEFAULT_KEYRING, PENDING_DAYS_DEFAULT, KeySpec
 from .. import HttpCall
 from . import codec
@@ -85,6 +85,14 @@ class Session:
             tags = {t["key"]: t.get("value") or "" for t in found.get("tags") or ()}
         return codec.read_key(info, tags)
 
+    def all_keys(self) -> list[model.Key]:
+        out: list[model.Key] = []
+        while True:
+            page = self.keys(model.DescribeKeys(offset=len(out), limit=PAGE))
+            out.extend(page.keys)
+            if not page.keys or len(out) >= page.total:
+                return out
+
     def keys(self, action: model.DescribeKeys) -> model.KeyPage:
         _no_keyring(action.keyring, "keyring_name")
         if action.tag_filters:
@@ -97,13 +105,24 @@ class Session:
 
 def _create(s: Session, a: model.CreateKey) -> model.Result:
     _no_keyring(a.keyring, "keyring_name")
-    found = s.call("create-key", {
+    body = {
         "key_alias": a.name, "key_spec": a.spec, "key_usage": a.usage,
         "origin": codec.origin_to_wire(a.origin),
         "key_description": a.description,
         "enterprise_project_id": codec.enterprise_project_to_wire(a.enterprise_project),
-    }, repeatable=False)
-    key_id = found["key_info"]["key_id"]
+    }
+    # Huawei has no client token (`sequence` is a trace id). With a token the caller means "this key,
+    # once": key names are unique in a region, so a repeat that finds the name taken by a key of the
+    # same spec answers that key. Without one, a create is not repeated after a lost answer.
+    try:
+        key_id = s.call("create-key", body, repeatable=bool(a.client_token))["key_info"]["key_id"]
+    except Conflict:
+        if not a.client_token:
+            raise
+        found = next((k for k in s.all_keys() if k.name == a.name and k.spec.value == a.spec), None)
+        if found is None:
+            raise
+        return found
     if a.tags:
         _tag(s, key_id, a.tags, "create")
     if a.rotation_days is not None:
@@ -150,14 +169,25 @@ def _then_describe(op: str, extra: Callable[[Any], Mapping[str, Any]] | None = N
 def _replicate(s: Session, a: model.ReplicateKey) -> model.Result:
     key_id = _key_id(a.key)
     primary = s.describe(key_id)  # the path names the key by id; an alias resolves first
-    found = s.call(f"keys/{primary.key_id}/replicate", {
+    try:
+        found = _replicate_call(s, primary, a)
+    except Conflict:
+        # With a token, a repeat that finds the primary's replica in that region answers it (see _create).
+        standing = next((r for r in primary.replicas if r.region == a.replica_region), None)
+        if not a.client_token or standing is None:
+            raise
+        return s.describe(standing.key_id, region=a.replica_region)
+    return s.describe(found["key_id"], region=a.replica_region)
+
+
+def _replicate_call(s: Session, primary: model.Key, a: model.ReplicateKey) -> Any:
+    return s.call(f"keys/{primary.key_id}/replicate", {
         "key_id": primary.key_id, "replica_region": a.replica_region, "key_alias": a.replica_name,
         "key_description": a.description,
         "enterprise_project_id": codec.enterprise_project_to_wire(a.enterprise_project),
         "replica_project_id": s.project_of(a.replica_region),
         "tags": [{"key": k, "value": v} for k, v in a.tags.items()] or None,
-    }, version="v2", repeatable=False)
-    return s.describe(found["key_id"], region=a.replica_region)
+    }, version="v2", repeatable=bool(a.client_token))
 
 
 def _enable_rotation(s: Session, a: model.EnableKeyRotation) -> model.Result:
@@ -231,7 +261,7 @@ def _decrypt(s: Session, a: model.Decrypt) -> model.Result:
 def _data_key(s: Session, a: model.GenerateDataKey) -> model.Result:
     op = "create-datakey" if a.with_plaintext else "create-datakey-without-plaintext"
     found = s.call(op, {
-        "key_id": _key_id(a.key), "datakey_length": str(a.number_of_bytes * 8) if a.number_of_bytes else None,
+        "key_id": _key_id(a.key), "datakey_length": None if a.number_of_bytes is None else str(a.number_of_bytes * 8),
         "additional_authenticated_data": codec.context_to_aad(a.context),
     })
     plain = found.get("plain_text")
@@ -373,6 +403,7 @@ HANDLERS: dict[type[model.Action], Callable[[Session, Any], model.Result]] = {
 
 
 def execute(region: str, action: model.Action, send: Send, projects: Mapping[str, str]) -> model.Result:
+    rules.catalog().region(region)  # before a project id is made of it
     if projects and region not in projects:
         # With project ids configured (a real account) a region without one has no path to name it.
         raise InvalidParameter(

@@ -152,9 +152,16 @@ def _create_key(f: Fields) -> model.Action:
     )
 
 
+def _page(f: Fields) -> tuple[int, int | None]:
+    """marker (an offset) and limit, checked by the domain's page rule; None: no limit asked."""
+    start, limit = f.number("marker") or 0, f.number("limit")
+    rules.page(start, rules.PAGE_LIMIT_MAX if limit is None else limit)
+    return start, limit
+
+
 def _list_keys(f: Fields) -> model.Action:
-    f.number("limit"), f.number("marker")  # checked here, applied by _shape_list (see there)
-    return model.DescribeKeys(offset=0, limit=1000)
+    _page(f)  # applied by _shape_list (see there)
+    return model.DescribeKeys(offset=0, limit=rules.PAGE_LIMIT_MAX)
 
 
 def _shape_list(f: Fields, a: model.Action, r: model.KeyPage, domain: str) -> Reply:
@@ -168,8 +175,8 @@ def _shape_list(f: Fields, a: model.Action, r: model.KeyPage, domain: str) -> Re
         if (spec == "ALL" or k.spec.value == spec) and (state is None or codec.STATE_CODES[k.state] == state)
         and (project in (None, "all") or codec.enterprise_project_to_wire(k.enterprise_project) == project)
     ]
-    start = f.number("marker") or 0
-    limit = f.number("limit") or len(keys) or 1
+    start, asked = _page(f)
+    limit = asked or len(keys) or 1
     page = keys[start:start + limit]
     more = start + limit < len(keys)
     return _ok({
@@ -314,13 +321,13 @@ def _delete_alias(f: Fields) -> tuple[model.Action, ...]:
 
 def _list_aliases(f: Fields) -> model.Action:
     key_id = f.text("key_id")
-    f.number("limit"), f.number("marker")
+    _page(f)
     return model.ListAliases(key=model.KeyRef(key_id=key_id) if key_id else None)
 
 
 def _shape_aliases(f: Fields, a: model.Action, r: tuple[model.Alias, ...], domain: str) -> Reply:
-    start = f.number("marker") or 0
-    limit = f.number("limit") or len(r) or 1
+    start, asked = _page(f)
+    limit = asked or len(r) or 1
     page = r[start:start + limit]
     more = start + limit < len(r)
     # ListAliasesResponse's body is `list[ListAliasResponseBody]` in the SDK: one page, in a list.
