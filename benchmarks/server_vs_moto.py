@@ -1,4 +1,5 @@
-"""`kmsctl serve` against moto's KMS server: the same raw HTTP loop on one keep-alive connection.
+"""`kmsctl serve` (the volcengine dialect) against moto's KMS server: the same raw HTTP loop on one
+keep-alive connection.
 
 For each of CreateKey, DescribeKey, Encrypt, Decrypt and GenerateDataKey, both servers get the same
 number of sequential requests from this process over one keep-alive connection (http.client). Our
@@ -106,10 +107,10 @@ def workloads(client: Ours | Moto) -> dict[str, Callable[[int], Any]]:
     """The five operations with fitting parameters for each server's dialect."""
     plaintext = base64.b64encode(os.urandom(32)).decode()
     if isinstance(client, Ours):
-        key_id = client.call("CreateKey", {"KeyName": "bench-main"})["Key"]["ID"]
+        key_id = client.call("CreateKey", {"KeyringName": "default", "KeyName": "bench-main"})["Key"]["ID"]
         blob = client.call("Encrypt", {"KeyID": key_id, "Plaintext": plaintext})["CiphertextBlob"]
         return {
-            "CreateKey": lambda i: client.call("CreateKey", {"KeyName": f"bench-{i}"}),
+            "CreateKey": lambda i: client.call("CreateKey", {"KeyringName": "default", "KeyName": f"bench-{i}"}),
             "DescribeKey": lambda i: client.call("DescribeKey", {"KeyID": key_id}),
             "Encrypt": lambda i: client.call("Encrypt", {"KeyID": key_id, "Plaintext": plaintext}),
             "Decrypt": lambda i: client.call("Decrypt", {"CiphertextBlob": blob}),

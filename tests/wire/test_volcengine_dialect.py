@@ -130,3 +130,38 @@ def test_empty_answers_and_metadata() -> None:
     assert doc["Result"] == {}
     assert {k: doc["ResponseMetadata"][k] for k in ("Action", "Version", "Service", "Region")} == {
         "Action": "EnableKey", "Version": "2021-02-18", "Service": "kms", "Region": "cn-east-3"}
+
+
+def test_against_volcengine_the_client_describes_linked_keys_in_their_regions() -> None:
+    """Volcengine's answers name a replica by TRN and region only: the client describes it there."""
+    from provider.dialects import HttpCall
+    from provider.dialects.volcengine import client
+    from provider.dialects.volcengine.shapes import key_doc
+
+    primary = _key()
+    replica_trn = primary.replicas[0].trn
+    replica = _key(key_id="0d8a6c1e-5b4f-4e2a-9c3d-7e6f5a4b3c2d", trn=replica_trn, region="cn-east-3",
+                   state=KeyState.PENDING_DELETE, multi_region_type=MultiRegionType.REPLICA, replicas=())
+
+    def volcengine_doc(key: m.Key) -> dict[str, Any]:
+        doc = key_doc(key)
+        for link in [doc["MultiRegionConfiguration"].get("PrimaryKey") or {},
+                     *doc["MultiRegionConfiguration"]["ReplicaKeys"]]:
+            link.pop("KeyID", None)
+            link.pop("KeyState", None)
+        return doc
+
+    sent: list[tuple[str, dict[str, Any]]] = []
+
+    def send(region: str, call: HttpCall) -> tuple[int, bytes]:
+        params = json.loads(call.body)
+        sent.append((region, params))
+        key = replica if params.get("KeyName") == "orders" and region == "cn-east-3" else primary
+        body = {"ResponseMetadata": {"Action": "DescribeKey"}, "Result": {"Key": volcengine_doc(key)}}
+        return 200, json.dumps(body).encode()
+
+    got = client.execute("cn-north-4", m.DescribeKey(key=m.KeyRef(key_id=KEY_ID)), send)
+    assert isinstance(got, m.Key)
+    assert got.replicas == (m.LinkedKey(replica.key_id, replica_trn, "cn-east-3", KeyState.PENDING_DELETE),)
+    assert got.primary is not None and got.primary.key_id == KEY_ID
+    assert sent[1] == ("cn-east-3", {"KeyringName": "ring", "KeyName": "orders"})

@@ -64,7 +64,11 @@ def known_fields(cls: type, data: Any, where: str) -> None:
     """Every field of an answer is one the SDK's response model reads (none silently dropped)."""
     assert isinstance(data, dict), f"{where}: expected an object"
     by_wire = {wire_name: attr for attr, wire_name in cls.attribute_map.items()}
+    kind = next((k for k in wire.EXTENSION_FIELDS if cls.__name__.startswith((f"{k}For", f"{k}Response"))), "")
+    ours = wire.EXTENSION_FIELDS.get(kind, frozenset())
     for name, value in data.items():
+        if name in ours:
+            continue  # documented as ours
         assert name in by_wire, f"{where}.{name} is not a field of {cls.__name__}"
         kind = cls.swagger_types[by_wire[name]].removeprefix("list[").removesuffix("]")
         model_cls = getattr(sdk_models, kind, None)
@@ -101,9 +105,7 @@ class Recorder:
         status, body = self.send(region, call)
         if status == 200 and action not in OURS:
             result = json.loads(body)["Result"]
-            ours = wire.EXTENSION_FIELDS.get(action, frozenset())
-            known_fields(getattr(sdk_models, f"{action}Response"), {k: v for k, v in result.items() if k not in ours},
-                         f"{action} answer")
+            known_fields(getattr(sdk_models, f"{action}Response"), result, f"{action} answer")
         return status, body
 
 

@@ -118,6 +118,29 @@ class Session:
         return answer(action, status, body)
 
     def describe(self, key: model.KeyRef) -> model.Key:
+        described = key_from(self.call("DescribeKey", _ref(key)).get("Key"))
+        return self.linked(described)
+
+    def linked(self, key: model.Key) -> model.Key:
+        """A key whose multi-region links name no state (Volcengine's answers) with each linked key
+        described in its own region."""
+        links = ([key.primary] if key.primary else []) + list(key.replicas)
+        if all(link.state is not None for link in links):
+            return key
+        own = model.LinkedKey(key.key_id, key.trn, key.region, key.state)
+
+        def fill(link: model.LinkedKey) -> model.LinkedKey:
+            if link.state is not None:
+                return link
+            if link.trn == key.trn:
+                return own
+            other = Session(link.region, self.send).describe_plain(model.KeyRef(key_id=link.trn))
+            return model.LinkedKey(other.key_id, link.trn, link.region, other.state)
+
+        return dataclasses.replace(key, primary=fill(key.primary) if key.primary else None,
+                                   replicas=tuple(fill(r) for r in key.replicas))
+
+    def describe_plain(self, key: model.KeyRef) -> model.Key:
         return key_from(self.call("DescribeKey", _ref(key)).get("Key"))
 
     def key_id(self, key: model.KeyRef) -> str:
@@ -139,7 +162,7 @@ def _describe_keys(s: Session, a: model.DescribeKeys) -> model.KeyPage:
     while len(keys) < a.limit:
         res = s.call("DescribeKeys", {"KeyringName": a.keyring, "CurrentPage": page, "PageSize": size,
                                       "TagFilters": filters})
-        batch = [key_from(d) for d in res.get("Keys") or []][skip:]
+        batch = [s.linked(key_from(d)) for d in res.get("Keys") or []][skip:]
         total = int((res.get("PageInfo") or {}).get("TotalCount") or 0)
         keys += batch
         skip = 0
@@ -166,13 +189,13 @@ def _create_key(s: Session, a: model.CreateKey) -> model.Key:
     }
     if not a.client_token:
         # Volcengine has no client token: an untokened create is not repeated after a lost answer.
-        return key_from(s.call("CreateKey", params, repeatable=False).get("Key"))
+        return s.linked(key_from(s.call("CreateKey", params, repeatable=False).get("Key")))
     # With a token the caller means "this key, once". Volcengine's key names are unique in a keyring, so
     # a repeat that finds the name taken by a key of the same spec answers that key.
     try:
-        return key_from(s.call("CreateKey", params).get("Key"))
+        return s.linked(key_from(s.call("CreateKey", params).get("Key")))
     except Conflict:
-        found = s.describe(model.KeyRef(keyring=params["KeyringName"], name=a.name))
+        found = s.describe(model.KeyRef(keyring=a.keyring or rules.DEFAULT_KEYRING, name=a.name))
         if found.spec.value != a.spec:
             raise
         return found
@@ -184,7 +207,7 @@ def _replicate_key(s: Session, a: model.ReplicateKey) -> model.Key:
     _no_project(a.enterprise_project)
     params = {**_ref(a.key), "ReplicaRegion": a.replica_region, "Description": a.description,
               "Tags": tags_doc(a.tags) or None}
-    return key_from(s.call("ReplicateKey", params, repeatable=False).get("ReplicaKey"))
+    return s.linked(key_from(s.call("ReplicateKey", params, repeatable=False).get("ReplicaKey")))
 
 
 def _update_key(s: Session, a: model.UpdateKey) -> model.Key:

@@ -57,7 +57,10 @@ def tags_doc(tags: model.Tags) -> list[dict[str, str]]:
 
 
 def _link(link: model.LinkedKey) -> dict[str, str]:
-    return {"Trn": link.trn, "Region": link.region}
+    doc = {"Trn": link.trn, "Region": link.region, "KeyID": link.key_id}  # KeyID, KeyState: ours
+    if link.state is not None:
+        doc["KeyState"] = link.state.value
+    return doc
 
 
 def key_doc(key: model.Key) -> dict[str, Any]:
@@ -109,8 +112,11 @@ def _linked(doc: Any, own_id: str, own_trn: str) -> model.LinkedKey | None:
     if not isinstance(doc, dict) or not doc.get("Trn"):
         return None
     trn = str(doc["Trn"])
-    # Volcengine names the other end by TRN only; a TRN is a key id everywhere this project takes one.
-    return model.LinkedKey(key_id=own_id if trn == own_trn else trn, trn=trn, region=str(doc.get("Region") or ""))
+    # Volcengine names the other end by TRN only (ours adds its id and state); a TRN is a key id
+    # everywhere this project takes one.
+    key_id = own_id if trn == own_trn else str(doc.get("KeyID") or trn)
+    state = rules.KeyState(doc["KeyState"]) if doc.get("KeyState") else None
+    return model.LinkedKey(key_id=key_id, trn=trn, region=str(doc.get("Region") or ""), state=state)
 
 
 def key_from(doc: Any) -> model.Key:

@@ -285,9 +285,15 @@ class AdvanceClock(Params):
 
 
 EXTENSIONS: tuple[type[Params], ...] = (CreateAlias, UpdateAlias, DeleteAlias, ListAliases, AdvanceClock)
-# Answer fields that are ours: Volcengine's Decrypt does not say which key opened the ciphertext; ours
-# does (the SDK ignores a field its model lacks). Against Volcengine the backend reports no key id.
-EXTENSION_FIELDS: dict[str, frozenset[str]] = {"Decrypt": frozenset({"KeyID"})}
+# Answer fields that are ours (the SDK ignores a field its model lacks), by the object that carries them:
+# Volcengine's Decrypt does not say which key opened the ciphertext, and it names the two ends of a
+# multi-region link by TRN and region only; ours adds the key's id and state. Against Volcengine the
+# backend describes the linked keys instead.
+EXTENSION_FIELDS: dict[str, frozenset[str]] = {
+    "Decrypt": frozenset({"KeyID"}),
+    "PrimaryKey": frozenset({"KeyID", "KeyState"}),
+    "ReplicaKey": frozenset({"KeyID", "KeyState"}),
+}
 # Volcengine's own actions that the service has, each with the HTTP method the SDK sends it with
 # (GET ones carry their parameters in the query string).
 VOLCENGINE: dict[type[Params], str] = {
