@@ -271,3 +271,21 @@ def test_an_unknown_project_is_refused(server: KmsctlServer) -> None:
     error = refused(lambda: new_key(sdk(server, project="ffffffffffffffffffffffffffffffff"), "lost"))
     assert error.status_code == 400 and "KMS_PROJECT_IDS" in error.error_msg
 
+
+
+def test_one_server_answers_both_clouds_sdks(server: KmsctlServer, kms: KmsClient) -> None:
+    """A key made through Huawei's SDK is the same key through Volcengine's, on the same port; a
+    ciphertext made through one opens through the other (the context is the same JSON object)."""
+    import volcenginesdkcore
+    import volcenginesdkkms as v
+
+    cfg = volcenginesdkcore.Configuration()
+    cfg.ak, cfg.sk, cfg.region = ACCESS_KEY, SECRET_KEY, PRIMARY
+    cfg.host, cfg.scheme = f"127.0.0.1:{server.port}", "http"
+    volc = v.KMSApi(volcenginesdkcore.ApiClient(cfg))
+    key_id = new_key(kms, "both")
+    seen = volc.describe_key(v.DescribeKeyRequest(key_id=key_id)).key
+    assert (seen.id, seen.key_name, seen.key_state) == (key_id, describe(kms, key_id).key_alias, "Enable")
+    cipher = encrypt(kms, key_id, "made by huawei", aad='{"app":"both"}')
+    opened = volc.decrypt(v.DecryptRequest(ciphertext_blob=cipher, encryption_context='{"app":"both"}'))
+    assert base64.b64decode(opened.plaintext) == b"made by huawei"
