@@ -85,6 +85,17 @@ def _project_ids(config: Mapping[str, str | None], env: Mapping[str, str], diale
     return projects.parse(raw, setting)
 
 
+def unavailable(s: Settings, what: str) -> str | None:
+    """Why the configured endpoint cannot serve our extension `what` (`alias`, `clock`): a real cloud's
+    own endpoint has none. None for the embedded emulator and for servers of the dialect."""
+    if s.embedded or not s.endpoint:
+        return None
+    from .dialects import dialect
+
+    check = getattr(dialect(s.dialect), "unavailable", None)
+    return check(s.endpoint, what) if check is not None else None
+
+
 def open_backend(s: Settings) -> Backend:
     if s.embedded:
         from .backend.embedded import EmbeddedBackend

@@ -4,6 +4,8 @@ Several processes share one directory (the engine runs resource operations in pa
 `kmsctl` may run beside it): writes take SQLite's write lock up front (`BEGIN IMMEDIATE`) and wait
 for it, so no update is lost and "database is locked" never reaches a user. Key material is stored
 encrypted under a root key kept beside the database with 0600 permissions.
+
+Every SQL statement of the emulator is a method of `Tx` here; the handlers never write SQL.
 """
 
 from __future__ import annotations

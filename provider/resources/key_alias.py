@@ -7,6 +7,7 @@ from typing import Any
 import pulumi
 from pulumi import dynamic
 
+from .. import config as kms_config
 from ..client import KmsClient
 from ..domain import model, rules
 from ..domain.errors import KmsError, NotFound
@@ -24,6 +25,9 @@ class KeyAliasProvider(common.BaseProvider):
         c = Checker()
         ins: Props = {"region": c.region("region", news.get("region"))}
         name = news.get("alias_name")
+        # Aliases are our extension of the wire API: a real cloud's own endpoint has none (contract 4.1).
+        if why := kms_config.unavailable(common.settings(), "alias"):
+            c.fail("alias_name", why)
         if name is None:
             c.fail("alias_name", "alias_name is required (alias/ followed by a name)")
         elif is_unknown(name) or c.string("alias_name", name) is None:

@@ -78,3 +78,13 @@ def test_a_bad_project_ids_setting_fails_the_preview_naming_it(configured: Any) 
                 "secretKey": "s"})
     with pytest.raises(InvalidParameter, match="kms:projectIds"):
         CustomKeyProvider().check({}, {"key_name": "k"})
+
+
+def test_the_clock_is_ours_and_aliases_are_huaweis() -> None:
+    from provider.config import unavailable
+
+    real = settings({"endpoint": "https://kms.{region}.myhuaweicloud.com", "dialect": "huaweicloud"}, environ={})
+    assert "the clock is ours" in (unavailable(real, "clock") or "")
+    assert unavailable(real, "alias") is None  # /v1.0/{project_id}/kms/aliases is Huawei's own API
+    served = settings({"endpoint": ENDPOINT, "dialect": "huaweicloud"}, environ={})
+    assert unavailable(served, "clock") is None

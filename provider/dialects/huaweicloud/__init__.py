@@ -12,6 +12,7 @@ import json
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from ...domain import model
 from ...domain.errors import KmsError, Throttled
@@ -19,6 +20,7 @@ from .. import HttpCall, Parsed, Results, Send, WireRequest, WireResponse, regis
 from . import client, codec, projects, server, signer
 
 NAME = "huaweicloud"
+HUAWEI_HOSTS = (".myhuaweicloud.com", ".huaweicloud.com", ".myhuaweicloud.eu")
 _JSON = [("Content-Type", "application/json")]
 
 
@@ -42,6 +44,15 @@ class HuaweiCloud:
 
     def __repr__(self) -> str:
         return f"HuaweiCloud(project_ids={self.project_ids!r})"
+
+    def unavailable(self, endpoint: str, what: str) -> str | None:
+        """Why `endpoint` cannot serve our extension `what`: Huawei's own endpoints have no clock (aliases
+        are Huawei's own API, so every endpoint has them)."""
+        host = urlsplit(endpoint.replace("{region}", "r")).hostname or ""
+        if what == "clock" and host.endswith(HUAWEI_HOSTS):
+            return (f"the clock is ours, not part of Huawei Cloud KMS: the endpoint {endpoint} is Huawei Cloud's "
+                    "own (use kmsctl serve or the embedded emulator)")
+        return None
 
     def with_project_ids(self, project_ids: Mapping[str, str]) -> HuaweiCloud:
         return HuaweiCloud(project_ids=dict(project_ids))

@@ -21,8 +21,15 @@ _ID_SUFFIX = os.urandom(4).hex().upper()
 _HEADERS = [("content-type", "application/json")]
 
 
+_stamp: tuple[int, str] = (0, "")
+
+
 def request_id() -> str:
-    return f"{time.strftime('%Y%m%d%H%M%S', time.gmtime())}{next(_ids):010X}{_ID_SUFFIX}"
+    global _stamp
+    now = int(time.time())
+    if _stamp[0] != now:  # formatting the time costs more than the rest of the id: once a second
+        _stamp = (now, time.strftime("%Y%m%d%H%M%S", time.gmtime(now)))
+    return f"{_stamp[1]}{next(_ids):010X}{_ID_SUFFIX}"
 
 
 def region_of(req: WireRequest) -> str:
