@@ -28,7 +28,7 @@ def _domain_id(result: Any) -> str:
     trn = getattr(result, "trn", None)
     if trn is None and isinstance(result, model.KeyPage) and result.keys:
         trn = result.keys[0].trn
-    return server._domain_of(trn or "")
+    return server.domain_of(trn or "")
 
 
 class HuaweiCloud:
@@ -53,9 +53,6 @@ class HuaweiCloud:
             return (f"the clock is ours, not part of Huawei Cloud KMS: the endpoint {endpoint} is Huawei Cloud's "
                     "own (use kmsctl serve or the embedded emulator)")
         return None
-
-    def with_project_ids(self, project_ids: Mapping[str, str]) -> HuaweiCloud:
-        return HuaweiCloud(project_ids=dict(project_ids))
 
     @property
     def projects(self) -> Mapping[str, str]:

@@ -119,7 +119,8 @@ def _ok(body: Any) -> Reply:
     return Reply(200, body)
 
 
-def _domain_of(trn: str) -> str:
+def domain_of(trn: str) -> str:
+    """The account (Huawei's domain id) of a TRN `trn:kms:{region}:{account}:...`."""
     parts = trn.split(":")
     return parts[3] if len(parts) > 3 else ""
 
@@ -309,7 +310,7 @@ def _shape_tags(f: Fields, a: model.Action, r: model.Key, domain: str) -> Reply:
 
 
 def _shape_alias(f: Fields, a: model.Action, r: model.Alias, domain: str) -> Reply:
-    return _ok(codec.alias_entity(r, _domain_of(r.trn)))
+    return _ok(codec.alias_entity(r, domain_of(r.trn)))
 
 
 def _delete_alias(f: Fields) -> tuple[model.Action, ...]:
@@ -332,7 +333,7 @@ def _shape_aliases(f: Fields, a: model.Action, r: tuple[model.Alias, ...], domai
     more = start + limit < len(r)
     # ListAliasesResponse's body is `list[ListAliasResponseBody]` in the SDK: one page, in a list.
     return _ok([{
-        "aliases": [codec.alias_entity(x, _domain_of(x.trn)) for x in page],
+        "aliases": [codec.alias_entity(x, domain_of(x.trn)) for x in page],
         "page_info": {"next_marker": str(start + limit) if more else "", "current_count": len(page)},
     }])
 
