@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .backend import Backend
 from .client import KmsClient
+from .domain.errors import InvalidParameter
 
 DEFAULT_REGION = "cn-north-4"
 EMULATOR_DIR = ".kms-emulator"
@@ -24,6 +25,7 @@ class Settings:
     region: str = DEFAULT_REGION
     endpoint: str | None = None
     dialect: str = DEFAULT_DIALECT  # the real API the endpoint speaks (contract section 4)
+    project_ids: Mapping[str, str] = field(default_factory=dict)  # huaweicloud: region -> project id
     access_key: str | None = field(default=None, repr=False)
     secret_key: str | None = field(default=None, repr=False)
     emulator_path: Path = Path(EMULATOR_DIR)
@@ -55,15 +57,32 @@ def settings(
         return value or None
 
     path = pick("emulatorPath", "KMS_EMULATOR_PATH")
+    dialect = pick("dialect", "KMS_DIALECT") or DEFAULT_DIALECT
+    project_ids = _project_ids(config, env, dialect)
     base = _project_dir((cwd or Path.cwd()).resolve())
     return Settings(
         region=pick("region", "KMS_REGION") or DEFAULT_REGION,
         endpoint=pick("endpoint", "KMS_ENDPOINT"),
-        dialect=pick("dialect", "KMS_DIALECT") or DEFAULT_DIALECT,
+        dialect=dialect,
+        project_ids=project_ids,
         access_key=pick("accessKey", "KMS_ACCESS_KEY"),
         secret_key=pick("secretKey", "KMS_SECRET_KEY"),
         emulator_path=Path(path) if path else base / EMULATOR_DIR,
     )
+
+
+def _project_ids(config: Mapping[str, str | None], env: Mapping[str, str], dialect: str) -> dict[str, str]:
+    """`kms:projectIds` / `KMS_PROJECT_IDS` (`region=id,...`): Huawei Cloud names a region by a project id."""
+    from .dialects.huaweicloud import NAME, projects
+
+    raw, setting = config.get("projectIds"), "kms:projectIds"
+    if raw in (None, ""):
+        raw, setting = env.get(projects.ENV), projects.ENV
+    if not raw:
+        return {}
+    if dialect != NAME:
+        raise InvalidParameter(f"{setting}: project ids are for the {NAME} dialect; kms:dialect is {dialect!r}")
+    return projects.parse(raw, setting)
 
 
 def unavailable(s: Settings, what: str) -> str | None:
@@ -85,7 +104,14 @@ def open_backend(s: Settings) -> Backend:
     from .backend.http import HttpBackend
 
     assert s.endpoint is not None
-    return HttpBackend(s.endpoint, access_key=s.access_key, secret_key=s.secret_key, dialect=s.dialect)
+    from .dialects import dialect
+
+    chosen = dialect(s.dialect)
+    if s.project_ids:
+        from .dialects.huaweicloud import HuaweiCloud
+
+        chosen = HuaweiCloud(project_ids=s.project_ids)
+    return HttpBackend(s.endpoint, access_key=s.access_key, secret_key=s.secret_key, dialect=chosen)
 
 
 def client(s: Settings | None = None) -> KmsClient:

@@ -49,7 +49,8 @@ class _Retry(Exception):
 class HttpBackend:
     """`endpoint` is a URL such as `http://127.0.0.1:8400`; `{region}` in it is replaced per call."""
 
-    def __init__(self, endpoint: str, *, access_key: str | None, secret_key: str | None, dialect: str = "volcengine",
+    def __init__(self, endpoint: str, *, access_key: str | None, secret_key: str | None,
+                 dialect: str | Dialect = "volcengine",
                  timeout: float | tuple[float, float] = (5.0, 60.0), retries: int = 4,
                  backoff: float = 0.1, max_backoff: float = 5.0, pool_size: int = 16) -> None:
         if not endpoint or not urlsplit(endpoint.replace("{region}", "r")).netloc:
@@ -63,7 +64,8 @@ class HttpBackend:
         if retries < 0:
             raise InvalidParameter(f"retries must be 0 or more, not {retries}")
         self.endpoint = endpoint
-        self.dialect: Dialect = dialect_named(dialect)
+        # A name from the registry, or a configured dialect (huaweicloud with the stack's project ids).
+        self.dialect: Dialect = dialect_named(dialect) if isinstance(dialect, str) else dialect
         self.access_key = access_key
         self._secret_key = secret_key
         self.timeout = timeout

@@ -105,4 +105,5 @@ def dialect(name: str) -> Dialect:
 
 
 # Each dialect registers itself on import; the imports come last since they need the types above.
+from . import huaweicloud as _huaweicloud  # noqa: E402,F401
 from . import volcengine as _volcengine  # noqa: E402,F401

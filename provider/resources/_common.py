@@ -94,13 +94,26 @@ def settings() -> kms_config.Settings:
     return kms_config.settings(cfg)
 
 
+def dialect_lacks(what: str) -> str | None:
+    """Why the configured cloud's API cannot carry the domain's `what` (`keyring`, `enterprise_project`);
+    None when it can, or when the embedded emulator (every input) serves."""
+    s = settings()
+    if s.embedded:
+        return None
+    from ..dialects import dialect
+
+    lacks: Mapping[str, str] = getattr(dialect(s.dialect), "lacks", {})
+    return lacks.get(what)
+
+
 def default_region() -> str:
     return settings().region
 
 
 def client(region: str | None = None) -> KmsClient:
     s = settings()
-    key = (s.endpoint, s.access_key, s.secret_key, str(s.emulator_path) if s.embedded else None)
+    key = (s.endpoint, s.dialect, tuple(sorted(s.project_ids.items())), s.access_key, s.secret_key,
+           str(s.emulator_path) if s.embedded else None)
     backend = _backends.get(key)
     if backend is None:
         # Its own lock: opening the first backend imports the emulator (a few hundred ms), and calls that
@@ -303,11 +316,23 @@ def replica_list(key: model.Key) -> list[model.LinkedKey]:
     return list(key.replicas)
 
 
-def live_replicas(key: model.Key) -> list[model.LinkedKey]:
-    """The replicas of a primary key that are not yet scheduled for deletion."""
+def live_replicas(c: KmsClient, key: model.Key) -> list[model.LinkedKey]:
+    """The replicas of a primary key that are not yet scheduled for deletion. A replica whose state the
+    primary's description leaves out (Volcengine's answers name only its TRN and region) is described
+    in its own region."""
     if key.multi_region_type != rules.MultiRegionType.PRIMARY:
         return []
-    return [r for r in replica_list(key) if r.state != rules.KeyState.PENDING_DELETE]
+    live = []
+    for r in replica_list(key):
+        state = r.state
+        if state is None:
+            try:
+                state = c.in_region(r.region).describe_key(r.key_id).state
+            except NotFound:
+                continue
+        if state != rules.KeyState.PENDING_DELETE:
+            live.append(r)
+    return live
 
 
 def canonical_id(c: KmsClient, ref: str) -> str:
@@ -395,7 +420,7 @@ def retire_key(
     # first; replicas it does not know about (or still being deleted) are waited for, briefly.
     deadline = time.monotonic() + (DELETE_WAIT if wait_replicas is None else wait_replicas)
     delay = 0.1
-    while waiting := live_replicas(key):
+    while waiting := live_replicas(c, key):
         if time.monotonic() >= deadline:
             names = ", ".join(f"{r.key_id} ({r.region})" for r in waiting)
             raise ProviderError(

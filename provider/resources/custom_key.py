@@ -94,6 +94,14 @@ class CustomKeyProvider(common.BaseProvider):
             c.fail("enterprise_project", "enterprise_project must be a non-empty string")
         elif is_unknown(project) or c.string("enterprise_project", project) is not None:
             ins["enterprise_project"] = project
+        # An input the configured cloud's API lacks is refused here, never dropped on the way.
+        for what, prop, default in (
+            ("keyring", "keyring_name", rules.DEFAULT_KEYRING),
+            ("enterprise_project", "enterprise_project", rules.DEFAULT_ENTERPRISE_PROJECT),
+        ):
+            value = ins.get(prop)
+            if isinstance(value, str) and value != default and (why := common.dialect_lacks(what)):
+                c.fail(prop, f"{prop} {value!r}: {why}")
         ins["enabled"] = c.boolean("enabled", news.get("enabled"), True)
         days = c.whole("pending_days", news.get("pending_days"))
         ins["pending_days"] = (

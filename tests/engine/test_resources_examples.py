@@ -9,10 +9,12 @@ import shutil
 import sys
 from pathlib import Path
 
+import pytest
 from engine_harness import REPO_ROOT, EngineStack, StackFactory
 
 from provider.backend.embedded import EmbeddedBackend
 from provider.client import KmsClient
+from provider.config import open_backend, settings
 from tests.support.live_server import ACCESS_KEY, SECRET_KEY, KmsctlServer
 
 EXAMPLES = REPO_ROOT / "examples"
@@ -71,8 +73,20 @@ def test_root_stack_program(project_stack: StackFactory, tmp_path: Path) -> None
     assert stack.preview().change_summary == {"same": 12}
 
 
-def test_key_set_against_kmsctl_serve(project_stack: StackFactory, tmp_path: Path) -> None:
-    with KmsctlServer(tmp_path / "server-state") as server:
+# Huawei Cloud names regions by project ids: opaque ones here, mapped alike by the server and the stack.
+HUAWEI_PROJECTS = ",".join(
+    f"{region}={index:02d}{'0' * 30}"
+    for index, region in enumerate(["cn-north-4", "cn-east-3", "cn-south-1", "ap-southeast-3", "me-east-1"], 1)
+)
+DIALECT_CONFIG: dict[str, dict[str, str]] = {
+    "volcengine": {"kms:dialect": "volcengine"},
+    "huaweicloud": {"kms:dialect": "huaweicloud", "kms:projectIds": HUAWEI_PROJECTS},
+}
+
+
+@pytest.mark.parametrize("dialect", sorted(DIALECT_CONFIG))
+def test_key_set_against_kmsctl_serve(project_stack: StackFactory, tmp_path: Path, dialect: str) -> None:
+    with KmsctlServer(tmp_path / "server-state", env={"KMS_PROJECT_IDS": HUAWEI_PROJECTS}) as server:
         stack = project_stack(
             EXAMPLES / "multi-region-http",
             config={
@@ -80,11 +94,16 @@ def test_key_set_against_kmsctl_serve(project_stack: StackFactory, tmp_path: Pat
                 "kms:accessKey": ACCESS_KEY,
                 "kms:secretKey": (SECRET_KEY, True),
                 "kms:region": "cn-north-4",
+                **DIALECT_CONFIG[dialect],
             },
         )
         stack.up()
         keys = stack.outputs()["keys"]
-        kms = KmsClient(server.backend(), "cn-north-4")
+        # Checked in the same dialect, as a user of that cloud's API would see the keys.
+        kms = KmsClient(open_backend(settings(config={
+            "endpoint": server.endpoint, "accessKey": ACCESS_KEY, "secretKey": SECRET_KEY,
+            **{k.removeprefix("kms:"): v for k, v in DIALECT_CONFIG[dialect].items()},
+        })), "cn-north-4")
         check_key_set(kms, keys)
         assert not (stack.work_dir / ".kms-emulator").exists()  # nothing went to an embedded emulator
         assert SECRET_KEY not in on_disk(stack)

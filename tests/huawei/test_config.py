@@ -1,0 +1,90 @@
+"""Configuration of the huaweicloud dialect (contract section 3): `kms:projectIds` / `KMS_PROJECT_IDS`,
+and inputs one cloud's API lacks refused at preview (`check`), never dropped."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from provider.config import settings
+from provider.domain.errors import InvalidParameter
+from provider.resources import CustomKeyProvider
+from provider.resources import _common as common
+
+ENDPOINT = "http://127.0.0.1:8400"
+
+
+def test_project_ids_are_read_from_config_before_the_environment() -> None:
+    s = settings({"dialect": "huaweicloud", "projectIds": "cn-north-4=abc123, cn-east-3=def456"},
+                 environ={"KMS_PROJECT_IDS": "cn-south-1=zzz"})
+    assert dict(s.project_ids) == {"cn-north-4": "abc123", "cn-east-3": "def456"}
+    s = settings({}, environ={"KMS_DIALECT": "huaweicloud", "KMS_PROJECT_IDS": "cn-south-1=zzz"})
+    assert dict(s.project_ids) == {"cn-south-1": "zzz"}
+
+
+@pytest.mark.parametrize(("config", "words"), [
+    ({"dialect": "huaweicloud", "projectIds": "cn-north-4"}, "kms:projectIds: 'cn-north-4' must be region=project_id"),
+    ({"dialect": "huaweicloud", "projectIds": "mars-1=abc"}, "kms:projectIds: region 'mars-1' is not a region"),
+    ({"dialect": "huaweicloud", "projectIds": "cn-north-4=a b"}, "kms:projectIds: project id 'a b'"),
+    ({"dialect": "huaweicloud", "projectIds": "cn-north-4=x,cn-east-3=x"}, "names two regions"),
+    ({"dialect": "huaweicloud", "projectIds": "cn-north-4=x,cn-north-4=y"}, "given twice"),
+    ({"projectIds": "cn-north-4=abc"}, "kms:projectIds: project ids are for the huaweicloud dialect"),
+])
+def test_a_wrong_project_ids_setting_names_the_setting(config: dict[str, str], words: str) -> None:
+    with pytest.raises(InvalidParameter, match=words.replace("(", r"\(")):
+        settings(config, environ={})
+
+
+def test_the_environment_variable_is_named_when_it_is_the_source() -> None:
+    with pytest.raises(InvalidParameter, match="KMS_PROJECT_IDS: 'oops'"):
+        settings({"dialect": "huaweicloud"}, environ={"KMS_PROJECT_IDS": "oops"})
+
+
+@pytest.fixture
+def configured() -> Iterator[Any]:
+    def use(values: dict[str, str]) -> None:
+        common.reset_config(values)
+
+    yield use
+    common.reset_config()
+
+
+def _failures(news: dict[str, Any]) -> dict[str, str]:
+    return {f.property: f.reason for f in CustomKeyProvider().check({}, news).failures}
+
+
+def test_keyrings_are_refused_at_preview_against_huawei(configured: Any) -> None:
+    configured({"endpoint": ENDPOINT, "dialect": "huaweicloud", "accessKey": "a", "secretKey": "s"})
+    assert "Huawei Cloud KMS has no keyrings" in _failures({"key_name": "k", "keyring_name": "team-a"})["keyring_name"]
+    assert _failures({"key_name": "k", "keyring_name": "default", "enterprise_project": "proj-1"}) == {}
+
+
+def test_enterprise_projects_are_refused_at_preview_against_volcengine(configured: Any) -> None:
+    configured({"endpoint": ENDPOINT, "dialect": "volcengine", "accessKey": "a", "secretKey": "s"})
+    reason = _failures({"key_name": "k", "enterprise_project": "proj-1"})["enterprise_project"]
+    assert "no enterprise projects" in reason
+    assert _failures({"key_name": "k", "keyring_name": "team-a"}) == {}
+
+
+def test_the_embedded_emulator_takes_both(configured: Any, tmp_path: Any) -> None:
+    configured({"emulatorPath": str(tmp_path)})
+    assert _failures({"key_name": "k", "keyring_name": "team-a", "enterprise_project": "proj-1"}) == {}
+
+
+def test_a_bad_project_ids_setting_fails_the_preview_naming_it(configured: Any) -> None:
+    configured({"endpoint": ENDPOINT, "dialect": "huaweicloud", "projectIds": "cn-north-4", "accessKey": "a",
+                "secretKey": "s"})
+    with pytest.raises(InvalidParameter, match="kms:projectIds"):
+        CustomKeyProvider().check({}, {"key_name": "k"})
+
+
+def test_the_clock_is_ours_and_aliases_are_huaweis() -> None:
+    from provider.config import unavailable
+
+    real = settings({"endpoint": "https://kms.{region}.myhuaweicloud.com", "dialect": "huaweicloud"}, environ={})
+    assert "the clock is ours" in (unavailable(real, "clock") or "")
+    assert unavailable(real, "alias") is None  # /v1.0/{project_id}/kms/aliases is Huawei's own API
+    served = settings({"endpoint": ENDPOINT, "dialect": "huaweicloud"}, environ={})
+    assert unavailable(served, "clock") is None
