@@ -17,6 +17,7 @@ import re
 import secrets
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
@@ -39,6 +40,7 @@ AUTONAME = "__autoname"  # the resource's logical name, the base of an automatic
 AUTONAMED = "__autonamed"  # True when check generated key_name
 IMPORT_ID = "__import_id"  # ResourceOptions(import_=ID), turned into an adoption by create
 TIMEOUT = "__create_timeout"  # seconds, from ResourceOptions(custom_timeouts=CustomTimeouts(create=...))
+TARGET_USAGE = "__target_key_usage"  # the usage of the key a KeyAlias is to name, as the program knows it
 
 DEFAULT_CREATE_TIMEOUT = 600.0  # the engine's own default for a create without custom timeouts
 DELETE_WAIT = 60.0  # how long a primary waits for its replicas to be scheduled for deletion
@@ -79,6 +81,24 @@ def resource_props(inputs: Mapping[str, Any], outputs: Iterable[str]) -> dict[st
         if name != "key_id":
             props.setdefault(name, None)
     return props
+
+
+# --- the program side: which declared key stands behind an Output --------------------------------------
+_declared: dict[int, weakref.ref[Any]] = {}
+
+
+def declare_key(resource: Any) -> None:
+    """Remember that `resource.key_id` is this key's id Output, so that a replica or an alias built on it can
+    read the key's other outputs (its usage, known even while a replacement is previewed)."""
+    _declared[id(resource.key_id)] = weakref.ref(resource)
+
+
+def key_behind(ref: Any) -> Any | None:
+    """The CustomKey or ReplicaKey whose `key_id` (or `id`) Output is `ref` itself; None for anything else
+    (a literal id, an alias, an Output derived with apply)."""
+    entry = _declared.get(id(ref))
+    resource = entry() if entry is not None else None
+    return resource if resource is not None and resource.key_id is ref else None
 
 
 def reset_config(values: Mapping[str, str] | None = None) -> None:

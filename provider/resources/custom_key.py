@@ -7,6 +7,7 @@ deletion again before the error surfaces.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import secrets
 from typing import Any
@@ -384,7 +385,7 @@ def _outs(key: dict[str, Any], want: Props, public_key: str | None) -> Props:
             "key_usage": key["KeyUsage"],
             "keyring_name": key["KeyringName"],
             "multi_region_type": mrc.get("MultiRegionKeyType") or rules.MultiRegionType.NONE.value,
-            "replica_regions": sorted(r["Region"] for r in mrc.get("ReplicaKeys") or []),
+            "replica_regions": sorted(r["Region"] for r in common.live_replicas(key)),
             "public_key": public_key,
             "creation_date": common.timestamp(key.get("CreationDate")),
         }
@@ -415,7 +416,9 @@ class CustomKey(dynamic.Resource, module="kms", name="CustomKey"):
       key's tags are left alone (manage some of them with KeyTags).
 
     Outputs: ``key_id``, ``trn``, ``key_state``, ``key_name``, ``region``, ``key_spec``, ``key_usage``,
-    ``multi_region_type`` (NONE, PRIMARY), ``replica_regions``, ``public_key`` (PEM, asymmetric keys),
+    ``multi_region_type`` (NONE, PRIMARY) and ``replica_regions``: the regions of the ReplicaKeys this
+    program declares on ``key_id`` (resolved once they are created) plus any other live replica the service
+    reported at the key's last create, update or refresh; ``public_key`` (PEM, asymmetric keys),
     ``creation_date``.
 
     ``ResourceOptions(import_=KEY_ID)`` adopts an existing key of the region (see docs/resources.md).
@@ -478,6 +481,33 @@ class CustomKey(dynamic.Resource, module="kms", name="CustomKey"):
         # The key id is the resource id: the engine keeps it known while previewing an update (outputs that
         # are not inputs turn unknown there), so resources built on it show no spurious replacement.
         self.key_id = self.id
+        common.declare_key(self)
+        self._replicas: list[Any] = []  # the ReplicaKeys the program declares on this key's key_id
+        self.replica_regions = _with_declared_replicas(self.replica_regions, self._replicas)
+        # A key with replicas is a primary, whatever the service said when the key itself was created.
+        self.multi_region_type = pulumi.Output.all(self.multi_region_type, self.replica_regions).apply(
+            lambda v: rules.MultiRegionType.PRIMARY.value if v[1] else v[0]
+        )
+
+    def add_replica(self, replica: Any) -> None:
+        """Called by a ReplicaKey built on this key's key_id: its region belongs in `replica_regions`."""
+        self._replicas.append(replica)
+
+
+def _with_declared_replicas(live: pulumi.Output[list[str]], replicas: list[Any]) -> pulumi.Output[list[str]]:
+    """`replica_regions` as it stands once the update is done: the key's own create cannot know the replicas
+    made after it, so the regions of the replicas declared on it join the regions the service reported (the
+    replicas made outside the program). It resolves after those replicas are created."""
+
+    async def regions() -> pulumi.Output[list[str]]:
+        # The key's outputs arrive after its step, long after the program has declared all its resources.
+        await live.future(with_unknowns=True)
+        declared = [r.replica_region for r in replicas]
+        return pulumi.Output.all(live, *declared).apply(
+            lambda v: sorted(set(v[0] or []) | {r for r in v[1:] if isinstance(r, str)})
+        )
+
+    return pulumi.Output.from_input(asyncio.ensure_future(regions())).apply(lambda o: o)
 
 
 def take_import(opts: pulumi.ResourceOptions | None) -> tuple[pulumi.ResourceOptions | None, str | None]:

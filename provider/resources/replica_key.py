@@ -74,7 +74,9 @@ class ReplicaKeyProvider(common.BaseProvider):
         )
         if news.get("tags") is not None:  # omitted: the replica's tags are not managed here
             ins["tags"] = c.tags("tags", news.get("tags"))
-        for key in (TIMEOUT, IMPORT_ID):
+        for key in (TIMEOUT, IMPORT_ID, "key_spec", "key_usage"):
+            # key_spec and key_usage: the primary's, from the program, so that a preview knows them (an alias
+            # on this replica is replaced when the usage changes); the live values replace them on create.
             if news.get(key) is not None:
                 ins[key] = news[key]
         return dynamic.CheckResult({k: v for k, v in ins.items() if v is not None}, c.failures)
@@ -305,6 +307,9 @@ class ReplicaKey(dynamic.Resource, module="kms", name="ReplicaKey"):
         timeouts = opts.custom_timeouts if opts is not None else None
         if timeouts is not None and timeouts.create:
             props[TIMEOUT] = common.duration_seconds(timeouts.create)
+        primary = common.key_behind(primary_key_id)
+        if primary is not None:
+            props["key_spec"], props["key_usage"] = primary.key_spec, primary.key_usage
         opts, import_id = take_import(opts)
         if import_id:
             props[IMPORT_ID] = import_id
@@ -312,3 +317,6 @@ class ReplicaKey(dynamic.Resource, module="kms", name="ReplicaKey"):
         # The key id is the resource id: the engine keeps it known while previewing an update (outputs that
         # are not inputs turn unknown there), so resources built on it show no spurious replacement.
         self.key_id = self.id
+        common.declare_key(self)
+        if primary is not None and hasattr(primary, "add_replica"):
+            primary.add_replica(self)

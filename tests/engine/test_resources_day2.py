@@ -1,0 +1,125 @@
+"""Day two under the real engine: a replacement that changes key usage, outputs right after one up, lookups.
+
+The emulator keeps the service's rule that an alias never moves to a key of another usage, so the first
+test can only pass if the aliases are replaced (deleted, then made on the new keys) within the one `up`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pulumi
+import pytest
+from engine_harness import EngineStack, StackFactory
+
+from provider import CustomKey, KeyAlias, KeyTags, ReplicaKey
+from provider.backend.embedded import EmbeddedBackend
+from provider.client import KmsClient, tags_of
+
+REPLICA_REGIONS = ("cn-east-3", "cn-south-1")
+
+
+def changes(summary: dict[str, int] | None) -> dict[str, int]:
+    return {op: n for op, n in (summary or {}).items() if n}
+
+
+def lines(stack: EngineStack, *words: str) -> list[str]:
+    return [line for line in stack.output if all(w in line for w in words)]
+
+
+def client(path: Path, region: str = "cn-north-4") -> KmsClient:
+    return KmsClient(EmbeddedBackend(path), region)
+
+
+def orders_program(key_spec: str) -> Callable[[], None]:
+    """The root stack's `orders` set: a key, its replicas, one alias a region, tags managed apart."""
+
+    def program() -> None:
+        orders = CustomKey("orders", key_spec=key_spec, description="orders", tags={"app": "orders"})
+        KeyAlias("orders-alias", alias_name="alias/orders", target_key_id=orders.key_id)
+        replicas = {}
+        for region in REPLICA_REGIONS:
+            replica = ReplicaKey(f"orders-{region}", primary_key_id=orders.key_id, replica_region=region)
+            KeyAlias(f"orders-alias-{region}", alias_name="alias/orders", target_key_id=replica.key_id, region=region)
+            replicas[region] = replica.key_id
+        KeyTags("orders-cost", key_id=orders.key_id, tags={"cost-center": "42"})
+        pulumi.export("orders", orders.key_id)
+        pulumi.export("usage", orders.key_usage)
+        pulumi.export("replica_regions", orders.replica_regions)
+        pulumi.export("multi_region_type", orders.multi_region_type)
+        pulumi.export("replicas", replicas)
+
+    return program
+
+
+@pytest.fixture
+def emulator(tmp_path: Path) -> Path:
+    return tmp_path / "emulator"
+
+
+def test_a_replacement_that_changes_key_usage_moves_the_aliases_in_one_up(
+    inline_stack: StackFactory, emulator: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KMS_REPLICATION_DELAY", "0.2")
+    stack = inline_stack(
+        orders_program("AES_256"), config={"kms:region": "cn-north-4", "kms:emulatorPath": str(emulator)}
+    )
+    kms = client(emulator)
+    stack.up()
+    before = stack.outputs()
+    assert before["usage"] == "ENCRYPT_DECRYPT"
+
+    # HMAC_256 keys are GENERATE_VERIFY_MAC keys: no alias of the AES key may move to them.
+    stack.output.clear()
+    preview = stack.preview(orders_program("HMAC_256"))
+    # key, 2 replicas, tags follow by replacement; the 3 aliases are replaced too, and the preview says so.
+    assert changes(preview.change_summary) == {"replace": 7, "same": 1}
+    assert lines(stack, "KeyAlias orders-alias replace", "[diff: ~target_key_id]")
+    # Deleted before it is made again: an alias is unique in its region.
+    assert lines(stack, "KeyAlias orders-alias delete original")
+    for region in REPLICA_REGIONS:
+        assert lines(stack, f"KeyAlias orders-alias-{region} replace", "[diff: ~target_key_id]")
+        # The replica shows the primary's spec and usage it will take on.
+        assert lines(stack, f"ReplicaKey orders-{region} replace", "key_usage,primary_key_id]")
+    assert lines(stack, "KeyTags orders-cost replace", "[diff: ~key_id]")
+
+    stack.up(orders_program("HMAC_256"))  # one up, and it finishes
+    after = stack.outputs()
+    assert after["orders"] != before["orders"] and after["usage"] == "GENERATE_VERIFY_MAC"
+    new_key = kms.describe_key("alias/orders")
+    assert new_key["ID"] == after["orders"] and new_key["KeyUsage"] == "GENERATE_VERIFY_MAC"
+    for region in REPLICA_REGIONS:
+        assert kms.in_region(region).describe_key("alias/orders")["ID"] == after["replicas"][region]
+        assert kms.in_region(region).describe_key(before["replicas"][region])["KeyState"] == "PendingDelete"
+    assert tags_of(new_key) == {"app": "orders", "cost-center": "42"}
+    assert kms.describe_key(before["orders"])["KeyState"] == "PendingDelete"
+    # Converged: the same program again changes nothing (the key is not replaced a second time).
+    assert changes(stack.preview(orders_program("HMAC_256")).change_summary) == {"same": 8}
+
+    # And back, to a usage the old aliases knew: the aliases follow again.
+    stack.up(orders_program("AES_256"))
+    back = stack.outputs()
+    assert kms.describe_key("alias/orders")["ID"] == back["orders"] and back["usage"] == "ENCRYPT_DECRYPT"
+
+
+def test_replica_regions_is_right_after_the_up_that_creates_the_replicas(
+    inline_stack: StackFactory, emulator: Path
+) -> None:
+    stack = inline_stack(
+        orders_program("AES_256"), config={"kms:region": "cn-north-4", "kms:emulatorPath": str(emulator)}
+    )
+    preview = stack.preview()
+    assert changes(preview.change_summary) == {"create": 8}
+    stack.up()
+    out = stack.outputs()
+    # No refresh in between: the key's own create could not know of replicas made after it.
+    assert out["replica_regions"] == sorted(REPLICA_REGIONS) and out["multi_region_type"] == "PRIMARY"
+    live = client(emulator).describe_key(out["orders"])["MultiRegionConfiguration"]
+    assert sorted(r["Region"] for r in live["ReplicaKeys"]) == out["replica_regions"]
+    assert live["MultiRegionKeyType"] == out["multi_region_type"]
+    # A refresh records the same in the key's state; the outputs do not move.
+    stack.refresh()
+    assert stack.state_resource("orders")["outputs"]["replica_regions"] == sorted(REPLICA_REGIONS)
+    stack.up()
+    assert stack.outputs() == out
