@@ -108,18 +108,20 @@ def reset_config(values: Mapping[str, str] | None = None) -> None:
         _config.update(values or {})
 
 
-def settings() -> kms_config.Settings:
-    with _config_lock:
-        cfg: dict[str, str | None] = dict(_config)
-    return kms_config.settings(cfg)
+def settings(config: Mapping[str, str] | None = None) -> kms_config.Settings:
+    """The provider host's configuration, or `config` (keys without `kms:`) where a program runs a lookup."""
+    if config is None:
+        with _config_lock:
+            config = dict(_config)
+    return kms_config.settings(dict(config))
 
 
 def default_region() -> str:
     return settings().region
 
 
-def client(region: str | None = None) -> KmsClient:
-    s = settings()
+def client(region: str | None = None, config: Mapping[str, str] | None = None) -> KmsClient:
+    s = settings(config)
     key = (s.endpoint, s.access_key, s.secret_key, str(s.emulator_path) if s.embedded else None)
     backend = _backends.get(key)
     if backend is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import secrets
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 from pulumi import dynamic
@@ -507,7 +507,10 @@ def _with_declared_replicas(live: pulumi.Output[list[str]], replicas: list[Any])
             lambda v: sorted(set(v[0] or []) | {r for r in v[1:] if isinstance(r, str)})
         )
 
-    return pulumi.Output.from_input(asyncio.ensure_future(regions())).apply(lambda o: o)
+    later: pulumi.Output[pulumi.Output[list[str]]] = pulumi.Output.from_input(
+        cast(Any, asyncio.ensure_future(regions()))
+    )
+    return later.apply(lambda o: o)
 
 
 def take_import(opts: pulumi.ResourceOptions | None) -> tuple[pulumi.ResourceOptions | None, str | None]:

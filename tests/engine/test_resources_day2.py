@@ -13,7 +13,7 @@ import pulumi
 import pytest
 from engine_harness import EngineStack, StackFactory
 
-from provider import CustomKey, KeyAlias, KeyTags, ReplicaKey
+from provider import CustomKey, KeyAlias, KeyTags, ReplicaKey, get_alias, get_alias_output, get_key, get_key_output
 from provider.backend.embedded import EmbeddedBackend
 from provider.client import KmsClient, tags_of
 
@@ -123,3 +123,70 @@ def test_replica_regions_is_right_after_the_up_that_creates_the_replicas(
     assert stack.state_resource("orders")["outputs"]["replica_regions"] == sorted(REPLICA_REGIONS)
     stack.up()
     assert stack.outputs() == out
+
+
+def test_lookups_answer_keys_the_stack_does_not_manage(
+    inline_stack: StackFactory, emulator: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KMS_REPLICATION_DELAY", "0")
+    kms = client(emulator, "ap-southeast-3")
+    shared = kms.create_key("shared-payments", description="owned by another team")
+    replica = kms.replicate_key(shared["ID"], "me-east-1")
+    kms.in_region("me-east-1").create_alias("alias/shared", replica["ID"])
+
+    def program() -> None:
+        by_id = get_key(key=shared["ID"], region="ap-southeast-3")
+        by_alias = get_alias(alias_name="alias/shared", region="me-east-1")
+        # The *_output forms take Inputs, e.g. the outputs of resources of this stack.
+        mine = CustomKey("mine", region="ap-southeast-3")
+        mine_alias = KeyAlias("mine-alias", alias_name="alias/mine", target_key_id=mine.key_id, region="ap-southeast-3")
+        looked_up = get_key_output(key=mine_alias.alias_name, region="ap-southeast-3")
+        pulumi.export("by_id", vars(by_id))
+        pulumi.export("by_alias", {**vars(by_alias), "key": vars(by_alias.key)})
+        pulumi.export("mine", mine.key_id)
+        pulumi.export("looked_up", looked_up.apply(lambda k: [k.key_id, k.key_state]))
+        pulumi.export("alias_output", get_alias_output(mine_alias.alias_name, mine.region).apply(lambda a: a.target_key_id))
+
+    stack = inline_stack(program, config={"kms:emulatorPath": str(emulator)})
+    stack.up()
+    out = stack.outputs()
+    assert out["by_id"] == {
+        "key_id": shared["ID"],
+        "trn": shared["Trn"],
+        "region": "ap-southeast-3",
+        "key_name": "shared-payments",
+        "key_state": "Enable",
+        "key_spec": "AES_256",
+        "key_usage": "ENCRYPT_DECRYPT",
+        "multi_region_type": "PRIMARY",
+        "primary_key_id": shared["ID"],
+        "primary_region": "ap-southeast-3",
+        "replica_regions": ["me-east-1"],
+        "description": "owned by another team",
+        "creation_date": out["by_id"]["creation_date"],
+    }
+    assert out["by_alias"]["target_key_id"] == replica["ID"] and out["by_alias"]["region"] == "me-east-1"
+    assert out["by_alias"]["key"]["multi_region_type"] == "REPLICA"
+    assert out["by_alias"]["key"]["primary_region"] == "ap-southeast-3"
+    assert out["by_alias"]["key"]["replica_regions"] == ["me-east-1"]
+    assert out["looked_up"] == [out["mine"], "Enable"] and out["alias_output"] == out["mine"]
+    # Lookups manage nothing: the stack holds only its own two resources.
+    assert [r["type"].rsplit(":", 1)[-1] for r in stack.state_resources()] == ["CustomKey", "KeyAlias"]
+
+
+def test_a_lookup_of_a_missing_key_names_the_key_and_region(inline_stack: StackFactory, emulator: Path) -> None:
+    def program() -> None:
+        get_key(key="alias/nowhere", region="cn-east-3")
+
+    stack = inline_stack(program, config={"kms:emulatorPath": str(emulator)})
+    with pytest.raises(Exception) as info:
+        stack.up()
+    assert "get_key('alias/nowhere'): no key alias/nowhere in region cn-east-3" in str(info.value)
+
+    def alias_program() -> None:
+        get_alias_output(alias_name=pulumi.Output.from_input("alias/gone"), region="cn-south-1")
+
+    with pytest.raises(Exception) as info:
+        stack.up(alias_program)
+    assert "get_alias('alias/gone'): no alias alias/gone in region cn-south-1" in str(info.value)
+    assert stack.state_resources() == []

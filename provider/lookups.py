@@ -1,0 +1,135 @@
+"""Lookups of keys the stack does not manage, in the style of pulumi-aws' `aws.kms.get_key` / `get_alias`.
+
+`get_key(key=..., region=...)` and `get_alias(alias_name=..., region=...)` answer at once (plain values, usable
+while the program is being built); `get_key_output` / `get_alias_output` take Inputs and answer an Output.
+They run in the program's own process (the dynamic-provider host has no Invoke), with the stack's `kms:`
+configuration, environment variables as the fallback, as the resources do. A key that does not exist fails
+with `KeyNotFound`, naming the key and the region.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from .domain import rules
+from .domain.errors import KmsError, NotFound
+from .resources import _common as common
+
+
+class KeyNotFound(common.ProviderError):
+    """The key or alias of a lookup does not exist in the region."""
+
+
+@dataclass(frozen=True)
+class GetKeyResult:
+    """A key as the service describes it. `primary_region` is the primary's region (the key's own for a
+    primary or a single-region key); `replica_regions` are the regions of the primary's replicas not
+    scheduled for deletion."""
+
+    key_id: str
+    trn: str
+    region: str
+    key_name: str
+    key_state: str
+    key_spec: str
+    key_usage: str
+    multi_region_type: str
+    primary_key_id: str
+    primary_region: str
+    replica_regions: list[str]
+    description: str
+    creation_date: str | None
+
+
+@dataclass(frozen=True)
+class GetAliasResult:
+    """An alias and the key it names (the key's facts as in `GetKeyResult`)."""
+
+    alias_name: str
+    region: str
+    trn: str
+    target_key_id: str
+    key: GetKeyResult
+
+
+def get_key(key: str, region: str | None = None, opts: pulumi.InvokeOptions | None = None) -> GetKeyResult:
+    """The key that `key` (an id, a TRN or an alias) names in `region` (default: config `kms:region`)."""
+    del opts  # accepted for the Pulumi signature; a lookup here has no provider to pick
+    c = _client(region)
+    return _key_result(c, _describe(c, key, f"get_key({key!r})"))
+
+
+def get_alias(
+    alias_name: str, region: str | None = None, opts: pulumi.InvokeOptions | None = None
+) -> GetAliasResult:
+    """The alias `alias_name` (`alias/...`) of `region` and the key it names."""
+    del opts
+    c = _client(region)
+    what = f"get_alias({alias_name!r})"
+    try:
+        alias = next((a for a in c.list_aliases() if a["AliasName"] == alias_name), None)
+    except KmsError as err:
+        raise common.failure(f"{what} in {c.region}", err) from None
+    if alias is None:
+        raise KeyNotFound(f"{what}: no alias {alias_name} in region {c.region}")
+    key = _key_result(c, _describe(c, alias["KeyID"], what))
+    return GetAliasResult(
+        alias_name=alias["AliasName"], region=c.region, trn=alias["Trn"], target_key_id=key.key_id, key=key
+    )
+
+
+def get_key_output(
+    key: pulumi.Input[str], region: pulumi.Input[str | None] = None, opts: pulumi.InvokeOptions | None = None
+) -> pulumi.Output[GetKeyResult]:
+    """`get_key` taking Inputs (an id from another resource's output, say)."""
+    return pulumi.Output.all(key, region).apply(lambda v: get_key(v[0], v[1], opts))
+
+
+def get_alias_output(
+    alias_name: pulumi.Input[str],
+    region: pulumi.Input[str | None] = None,
+    opts: pulumi.InvokeOptions | None = None,
+) -> pulumi.Output[GetAliasResult]:
+    """`get_alias` taking Inputs."""
+    return pulumi.Output.all(alias_name, region).apply(lambda v: get_alias(v[0], v[1], opts))
+
+
+def _client(region: str | None) -> Any:
+    # The program's stack configuration (a plain Python process outside a stack has none: the environment).
+    config = {k: v for k in common.CONFIG_KEYS if (v := pulumi.runtime.get_config(f"kms:{k}"))}
+    return common.client(region, config)
+
+
+def _describe(c: Any, ref: str, what: str) -> Mapping[str, Any]:
+    try:
+        key: Mapping[str, Any] = c.describe_key(ref)
+        return key
+    except NotFound:
+        raise KeyNotFound(f"{what}: no key {ref} in region {c.region}") from None
+    except KmsError as err:
+        raise common.failure(f"{what} in {c.region}", err) from None
+
+
+def _key_result(c: Any, key: Mapping[str, Any]) -> GetKeyResult:
+    mrc = key.get("MultiRegionConfiguration") or {}
+    primary = mrc.get("PrimaryKey") or {}
+    replicas = [r for r in mrc.get("ReplicaKeys") or [] if r["KeyState"] != rules.KeyState.PENDING_DELETE]
+    return GetKeyResult(
+        key_id=key["ID"],
+        trn=key["Trn"],
+        region=key.get("Region") or c.region,
+        key_name=key["KeyName"],
+        key_state=key["KeyState"],
+        key_spec=key["KeySpec"],
+        key_usage=key["KeyUsage"],
+        multi_region_type=mrc.get("MultiRegionKeyType") or "NONE",
+        primary_key_id=primary.get("KeyID") or key["ID"],
+        primary_region=primary.get("Region") or key.get("Region") or c.region,
+        replica_regions=sorted(r["Region"] for r in replicas),
+        description=key.get("Description") or "",
+        creation_date=common.timestamp(key.get("CreationDate")),
+    )
