@@ -145,7 +145,9 @@ def test_lookups_answer_keys_the_stack_does_not_manage(
         pulumi.export("by_alias", {**vars(by_alias), "key": vars(by_alias.key)})
         pulumi.export("mine", mine.key_id)
         pulumi.export("looked_up", looked_up.apply(lambda k: [k.key_id, k.key_state]))
-        pulumi.export("alias_output", get_alias_output(mine_alias.alias_name, mine.region).apply(lambda a: a.target_key_id))
+        pulumi.export(
+            "alias_output", get_alias_output(mine_alias.alias_name, mine.region).apply(lambda a: a.target_key_id)
+        )
 
     stack = inline_stack(program, config={"kms:emulatorPath": str(emulator)})
     stack.up()
