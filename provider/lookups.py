@@ -9,13 +9,12 @@ with `KeyNotFound`, naming the key and the region.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 
-from .domain import rules
+from .client import KmsClient
+from .domain import model, rules
 from .domain.errors import KmsError, NotFound
 from .resources import _common as common
 
@@ -60,26 +59,22 @@ def get_key(key: str, region: str | None = None, opts: pulumi.InvokeOptions | No
     """The key that `key` (an id, a TRN or an alias) names in `region` (default: config `kms:region`)."""
     del opts  # accepted for the Pulumi signature; a lookup here has no provider to pick
     c = _client(region)
-    return _key_result(c, _describe(c, key, f"get_key({key!r})"))
+    return _key_result(_describe(c, key, f"get_key({key!r})"))
 
 
-def get_alias(
-    alias_name: str, region: str | None = None, opts: pulumi.InvokeOptions | None = None
-) -> GetAliasResult:
+def get_alias(alias_name: str, region: str | None = None, opts: pulumi.InvokeOptions | None = None) -> GetAliasResult:
     """The alias `alias_name` (`alias/...`) of `region` and the key it names."""
     del opts
     c = _client(region)
     what = f"get_alias({alias_name!r})"
     try:
-        alias = next((a for a in c.list_aliases() if a["AliasName"] == alias_name), None)
+        alias = next((a for a in c.list_aliases() if a.name == alias_name), None)
     except KmsError as err:
         raise common.failure(f"{what} in {c.region}", err) from None
     if alias is None:
         raise KeyNotFound(f"{what}: no alias {alias_name} in region {c.region}")
-    key = _key_result(c, _describe(c, alias["KeyID"], what))
-    return GetAliasResult(
-        alias_name=alias["AliasName"], region=c.region, trn=alias["Trn"], target_key_id=key.key_id, key=key
-    )
+    key = _key_result(_describe(c, alias.key_id, what))
+    return GetAliasResult(alias_name=alias.name, region=c.region, trn=alias.trn, target_key_id=key.key_id, key=key)
 
 
 def get_key_output(
@@ -98,38 +93,35 @@ def get_alias_output(
     return pulumi.Output.all(alias_name, region).apply(lambda v: get_alias(v[0], v[1], opts))
 
 
-def _client(region: str | None) -> Any:
+def _client(region: str | None) -> KmsClient:
     # The program's stack configuration (a plain Python process outside a stack has none: the environment).
     config = {k: v for k in common.CONFIG_KEYS if (v := pulumi.runtime.get_config(f"kms:{k}"))}
     return common.client(region, config)
 
 
-def _describe(c: Any, ref: str, what: str) -> Mapping[str, Any]:
+def _describe(c: KmsClient, ref: str, what: str) -> model.Key:
     try:
-        key: Mapping[str, Any] = c.describe_key(ref)
-        return key
+        return c.describe_key(ref)
     except NotFound:
         raise KeyNotFound(f"{what}: no key {ref} in region {c.region}") from None
     except KmsError as err:
         raise common.failure(f"{what} in {c.region}", err) from None
 
 
-def _key_result(c: Any, key: Mapping[str, Any]) -> GetKeyResult:
-    mrc = key.get("MultiRegionConfiguration") or {}
-    primary = mrc.get("PrimaryKey") or {}
-    replicas = [r for r in mrc.get("ReplicaKeys") or [] if r["KeyState"] != rules.KeyState.PENDING_DELETE]
+def _key_result(key: model.Key) -> GetKeyResult:
+    primary = key.primary
     return GetKeyResult(
-        key_id=key["ID"],
-        trn=key["Trn"],
-        region=key.get("Region") or c.region,
-        key_name=key["KeyName"],
-        key_state=key["KeyState"],
-        key_spec=key["KeySpec"],
-        key_usage=key["KeyUsage"],
-        multi_region_type=mrc.get("MultiRegionKeyType") or "NONE",
-        primary_key_id=primary.get("KeyID") or key["ID"],
-        primary_region=primary.get("Region") or key.get("Region") or c.region,
-        replica_regions=sorted(r["Region"] for r in replicas),
-        description=key.get("Description") or "",
-        creation_date=common.timestamp(key.get("CreationDate")),
+        key_id=key.key_id,
+        trn=key.trn,
+        region=key.region,
+        key_name=key.name,
+        key_state=key.state.value,
+        key_spec=key.spec.value,
+        key_usage=key.usage.value,
+        multi_region_type=key.multi_region_type.value,
+        primary_key_id=primary.key_id if primary else key.key_id,
+        primary_region=primary.region if primary else key.region,
+        replica_regions=sorted(r.region for r in key.replicas if r.state != rules.KeyState.PENDING_DELETE),
+        description=key.description,
+        creation_date=common.timestamp(key.created),
     )

@@ -14,7 +14,7 @@ import pulumi
 from pulumi import dynamic
 
 from ..client import KmsClient
-from ..domain import rules
+from ..domain import model, rules
 from ..domain.errors import InvalidOperation, KmsError, NotFound
 from . import _common as common
 from ._common import IMPORT_ID, TARGET_USAGE, Checker, Props, ProviderError, is_unknown
@@ -71,7 +71,7 @@ class KeyAliasProvider(common.BaseProvider):
             outs = _outs(c, alias, region)
         except KmsError as err:
             raise common.failure(f"KeyAlias {name} in {region}: create", err) from None
-        return dynamic.CreateResult(alias["Trn"], outs)
+        return dynamic.CreateResult(alias.trn, outs)
 
     def update(self, id_: str, olds: Props, news: Props) -> dynamic.UpdateResult:
         region, name = news["region"], news["alias_name"]
@@ -98,7 +98,7 @@ class KeyAliasProvider(common.BaseProvider):
         except KmsError as err:
             raise common.failure(f"KeyAlias {name} in {region}: read", err) from None
         inputs = None if "target_key_id" in props else {p: outs[p] for p in INPUTS}
-        return dynamic.ReadResult(alias["Trn"], outs, inputs)
+        return dynamic.ReadResult(alias.trn, outs, inputs)
 
     def delete(self, id_: str, props: Props) -> None:
         region, name = props["region"], props["alias_name"]
@@ -110,14 +110,14 @@ class KeyAliasProvider(common.BaseProvider):
             raise common.failure(f"KeyAlias {name} in {region}: delete", err) from None
 
 
-def _find(c: KmsClient, name: str) -> dict[str, Any] | None:
-    return next((a for a in c.list_aliases() if a["AliasName"] == name), None)
+def _find(c: KmsClient, name: str) -> model.Alias | None:
+    return next((a for a in c.list_aliases() if a.name == name), None)
 
 
 def _usage(c: KmsClient, ref: str) -> str | None:
     """The key usage of the key an id, TRN or alias names; None when there is no such key (any more)."""
     try:
-        return str(c.describe_key(ref)["KeyUsage"])
+        return c.describe_key(ref).usage.value
     except NotFound:
         return None
 
@@ -141,7 +141,7 @@ def _usage_changes(olds: Props, news: Props) -> bool:
     return old is not None and old != new
 
 
-def _retarget(c: KmsClient, name: str, target: str) -> dict[str, Any]:
+def _retarget(c: KmsClient, name: str, target: str) -> model.Alias:
     try:
         return c.update_alias(name, target)
     except NotFound:
@@ -156,13 +156,13 @@ def _retarget(c: KmsClient, name: str, target: str) -> dict[str, Any]:
         return c.create_alias(name, target)
 
 
-def _outs(c: KmsClient, alias: dict[str, Any], region: str) -> Props:
+def _outs(c: KmsClient, alias: model.Alias, region: str) -> Props:
     return {
-        "alias_name": alias["AliasName"],
-        "target_key_id": alias["KeyID"],
-        "trn": alias["Trn"],
-        "region": alias.get("Region") or region,
-        "target_key_usage": _usage(c, alias["KeyID"]),
+        "alias_name": alias.name,
+        "target_key_id": alias.key_id,
+        "trn": alias.trn,
+        "region": alias.region or region,
+        "target_key_usage": _usage(c, alias.key_id),
     }
 
 

@@ -88,19 +88,19 @@ def test_a_replacement_that_changes_key_usage_moves_the_aliases_in_one_up(
     after = stack.outputs()
     assert after["orders"] != before["orders"] and after["usage"] == "GENERATE_VERIFY_MAC"
     new_key = kms.describe_key("alias/orders")
-    assert new_key["ID"] == after["orders"] and new_key["KeyUsage"] == "GENERATE_VERIFY_MAC"
+    assert new_key.key_id == after["orders"] and new_key.usage == "GENERATE_VERIFY_MAC"
     for region in REPLICA_REGIONS:
-        assert kms.in_region(region).describe_key("alias/orders")["ID"] == after["replicas"][region]
-        assert kms.in_region(region).describe_key(before["replicas"][region])["KeyState"] == "PendingDelete"
+        assert kms.in_region(region).describe_key("alias/orders").key_id == after["replicas"][region]
+        assert kms.in_region(region).describe_key(before["replicas"][region]).state == "PendingDelete"
     assert tags_of(new_key) == {"app": "orders", "cost-center": "42"}
-    assert kms.describe_key(before["orders"])["KeyState"] == "PendingDelete"
+    assert kms.describe_key(before["orders"]).state == "PendingDelete"
     # Converged: the same program again changes nothing (the key is not replaced a second time).
     assert changes(stack.preview(orders_program("HMAC_256")).change_summary) == {"same": 8}
 
     # And back, to a usage the old aliases knew: the aliases follow again.
     stack.up(orders_program("AES_256"))
     back = stack.outputs()
-    assert kms.describe_key("alias/orders")["ID"] == back["orders"] and back["usage"] == "ENCRYPT_DECRYPT"
+    assert kms.describe_key("alias/orders").key_id == back["orders"] and back["usage"] == "ENCRYPT_DECRYPT"
 
 
 def test_replica_regions_is_right_after_the_up_that_creates_the_replicas(
@@ -115,9 +115,9 @@ def test_replica_regions_is_right_after_the_up_that_creates_the_replicas(
     out = stack.outputs()
     # No refresh in between: the key's own create could not know of replicas made after it.
     assert out["replica_regions"] == sorted(REPLICA_REGIONS) and out["multi_region_type"] == "PRIMARY"
-    live = client(emulator).describe_key(out["orders"])["MultiRegionConfiguration"]
-    assert sorted(r["Region"] for r in live["ReplicaKeys"]) == out["replica_regions"]
-    assert live["MultiRegionKeyType"] == out["multi_region_type"]
+    live = client(emulator).describe_key(out["orders"])
+    assert sorted(live.replica_regions) == out["replica_regions"]
+    assert live.multi_region_type == out["multi_region_type"]
     # A refresh records the same in the key's state; the outputs do not move.
     stack.refresh()
     assert stack.state_resource("orders")["outputs"]["replica_regions"] == sorted(REPLICA_REGIONS)
@@ -131,11 +131,11 @@ def test_lookups_answer_keys_the_stack_does_not_manage(
     monkeypatch.setenv("KMS_REPLICATION_DELAY", "0")
     kms = client(emulator, "ap-southeast-3")
     shared = kms.create_key("shared-payments", description="owned by another team")
-    replica = kms.replicate_key(shared["ID"], "me-east-1")
-    kms.in_region("me-east-1").create_alias("alias/shared", replica["ID"])
+    replica = kms.replicate_key(shared.key_id, "me-east-1")
+    kms.in_region("me-east-1").create_alias("alias/shared", replica.key_id)
 
     def program() -> None:
-        by_id = get_key(key=shared["ID"], region="ap-southeast-3")
+        by_id = get_key(key=shared.key_id, region="ap-southeast-3")
         by_alias = get_alias(alias_name="alias/shared", region="me-east-1")
         # The *_output forms take Inputs, e.g. the outputs of resources of this stack.
         mine = CustomKey("mine", region="ap-southeast-3")
@@ -153,21 +153,21 @@ def test_lookups_answer_keys_the_stack_does_not_manage(
     stack.up()
     out = stack.outputs()
     assert out["by_id"] == {
-        "key_id": shared["ID"],
-        "trn": shared["Trn"],
+        "key_id": shared.key_id,
+        "trn": shared.trn,
         "region": "ap-southeast-3",
         "key_name": "shared-payments",
         "key_state": "Enable",
         "key_spec": "AES_256",
         "key_usage": "ENCRYPT_DECRYPT",
         "multi_region_type": "PRIMARY",
-        "primary_key_id": shared["ID"],
+        "primary_key_id": shared.key_id,
         "primary_region": "ap-southeast-3",
         "replica_regions": ["me-east-1"],
         "description": "owned by another team",
         "creation_date": out["by_id"]["creation_date"],
     }
-    assert out["by_alias"]["target_key_id"] == replica["ID"] and out["by_alias"]["region"] == "me-east-1"
+    assert out["by_alias"]["target_key_id"] == replica.key_id and out["by_alias"]["region"] == "me-east-1"
     assert out["by_alias"]["key"]["multi_region_type"] == "REPLICA"
     assert out["by_alias"]["key"]["primary_region"] == "ap-southeast-3"
     assert out["by_alias"]["key"]["replica_regions"] == ["me-east-1"]
