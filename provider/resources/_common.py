@@ -12,7 +12,9 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import copy
 import datetime as dt
+import os
 import re
 import secrets
 import threading
@@ -21,6 +23,7 @@ import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
+import pulumi
 from pulumi.dynamic import CheckFailure, ConfigureRequest, ResourceProvider
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
@@ -81,6 +84,52 @@ def resource_props(inputs: Mapping[str, Any], outputs: Iterable[str]) -> dict[st
         if name != "key_id":
             props.setdefault(name, None)
     return props
+
+
+# --- import: the engine's own where our dynamic-provider host runs ---------------------------------------
+ENGINE_IMPORTS = "KMS_ENGINE_IMPORTS"  # "1": set by tools/engine/kms_language_host.py for the program
+
+
+def engine_imports() -> bool:
+    """Whether the engine running this program starts this project's dynamic-provider host, which answers the
+    engine's import (tools/engine/kms_provider_host.py). A stock host cannot (pulumi/pulumi#16175)."""
+    return os.environ.get(ENGINE_IMPORTS) == "1"
+
+
+def located(ref: str, region: Any = None) -> tuple[str, str]:
+    """The region and the reference of an import id: `REGION:KEY` names the region, a TRN carries its own,
+    anything else is in `region` (default: the configured one). KEY is an id, a TRN or an alias."""
+    if isinstance(region, str) and region and not is_unknown(region):
+        return region, ref
+    if ref.startswith("trn:") and ref.count(":") >= 3:
+        return ref.split(":")[2], ref
+    head, sep, rest = ref.partition(":")
+    if sep and head in rules.catalog().names:
+        return head, rest
+    return default_region(), ref
+
+
+def _names_region(ref: str) -> bool:
+    head = ref.partition(":")[0]
+    return ref.startswith("trn:") or (head != ref and head in rules.catalog().names)
+
+
+def import_option(
+    opts: pulumi.ResourceOptions | None, region: Any
+) -> tuple[pulumi.ResourceOptions | None, str | None]:
+    """`ResourceOptions(import_=ID)`: left to the engine where our host answers its import (the id then names
+    its region, so that the host, which is sent nothing else, finds the key); elsewhere it becomes an
+    adoption done by create (the returned id, an internal input), and the engine sees a plain create."""
+    if opts is None or not opts.import_:
+        return opts, None
+    import_id = str(opts.import_)
+    opts = copy.copy(opts)
+    if engine_imports():
+        if isinstance(region, str) and not _names_region(import_id):
+            opts.import_ = f"{region}:{import_id}"
+        return opts, None
+    opts.import_ = None
+    return opts, import_id
 
 
 # --- the program side: which declared key stands behind an Output --------------------------------------

@@ -8,7 +8,6 @@ deletion again before the error surfaces.
 from __future__ import annotations
 
 import asyncio
-import copy
 import secrets
 from typing import Any, cast
 
@@ -209,9 +208,9 @@ class CustomKeyProvider(common.BaseProvider):
 
     # --- read: live state for refresh (drift) ----------------------------------------------------------
     def read(self, id_: str, props: Props) -> dynamic.ReadResult:
-        region = props.get("region") or common.default_region()
+        region, ref = common.located(id_, props.get("region"))  # imported: the id names the region
         c = common.client(region)
-        key = common.live_key(c, id_, f"CustomKey {id_} in {region}")
+        key = common.live_key(c, ref, f"CustomKey {ref} in {region}")
         if key is None:
             return dynamic.ReadResult("", {})
         public_key = props.get("public_key")
@@ -472,7 +471,7 @@ class CustomKey(dynamic.Resource, module="kms", name="CustomKey"):
             "key_material": pulumi.Output.secret(key_material) if key_material is not None else None,
             AUTONAME: resource_name,
         }
-        opts, import_id = take_import(opts)
+        opts, import_id = common.import_option(opts, region)
         if import_id:
             props[IMPORT_ID] = import_id
         super().__init__(CustomKeyProvider(), resource_name, common.resource_props(props, OUTPUTS), opts)
@@ -509,14 +508,3 @@ def _with_declared_replicas(live: pulumi.Output[list[str]], replicas: list[Any])
         cast(Any, asyncio.ensure_future(regions()))
     )
     return later.apply(lambda o: o)
-
-
-def take_import(opts: pulumi.ResourceOptions | None) -> tuple[pulumi.ResourceOptions | None, str | None]:
-    """ResourceOptions(import_=ID) becomes an adoption done by create: the engine's import step cannot run a
-    Python dynamic provider's read (pulumi/pulumi#16175: the host needs the pickled provider in the props)."""
-    if opts is None or not opts.import_:
-        return opts, None
-    import_id = str(opts.import_)
-    opts = copy.copy(opts)
-    opts.import_ = None
-    return opts, import_id

@@ -18,7 +18,6 @@ from ..domain import model, rules
 from ..domain.errors import InvalidOperation, KmsError, NotFound
 from . import _common as common
 from ._common import IMPORT_ID, TARGET_USAGE, Checker, Props, ProviderError, is_unknown
-from .custom_key import take_import
 
 REPLACES = ("alias_name", "region")
 INPUTS = ("alias_name", "target_key_id", "region")
@@ -84,8 +83,8 @@ class KeyAliasProvider(common.BaseProvider):
         return dynamic.UpdateResult(outs)
 
     def read(self, id_: str, props: Props) -> dynamic.ReadResult:
-        region = props.get("region") or common.default_region()
-        name = props.get("alias_name") or id_.rsplit(":", 1)[-1]
+        region, ref = common.located(id_, props.get("region"))  # imported: the id names the region
+        name = props.get("alias_name") or "alias/" + ref.partition("alias/")[2]
         c = common.client(region)
         try:
             alias = _find(c, name)
@@ -201,7 +200,7 @@ class KeyAlias(dynamic.Resource, module="kms", name="KeyAlias"):
         target = common.key_behind(target_key_id)
         if target is not None:
             props[TARGET_USAGE] = target.key_usage
-        opts, import_id = take_import(opts)
+        opts, import_id = common.import_option(opts, region)
         if import_id:
             props[IMPORT_ID] = import_id
         super().__init__(KeyAliasProvider(), resource_name, common.resource_props(props, OUTPUTS), opts)

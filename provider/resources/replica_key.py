@@ -19,7 +19,6 @@ from ..domain import model, rules
 from ..domain.errors import Conflict, KmsError, NotFound
 from . import _common as common
 from ._common import IMPORT_ID, TIMEOUT, Checker, Props, ProviderError, is_unknown
-from .custom_key import take_import
 
 REPLACES = ("primary_key_id", "primary_region", "replica_region")
 UPDATES = ("key_name", "description", "enabled", "pending_days", "tags")
@@ -150,9 +149,9 @@ class ReplicaKeyProvider(common.BaseProvider):
         return dynamic.UpdateResult(_outs(replica, news))
 
     def read(self, id_: str, props: Props) -> dynamic.ReadResult:
-        region = props.get("replica_region") or props.get("region") or common.default_region()
+        region, ref = common.located(id_, props.get("replica_region") or props.get("region"))
         rc = common.client(region)
-        replica = common.live_key(rc, id_, f"ReplicaKey {id_} in {region}")
+        replica = common.live_key(rc, ref, f"ReplicaKey {ref} in {region}")
         if replica is None:
             return dynamic.ReadResult("", {})
         primary = replica.primary
@@ -310,7 +309,7 @@ class ReplicaKey(dynamic.Resource, module="kms", name="ReplicaKey"):
         primary = common.key_behind(primary_key_id)
         if primary is not None:
             props["key_spec"], props["key_usage"] = primary.key_spec, primary.key_usage
-        opts, import_id = take_import(opts)
+        opts, import_id = common.import_option(opts, replica_region)
         if import_id:
             props[IMPORT_ID] = import_id
         super().__init__(ReplicaKeyProvider(), resource_name, common.resource_props(props, OUTPUTS), opts)
