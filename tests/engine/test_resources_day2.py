@@ -32,15 +32,21 @@ def client(path: Path, region: str = "cn-north-4") -> KmsClient:
     return KmsClient(EmbeddedBackend(path), region)
 
 
-def orders_program(key_spec: str) -> Callable[[], None]:
+def orders_program(key_spec: str, replica_timeout: str | None = None) -> Callable[[], None]:
     """The root stack's `orders` set: a key, its replicas, one alias a region, tags managed apart."""
+    timeouts = pulumi.CustomTimeouts(create=replica_timeout) if replica_timeout else None
 
     def program() -> None:
         orders = CustomKey("orders", key_spec=key_spec, description="orders", tags={"app": "orders"})
         KeyAlias("orders-alias", alias_name="alias/orders", target_key_id=orders.key_id)
         replicas = {}
         for region in REPLICA_REGIONS:
-            replica = ReplicaKey(f"orders-{region}", primary_key_id=orders.key_id, replica_region=region)
+            replica = ReplicaKey(
+                f"orders-{region}",
+                primary_key_id=orders.key_id,
+                replica_region=region,
+                opts=pulumi.ResourceOptions(custom_timeouts=timeouts),
+            )
             KeyAlias(f"orders-alias-{region}", alias_name="alias/orders", target_key_id=replica.key_id, region=region)
             replicas[region] = replica.key_id
         KeyTags("orders-cost", key_id=orders.key_id, tags={"cost-center": "42"})
@@ -101,6 +107,37 @@ def test_a_replacement_that_changes_key_usage_moves_the_aliases_in_one_up(
     stack.up(orders_program("AES_256"))
     back = stack.outputs()
     assert kms.describe_key("alias/orders").key_id == back["orders"] and back["usage"] == "ENCRYPT_DECRYPT"
+
+
+def test_a_failed_replacement_converges_on_the_same_up_without_replacing_twice(
+    inline_stack: StackFactory, emulator: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KMS_REPLICATION_DELAY", "0")
+    stack = inline_stack(
+        orders_program("AES_256"), config={"kms:region": "cn-north-4", "kms:emulatorPath": str(emulator)}
+    )
+    kms = client(emulator)
+    stack.up()
+    old = stack.outputs()["orders"]
+
+    # Replication now takes longer than the replicas' create timeout: the up fails half-way, the new key made.
+    monkeypatch.setenv("KMS_REPLICATION_DELAY", "3")
+    with pytest.raises(Exception, match="still Creating"):
+        stack.up(orders_program("HMAC_256", replica_timeout="1s"))
+    made = [k.key_id for k in kms.list_keys() if k.key_id != old and k.state != "PendingDelete"]
+    assert len(made) == 1
+
+    # The same up again (a timeout that lets replication finish): it picks up the replicas still being made,
+    # moves the aliases, and replaces nothing a second time.
+    stack.up(orders_program("HMAC_256", replica_timeout="1m"))
+    out = stack.outputs()
+    assert out["orders"] == made[0] and kms.describe_key("alias/orders").key_id == made[0]
+    assert len(kms.list_keys()) == 2  # the old key (pending deletion) and the one new key
+    for region in REPLICA_REGIONS:
+        east = kms.in_region(region)
+        assert east.describe_key("alias/orders").key_id == out["replicas"][region]
+        assert east.describe_key(out["replicas"][region]).usage == "GENERATE_VERIFY_MAC"
+    assert changes(stack.preview(orders_program("HMAC_256", replica_timeout="1m")).change_summary) == {"same": 8}
 
 
 def test_replica_regions_is_right_after_the_up_that_creates_the_replicas(

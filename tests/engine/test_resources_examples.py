@@ -9,6 +9,7 @@ import shutil
 import sys
 from pathlib import Path
 
+import pytest
 from engine_harness import REPO_ROOT, EngineStack, StackFactory
 
 from provider.backend.embedded import EmbeddedBackend
@@ -35,6 +36,8 @@ def check_key_set(kms: KmsClient, keys: dict[str, dict[str, object]]) -> None:
             and live.multi_region_type == "PRIMARY"
         )
         assert set(live.replica_regions) == set(replicas)
+        if "replica_regions" in key:  # the root stack exports it: right after the one up, no refresh
+            assert key["replica_regions"] == sorted(replicas)
         assert home.describe_key(f"alias/{name}").key_id == key_id
         blob = home.encrypt(f"alias/{name}", b"record", context={"app": name})
         for replica_region, replica_id in replicas.items():
@@ -69,6 +72,18 @@ def test_root_stack_program(project_stack: StackFactory, tmp_path: Path) -> None
     tags = kms.in_region("ap-southeast-3").describe_key("alias/payments").tags
     assert tags["compliance"] == "pci-dss" and tags["app"] == "payments"
     assert stack.preview().change_summary == {"same": 12}
+
+    # On a real cloud the keys are protected (the default when kms:endpoint is set): destroy is refused, and
+    # goes through once the protection is lifted on purpose.
+    stack.set_config({"kms-keys-as-code:protectKeys": "true"})
+    stack.up()
+    with pytest.raises(Exception, match="protected"):
+        stack.destroy()
+    assert kms.describe_key(keys["orders"]["key_id"]).state == "Enable"
+    stack.set_config({"kms-keys-as-code:protectKeys": "false"})
+    stack.up()
+    stack.destroy()
+    assert kms.describe_key(keys["orders"]["key_id"]).state == "PendingDelete"
 
 
 def test_key_set_against_kmsctl_serve(project_stack: StackFactory, tmp_path: Path) -> None:
