@@ -56,11 +56,12 @@ def create_key(svc: Service, region: str, action: model.CreateKey) -> model.Key:
                 spec=spec,
                 usage=usage,
                 origin=origin,
-                state=KeyState.ENABLE if material else KeyState.PENDING_IMPORT,
+                state=rules.initial_state(origin),
                 description=description,
                 enterprise_project=enterprise_project,
                 material_id=material_id,
                 tags=tags,
+                multi_region=bool(action.multi_region),
             )
             key_id = insert_key(svc, tx, new, now)
             if material is not None:
