@@ -137,7 +137,18 @@ def _usage_changes(olds: Props, news: Props) -> bool:
     if not isinstance(new, str) or is_unknown(new):
         return False
     old = olds.get("target_key_usage") or _usage(c, str(olds.get("target_key_id") or ""))
-    return old is not None and old != new
+    return not _may_move(str(news.get("alias_name")), old, new)
+
+
+def _may_move(name: str, old: str | None, new: str | None) -> bool:
+    """The service's rule (rules.alias_retarget): may the alias move from a key of usage `old` to one of `new`?"""
+    try:
+        rules.alias_retarget(name, rules.KeyUsage(old) if old else None, "the new key", rules.KeyUsage(new or ""))
+    except InvalidOperation:
+        return False
+    except ValueError:  # a usage the rules do not know: leave the decision to the service
+        return True
+    return True
 
 
 def _retarget(c: KmsClient, name: str, target: str) -> model.Alias:
@@ -149,7 +160,7 @@ def _retarget(c: KmsClient, name: str, target: str) -> model.Alias:
     except InvalidOperation:
         # The new key has another usage, which a preview could not know (its target was not a key declared
         # in the program): the alias is a name, so it is made again on the new key.
-        if _usage(c, target) == _usage(c, name):
+        if _may_move(name, _usage(c, name), _usage(c, target)):
             raise
         c.delete_alias(name)
         return c.create_alias(name, target)
