@@ -272,6 +272,20 @@ def test_no_rotation_on_a_replica_and_rotation_reaches_replicas(kms: KmsClient) 
     assert east.decrypt(new)[1] == b"after rotation"
 
 
+def test_rotation_from_creation(kms: KmsClient) -> None:
+    # A key may be created rotating; the same rule as EnableKeyRotation decides which keys can.
+    key = kms.create_key("born-rotating", rotation_days=90)
+    assert (key.rotation_enabled, key.rotation_days) == (True, 90)
+    old = kms.encrypt(key.key_id, b"v1")
+    kms.advance_clock(91 * DAY)
+    assert kms.encrypt(key.key_id, b"v2")[17:21] != old[17:21]
+    with pytest.raises(InvalidOperation, match="does not support rotation"):
+        kms.create_key("mac-rotating", key_spec="HMAC_256", rotation_days=90)
+    with pytest.raises(InvalidParameter, match="ranges from 30 to 365"):
+        kms.create_key("too-often", rotation_days=7)
+    assert [k.name for k in kms.list_keys()] == ["born-rotating"]
+
+
 def test_primary_deleted_only_after_its_replicas(kms: KmsClient) -> None:
     # Seed 001: "To delete a master key with replica key created, delete the replica key first."
     primary = kms.create_key("ordered")
