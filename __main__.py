@@ -9,6 +9,13 @@
 
 Runs on the embedded emulator (state in `.kms-emulator/` beside this file) unless `kms:endpoint` is set.
 `make demo` applies it and decrypts in one region what was encrypted in another.
+
+Keys are `protect`ed on a real cloud (`kms:endpoint` set) and not on the emulator, unless the stack config
+`protectKeys` says otherwise: a destroyed or replaced key takes every ciphertext made under it with it once
+its waiting period ends, so on a real cloud `pulumi destroy` and any replacement of a key must first be
+allowed on purpose (`pulumi config set protectKeys false`, `pulumi up`). `retainKeys` (default false) sets
+`retain_on_delete`: a key removed from the program or destroyed with the stack is only dropped from the
+state, left live in the cloud (say, when another stack takes it over with `import_`).
 """
 
 from __future__ import annotations
@@ -20,6 +27,11 @@ import pulumi
 from provider import CustomKey, KeyAlias, KeyTags, ReplicaKey
 
 TEAM = {"owner": "platform-security", "managed-by": "pulumi"}
+_stack_config = pulumi.Config()
+KEYS = pulumi.ResourceOptions(
+    protect=_stack_config.get_bool("protectKeys", bool(pulumi.Config("kms").get("endpoint"))),
+    retain_on_delete=_stack_config.get_bool("retainKeys", False),
+)
 
 
 def key_set(
@@ -35,6 +47,7 @@ def key_set(
         rotation_interval_days=rotation_days,
         pending_days=30,
         tags={**TEAM, "app": name} if key_tags else None,
+        opts=KEYS,
     )
     KeyAlias(
         f"{name}-alias-{region}", alias_name=f"alias/{name}", target_key_id=primary.key_id, region=region
@@ -47,6 +60,7 @@ def key_set(
             primary_region=region,
             replica_region=replica_region,
             tags={**TEAM, "app": name, "replica-of": region},
+            opts=KEYS,
         )
         KeyAlias(
             f"{name}-alias-{replica_region}",
@@ -61,6 +75,7 @@ def key_set(
         "key_name": primary.key_name,
         "trn": primary.trn,
         "replicas": replicas,
+        "replica_regions": primary.replica_regions,
     }
 
 

@@ -3,10 +3,11 @@
 #
 #   * a `pulumi` CLI of version X already on PATH is used as it is; otherwise
 #   * `pulumi` is built from the Go module github.com/pulumi/pulumi/pkg/v3@vX (via tools/engine/go.mod) into
-#     ${XDG_CACHE_HOME:-$HOME/.cache}/kms-keys-as-code/pulumi-vX/bin, shared by every clone, and next to it
-#     go two shims that pick the interpreter at run time ($KMS_PYTHON, else $VIRTUAL_ENV/bin/python, else
-#     python3): `pulumi-language-python` (tools/engine/kms_language_host.py: the upstream Go language host
-#     is not served by the module proxy) and `pulumi-resource-pulumi-python` (`python -u -m pulumi.dynamic`).
+#     ${XDG_CACHE_HOME:-$HOME/.cache}/kms-keys-as-code/pulumi-vX/bin, shared by every clone, and hard-linked
+#     into the clone's .tools/engine/bin next to two shims that pick the interpreter at run time ($KMS_PYTHON,
+#     else $VIRTUAL_ENV/bin/python, else python3): `pulumi-language-python` (tools/engine/kms_language_host.py:
+#     the upstream Go language host is not served by the module proxy) and `pulumi-resource-pulumi-python`
+#     (tools/engine/kms_provider_host.py: `python -m pulumi.dynamic` that also answers the engine's import).
 #   * .tools/pulumi (git-ignored) links to the directory holding the engine.
 #
 # Usage: bash scripts/setup-engine.sh              ensure the engine (progress on stderr)
@@ -30,6 +31,7 @@ VERSION="$(sed -n 's/^[[:space:]]*"pulumi==\([0-9][0-9.]*\)".*/\1/p' "$ROOT/pypr
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/kms-keys-as-code/pulumi-v$VERSION"
 BIN="$CACHE/bin"
 HOST_SRC="$ROOT/tools/engine/kms_language_host.py"
+PROVIDER_HOST_SRC="$ROOT/tools/engine/kms_provider_host.py"
 
 # Writes $2 into file $1 only when the content differs (keeps warm runs write-free), mode 755.
 put_file() {
@@ -71,48 +73,56 @@ build_cli() {
   log "built $BIN/pulumi in $((SECONDS - started))s"
 }
 
-install_shims() {
-  [ -f "$HOST_SRC" ] || die "missing $HOST_SRC"
+# The engine of this clone: .tools/engine/bin holds a hard link to the cached `pulumi` (the engine runs the
+# "bundled" plugins found next to its own executable, links resolved) and this clone's two shims, which run
+# this clone's hosts. Kept per clone, so that clones of other versions sharing the cache never swap the
+# hosts under each other's feet.
+install_engine_dir() {
+  local dir="$1" src
+  for src in "$HOST_SRC" "$PROVIDER_HOST_SRC"; do [ -f "$src" ] || die "missing $src"; done
+  mkdir -p "$dir"
+  if [ ! "$dir/pulumi" -ef "$BIN/pulumi" ] && ! cmp -s "$BIN/pulumi" "$dir/pulumi"; then
+    ln -f "$BIN/pulumi" "$dir/pulumi.tmp.$$" 2>/dev/null || cp "$BIN/pulumi" "$dir/pulumi.tmp.$$"
+    mv -f "$dir/pulumi.tmp.$$" "$dir/pulumi"
+  fi
   local pick='py="${KMS_PYTHON:-}"
 if [ -z "$py" ] && [ -n "${VIRTUAL_ENV:-}" ] && [ -x "$VIRTUAL_ENV/bin/python" ]; then py="$VIRTUAL_ENV/bin/python"; fi'
-  put_file "$BIN/pulumi-resource-pulumi-python" "#!/usr/bin/env bash
-# Pulumi dynamic-provider host (written by kms-keys-as-code scripts/setup-engine.sh). The interpreter is
-# chosen at run time so that every clone sharing this cache uses its own virtualenv.
+  put_file "$dir/pulumi-resource-pulumi-python" "#!/usr/bin/env bash
+# Pulumi dynamic-provider host (written by kms-keys-as-code scripts/setup-engine.sh): pulumi.dynamic's host
+# that also answers the engine's import (kms_provider_host). The interpreter is chosen at run time.
 $pick
-exec \"\${py:-python3}\" -u -m pulumi.dynamic \"\$@\""
-  put_file "$BIN/pulumi-language-python" "#!/usr/bin/env bash
-# Pulumi Python language host (written by kms-keys-as-code scripts/setup-engine.sh from
-# tools/engine/kms_language_host.py). The interpreter is chosen at run time, per clone.
+exec \"\${py:-python3}\" -u \"\${KMS_PROVIDER_HOST:-$(printf %q "$PROVIDER_HOST_SRC")}\" \"\$@\""
+  put_file "$dir/pulumi-language-python" "#!/usr/bin/env bash
+# Pulumi Python language host (written by kms-keys-as-code scripts/setup-engine.sh). The interpreter is
+# chosen at run time.
 $pick
-here=\"\$(cd \"\$(dirname \"\${BASH_SOURCE[0]}\")\" && pwd)\"
-# A clone's own copy (exported by --print-env and by the test harness) wins over the cached one.
-exec \"\${py:-python3}\" -u \"\${KMS_LANGUAGE_HOST:-\$here/kms_language_host.py}\" \"\$@\""
-  if ! cmp -s "$HOST_SRC" "$BIN/kms_language_host.py"; then
-    cp "$HOST_SRC" "$BIN/kms_language_host.py.tmp.$$"
-    mv -f "$BIN/kms_language_host.py.tmp.$$" "$BIN/kms_language_host.py"
-  fi
+exec \"\${py:-python3}\" -u \"\${KMS_LANGUAGE_HOST:-$(printf %q "$HOST_SRC")}\" \"\$@\""
 }
 
-# 1. A pulumi of the pinned version already on PATH (not ours) wins: a real install ships its own hosts.
+CLONE_ENGINE="$ROOT/.tools/engine/bin"
+
+# 1. A pulumi of the pinned version already on PATH (not ours: no clone's engine, not the cached build) wins:
+#    a real install ships its own hosts.
 ENGINE_DIR=""
 if found="$(command -v pulumi 2>/dev/null)"; then
   found_dir="$(cd "$(dirname "$(readlink -f "$found")")" && pwd)"
-  if [ "$found_dir" != "$(cd "$BIN" 2>/dev/null && pwd || echo "$BIN")" ] \
+  if [ ! "$found" -ef "$BIN/pulumi" ] && [ ! -f "$found_dir/kms_language_host.py" ] \
+    && ! grep -qs kms_provider_host "$found_dir/pulumi-resource-pulumi-python" \
     && [ "$(PULUMI_SKIP_UPDATE_CHECK=true "$found" version 2>/dev/null || true)" = "v$VERSION" ]; then
     ENGINE_DIR="$found_dir"
   fi
 fi
 
-# 2. Otherwise our own build in the shared cache.
+# 2. Otherwise our own build in the shared cache, run from this clone's engine directory.
 if [ -z "$ENGINE_DIR" ]; then
-  ENGINE_DIR="$BIN"
+  ENGINE_DIR="$CLONE_ENGINE"
   if [ ! -x "$BIN/pulumi" ]; then
     mkdir -p "$BIN"
     exec 9>"$CACHE/.build.lock"
     command -v flock >/dev/null && flock 9
     [ -x "$BIN/pulumi" ] || build_cli   # another clone may have built it while we waited
   fi
-  install_shims
+  install_engine_dir "$CLONE_ENGINE"
 fi
 
 # 3. .tools/pulumi -> the engine's directory (cheap: only touched when it points elsewhere).
@@ -140,7 +150,10 @@ if [ "$PRINT_ENV" = 1 ]; then
   echo "export PATH=$(q "$ENGINE_DIR:$VENV_PATH$rest")"
   echo "export KMS_PYTHON=$(q "$KMS_PY")"
   echo "export KMS_PULUMI_VERSION=$(q "$VERSION")"
-  [ "$ENGINE_DIR" != "$BIN" ] || echo "export KMS_LANGUAGE_HOST=$(q "$HOST_SRC")"
+  if [ "$ENGINE_DIR" = "$CLONE_ENGINE" ]; then
+    echo "export KMS_LANGUAGE_HOST=$(q "$HOST_SRC")"
+    echo "export KMS_PROVIDER_HOST=$(q "$PROVIDER_HOST_SRC")"
+  fi
   echo "export PULUMI_SKIP_UPDATE_CHECK=true"
   echo "export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true"
   echo "export PULUMI_HOME=$(q "${PULUMI_HOME:-$CACHE/home}")"

@@ -12,14 +12,18 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import copy
 import datetime as dt
+import os
 import re
 import secrets
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
+import pulumi
 from pulumi.dynamic import CheckFailure, ConfigureRequest, ResourceProvider
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
@@ -39,6 +43,7 @@ AUTONAME = "__autoname"  # the resource's logical name, the base of an automatic
 AUTONAMED = "__autonamed"  # True when check generated key_name
 IMPORT_ID = "__import_id"  # ResourceOptions(import_=ID), turned into an adoption by create
 TIMEOUT = "__create_timeout"  # seconds, from ResourceOptions(custom_timeouts=CustomTimeouts(create=...))
+TARGET_USAGE = "__target_key_usage"  # the usage of the key a KeyAlias is to name, as the program knows it
 
 DEFAULT_CREATE_TIMEOUT = 600.0  # the engine's own default for a create without custom timeouts
 DELETE_WAIT = 60.0  # how long a primary waits for its replicas to be scheduled for deletion
@@ -81,6 +86,70 @@ def resource_props(inputs: Mapping[str, Any], outputs: Iterable[str]) -> dict[st
     return props
 
 
+# --- import: the engine's own where our dynamic-provider host runs ---------------------------------------
+ENGINE_IMPORTS = "KMS_ENGINE_IMPORTS"  # "1": set by tools/engine/kms_language_host.py for the program
+
+
+def engine_imports() -> bool:
+    """Whether the engine running this program starts this project's dynamic-provider host, which answers the
+    engine's import (tools/engine/kms_provider_host.py). A stock host cannot (pulumi/pulumi#16175)."""
+    return os.environ.get(ENGINE_IMPORTS) == "1"
+
+
+def located(ref: str, region: Any = None) -> tuple[str, str]:
+    """The region and the reference of an import id: `REGION:KEY` names the region, a TRN carries its own,
+    anything else is in `region` (default: the configured one). KEY is an id, a TRN or an alias."""
+    if isinstance(region, str) and region and not is_unknown(region):
+        return region, ref
+    if ref.startswith("trn:") and ref.count(":") >= 3:
+        return ref.split(":")[2], ref
+    head, sep, rest = ref.partition(":")
+    if sep and head in rules.catalog().names:
+        return head, rest
+    return default_region(), ref
+
+
+def _names_region(ref: str) -> bool:
+    head = ref.partition(":")[0]
+    return ref.startswith("trn:") or (head != ref and head in rules.catalog().names)
+
+
+def import_option(
+    opts: pulumi.ResourceOptions | None, region: Any
+) -> tuple[pulumi.ResourceOptions | None, str | None]:
+    """`ResourceOptions(import_=ID)`: left to the engine where our host answers its import (the id then names
+    its region, so that the host, which is sent nothing else, finds the key); elsewhere it becomes an
+    adoption done by create (the returned id, an internal input), and the engine sees a plain create."""
+    if opts is None or not opts.import_:
+        return opts, None
+    import_id = str(opts.import_)
+    opts = copy.copy(opts)
+    if engine_imports():
+        if isinstance(region, str) and not _names_region(import_id):
+            opts.import_ = f"{region}:{import_id}"
+        return opts, None
+    opts.import_ = None
+    return opts, import_id
+
+
+# --- the program side: which declared key stands behind an Output --------------------------------------
+_declared: dict[int, weakref.ref[Any]] = {}
+
+
+def declare_key(resource: Any) -> None:
+    """Remember that `resource.key_id` is this key's id Output, so that a replica or an alias built on it can
+    read the key's other outputs (its usage, known even while a replacement is previewed)."""
+    _declared[id(resource.key_id)] = weakref.ref(resource)
+
+
+def key_behind(ref: Any) -> Any | None:
+    """The CustomKey or ReplicaKey whose `key_id` (or `id`) Output is `ref` itself; None for anything else
+    (a literal id, an alias, an Output derived with apply)."""
+    entry = _declared.get(id(ref))
+    resource = entry() if entry is not None else None
+    return resource if resource is not None and resource.key_id is ref else None
+
+
 def reset_config(values: Mapping[str, str] | None = None) -> None:
     """Replace the stack configuration seen by the providers (keys without the `kms:` prefix)."""
     with _config_lock:
@@ -88,10 +157,12 @@ def reset_config(values: Mapping[str, str] | None = None) -> None:
         _config.update(values or {})
 
 
-def settings() -> kms_config.Settings:
-    with _config_lock:
-        cfg: dict[str, str | None] = dict(_config)
-    return kms_config.settings(cfg)
+def settings(config: Mapping[str, str] | None = None) -> kms_config.Settings:
+    """The provider host's configuration, or `config` (keys without `kms:`) where a program runs a lookup."""
+    if config is None:
+        with _config_lock:
+            config = dict(_config)
+    return kms_config.settings(dict(config))
 
 
 def dialect_lacks(what: str) -> str | None:
@@ -110,8 +181,8 @@ def default_region() -> str:
     return settings().region
 
 
-def client(region: str | None = None) -> KmsClient:
-    s = settings()
+def client(region: str | None = None, config: Mapping[str, str] | None = None) -> KmsClient:
+    s = settings(config)
     key = (s.endpoint, s.dialect, tuple(sorted(s.project_ids.items())), s.access_key, s.secret_key,
            str(s.emulator_path) if s.embedded else None)
     backend = _backends.get(key)

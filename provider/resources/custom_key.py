@@ -7,9 +7,9 @@ deletion again before the error surfaces.
 
 from __future__ import annotations
 
-import copy
+import asyncio
 import secrets
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 from pulumi import dynamic
@@ -216,9 +216,9 @@ class CustomKeyProvider(common.BaseProvider):
 
     # --- read: live state for refresh (drift) ----------------------------------------------------------
     def read(self, id_: str, props: Props) -> dynamic.ReadResult:
-        region = props.get("region") or common.default_region()
+        region, ref = common.located(id_, props.get("region"))  # imported: the id names the region
         c = common.client(region)
-        key = common.live_key(c, id_, f"CustomKey {id_} in {region}")
+        key = common.live_key(c, ref, f"CustomKey {ref} in {region}")
         if key is None:
             return dynamic.ReadResult("", {})
         public_key = props.get("public_key")
@@ -390,7 +390,7 @@ def _outs(key: model.Key, want: Props, public_key: str | None) -> Props:
             "key_usage": key.usage.value,
             "keyring_name": key.keyring,
             "multi_region_type": key.multi_region_type.value,
-            "replica_regions": sorted(key.replica_regions),
+            "replica_regions": sorted(r.region for r in common.live_replicas(key)),
             "public_key": public_key,
             "creation_date": common.timestamp(key.created),
         }
@@ -421,7 +421,9 @@ class CustomKey(dynamic.Resource, module="kms", name="CustomKey"):
       key's tags are left alone (manage some of them with KeyTags).
 
     Outputs: ``key_id``, ``trn``, ``key_state``, ``key_name``, ``region``, ``key_spec``, ``key_usage``,
-    ``multi_region_type`` (NONE, PRIMARY), ``replica_regions``, ``public_key`` (PEM, asymmetric keys),
+    ``multi_region_type`` (NONE, PRIMARY) and ``replica_regions``: the regions of the ReplicaKeys this
+    program declares on ``key_id`` (resolved once they are created) plus any other live replica the service
+    reported at the key's last create, update or refresh; ``public_key`` (PEM, asymmetric keys),
     ``creation_date``.
 
     ``ResourceOptions(import_=KEY_ID)`` adopts an existing key of the region (see docs/resources.md).
@@ -477,21 +479,40 @@ class CustomKey(dynamic.Resource, module="kms", name="CustomKey"):
             "key_material": pulumi.Output.secret(key_material) if key_material is not None else None,
             AUTONAME: resource_name,
         }
-        opts, import_id = take_import(opts)
+        opts, import_id = common.import_option(opts, region)
         if import_id:
             props[IMPORT_ID] = import_id
         super().__init__(CustomKeyProvider(), resource_name, common.resource_props(props, OUTPUTS), opts)
         # The key id is the resource id: the engine keeps it known while previewing an update (outputs that
         # are not inputs turn unknown there), so resources built on it show no spurious replacement.
         self.key_id = self.id
+        common.declare_key(self)
+        self._replicas: list[Any] = []  # the ReplicaKeys the program declares on this key's key_id
+        self.replica_regions = _with_declared_replicas(self.replica_regions, self._replicas)
+        # A key with replicas is a primary, whatever the service said when the key itself was created.
+        self.multi_region_type = pulumi.Output.all(self.multi_region_type, self.replica_regions).apply(
+            lambda v: rules.MultiRegionType.PRIMARY.value if v[1] else v[0]
+        )
+
+    def add_replica(self, replica: Any) -> None:
+        """Called by a ReplicaKey built on this key's key_id: its region belongs in `replica_regions`."""
+        self._replicas.append(replica)
 
 
-def take_import(opts: pulumi.ResourceOptions | None) -> tuple[pulumi.ResourceOptions | None, str | None]:
-    """ResourceOptions(import_=ID) becomes an adoption done by create: the engine's import step cannot run a
-    Python dynamic provider's read (pulumi/pulumi#16175: the host needs the pickled provider in the props)."""
-    if opts is None or not opts.import_:
-        return opts, None
-    import_id = str(opts.import_)
-    opts = copy.copy(opts)
-    opts.import_ = None
-    return opts, import_id
+def _with_declared_replicas(live: pulumi.Output[list[str]], replicas: list[Any]) -> pulumi.Output[list[str]]:
+    """`replica_regions` as it stands once the update is done: the key's own create cannot know the replicas
+    made after it, so the regions of the replicas declared on it join the regions the service reported (the
+    replicas made outside the program). It resolves after those replicas are created."""
+
+    async def regions() -> pulumi.Output[list[str]]:
+        # The key's outputs arrive after its step, long after the program has declared all its resources.
+        await live.future(with_unknowns=True)
+        declared = [r.replica_region for r in replicas]
+        return pulumi.Output.all(live, *declared).apply(
+            lambda v: sorted(set(v[0] or []) | {r for r in v[1:] if isinstance(r, str)})
+        )
+
+    later: pulumi.Output[pulumi.Output[list[str]]] = pulumi.Output.from_input(
+        cast(Any, asyncio.ensure_future(regions()))
+    )
+    return later.apply(lambda o: o)

@@ -1,4 +1,10 @@
-"""`KeyAlias`: a name (`alias/...`) for a key of one region; retargeting is an update in place."""
+"""`KeyAlias`: a name (`alias/...`) for a key of one region.
+
+Retargeting to a key of the same key usage is an update in place. The service never moves an alias to a key
+of another usage, so a new target of another usage (a key replaced by one of another key spec, say) makes
+the alias a replacement: deleted, then made again on the new key, in the same update, and the preview says
+so. The program tells the provider the new target's usage while previewing (the key's outputs are known then
+even when its id is not)."""
 
 from __future__ import annotations
 
@@ -10,14 +16,13 @@ from pulumi import dynamic
 from .. import config as kms_config
 from ..client import KmsClient
 from ..domain import model, rules
-from ..domain.errors import KmsError, NotFound
+from ..domain.errors import InvalidOperation, KmsError, NotFound
 from . import _common as common
-from ._common import IMPORT_ID, Checker, Props, ProviderError, is_unknown
-from .custom_key import take_import
+from ._common import IMPORT_ID, TARGET_USAGE, Checker, Props, ProviderError, is_unknown
 
 REPLACES = ("alias_name", "region")
 INPUTS = ("alias_name", "target_key_id", "region")
-OUTPUTS = ("alias_name", "target_key_id", "trn")
+OUTPUTS = ("alias_name", "target_key_id", "trn", "target_key_usage")
 
 
 class KeyAliasProvider(common.BaseProvider):
@@ -40,13 +45,16 @@ class KeyAliasProvider(common.BaseProvider):
             c.fail("target_key_id", "target_key_id is required: the id, TRN or alias of a key of the region")
         elif is_unknown(target) or c.string("target_key_id", target) is not None:
             ins["target_key_id"] = target
-        if news.get(IMPORT_ID) is not None:
-            ins[IMPORT_ID] = news[IMPORT_ID]
+        for key in (IMPORT_ID, TARGET_USAGE):
+            if news.get(key) is not None:
+                ins[key] = news[key]
         return dynamic.CheckResult({k: v for k, v in ins.items() if v is not None}, c.failures)
 
     def diff(self, _id: str, olds: Props, news: Props) -> dynamic.DiffResult:
         changed = common.changed_inputs(INPUTS, olds, news, key_refs={"target_key_id": "region"})
         replaces = [p for p in changed if p in REPLACES]
+        if "target_key_id" in changed and not replaces and _usage_changes(olds, news):
+            replaces.append("target_key_id")
         # An alias is unique in its region: the old one goes before the new one is made.
         return dynamic.DiffResult(
             changes=bool(changed), replaces=replaces, delete_before_replace=bool(replaces)
@@ -60,29 +68,27 @@ class KeyAliasProvider(common.BaseProvider):
                 alias = _find(c, name)
                 if alias is None:
                     raise ProviderError(f"KeyAlias {name} in {region}: import_: no such alias")
-                alias = c.update_alias(name, props["target_key_id"])
+                alias = _retarget(c, name, props["target_key_id"])
             else:
                 alias = c.create_alias(name, props["target_key_id"])
+            outs = _outs(c, alias, region)
         except KmsError as err:
             raise common.failure(f"KeyAlias {name} in {region}: create", err) from None
-        return dynamic.CreateResult(alias.trn, _outs(alias, region))
+        return dynamic.CreateResult(alias.trn, outs)
 
     def update(self, id_: str, olds: Props, news: Props) -> dynamic.UpdateResult:
         region, name = news["region"], news["alias_name"]
         c = common.client(region)
         try:
-            try:
-                alias = c.update_alias(name, news["target_key_id"])
-            except NotFound:
-                # Its old key took the alias along when it was deleted (a replaced key): make it again.
-                alias = c.create_alias(name, news["target_key_id"])
+            alias = _retarget(c, name, news["target_key_id"])
+            outs = _outs(c, alias, region)
         except KmsError as err:
             raise common.failure(f"KeyAlias {name} in {region}: update", err) from None
-        return dynamic.UpdateResult(_outs(alias, region))
+        return dynamic.UpdateResult(outs)
 
     def read(self, id_: str, props: Props) -> dynamic.ReadResult:
-        region = props.get("region") or common.default_region()
-        name = props.get("alias_name") or id_.rsplit(":", 1)[-1]
+        region, ref = common.located(id_, props.get("region"))  # imported: the id names the region
+        name = props.get("alias_name") or "alias/" + ref.partition("alias/")[2]
         c = common.client(region)
         try:
             alias = _find(c, name)
@@ -90,7 +96,10 @@ class KeyAliasProvider(common.BaseProvider):
             raise common.failure(f"KeyAlias {name} in {region}: read", err) from None
         if alias is None:
             return dynamic.ReadResult("", {})
-        outs = _outs(alias, region)
+        try:
+            outs = _outs(c, alias, region)
+        except KmsError as err:
+            raise common.failure(f"KeyAlias {name} in {region}: read", err) from None
         inputs = None if "target_key_id" in props else {p: outs[p] for p in INPUTS}
         return dynamic.ReadResult(alias.trn, outs, inputs)
 
@@ -108,12 +117,66 @@ def _find(c: KmsClient, name: str) -> model.Alias | None:
     return next((a for a in c.list_aliases() if a.name == name), None)
 
 
-def _outs(alias: model.Alias, region: str) -> Props:
+def _usage(c: KmsClient, ref: str) -> str | None:
+    """The key usage of the key an id, TRN or alias names; None when there is no such key (any more)."""
+    try:
+        return c.describe_key(ref).usage.value
+    except NotFound:
+        return None
+
+
+def _usage_changes(olds: Props, news: Props) -> bool:
+    """Whether the new target is a key of another usage than the old one (then the alias cannot be moved and
+    is replaced). The new usage comes from the program (known while previewing a key's replacement) or from
+    the service when the new target already exists; unknown, it is taken as unchanged, and `_retarget` still
+    makes the alias again should the service refuse the move."""
+    region = news.get("region")
+    if not isinstance(region, str) or is_unknown(region):
+        return False
+    c = common.client(region)
+    new = news.get(TARGET_USAGE)
+    target = news.get("target_key_id")
+    if (new is None or is_unknown(new)) and isinstance(target, str) and not is_unknown(target):
+        new = _usage(c, target)
+    if not isinstance(new, str) or is_unknown(new):
+        return False
+    old = olds.get("target_key_usage") or _usage(c, str(olds.get("target_key_id") or ""))
+    return not _may_move(str(news.get("alias_name")), old, new)
+
+
+def _may_move(name: str, old: str | None, new: str | None) -> bool:
+    """The service's rule (rules.alias_retarget): may the alias move from a key of usage `old` to one of `new`?"""
+    try:
+        rules.alias_retarget(name, rules.KeyUsage(old) if old else None, "the new key", rules.KeyUsage(new or ""))
+    except InvalidOperation:
+        return False
+    except ValueError:  # a usage the rules do not know: leave the decision to the service
+        return True
+    return True
+
+
+def _retarget(c: KmsClient, name: str, target: str) -> model.Alias:
+    try:
+        return c.update_alias(name, target)
+    except NotFound:
+        # Its old key took the alias along when it was deleted (a replaced key): make it again.
+        return c.create_alias(name, target)
+    except InvalidOperation:
+        # The new key has another usage, which a preview could not know (its target was not a key declared
+        # in the program): the alias is a name, so it is made again on the new key.
+        if _may_move(name, _usage(c, name), _usage(c, target)):
+            raise
+        c.delete_alias(name)
+        return c.create_alias(name, target)
+
+
+def _outs(c: KmsClient, alias: model.Alias, region: str) -> Props:
     return {
         "alias_name": alias.name,
         "target_key_id": alias.key_id,
         "trn": alias.trn,
         "region": alias.region or region,
+        "target_key_usage": _usage(c, alias.key_id),
     }
 
 
@@ -126,12 +189,18 @@ class KeyAlias(dynamic.Resource, module="kms", name="KeyAlias"):
     - ``target_key_id``: the id, TRN or alias of the key it names (update: the alias is retargeted).
     - ``region``: the alias's region, the key's region (replace). Default: stack config ``kms:region``.
 
-    Outputs: ``alias_name``, ``target_key_id`` (the key id), ``trn``.
+    Outputs: ``alias_name``, ``target_key_id`` (the key id), ``trn``, ``target_key_usage`` (the key usage
+    of the key it names).
+
+    A new target of another key usage replaces the alias (deleted, then made on the new key): the service
+    never moves an alias across usages. The preview knows when ``target_key_id`` is the ``key_id`` (or
+    ``id``) of a CustomKey or ReplicaKey of the program, or an existing key.
     """
 
     alias_name: pulumi.Output[str]
     target_key_id: pulumi.Output[str]
     trn: pulumi.Output[str]
+    target_key_usage: pulumi.Output[str]
 
     def __init__(
         self,
@@ -143,7 +212,10 @@ class KeyAlias(dynamic.Resource, module="kms", name="KeyAlias"):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         props: dict[str, Any] = {"alias_name": alias_name, "target_key_id": target_key_id, "region": region}
-        opts, import_id = take_import(opts)
+        target = common.key_behind(target_key_id)
+        if target is not None:
+            props[TARGET_USAGE] = target.key_usage
+        opts, import_id = common.import_option(opts, region)
         if import_id:
             props[IMPORT_ID] = import_id
         super().__init__(KeyAliasProvider(), resource_name, common.resource_props(props, OUTPUTS), opts)

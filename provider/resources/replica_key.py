@@ -19,7 +19,6 @@ from ..domain import model, rules
 from ..domain.errors import Conflict, KmsError, NotFound
 from . import _common as common
 from ._common import IMPORT_ID, TIMEOUT, Checker, Props, ProviderError, is_unknown
-from .custom_key import take_import
 
 REPLACES = ("primary_key_id", "primary_region", "replica_region")
 UPDATES = ("key_name", "description", "enabled", "pending_days", "tags")
@@ -74,7 +73,9 @@ class ReplicaKeyProvider(common.BaseProvider):
         )
         if news.get("tags") is not None:  # omitted: the replica's tags are not managed here
             ins["tags"] = c.tags("tags", news.get("tags"))
-        for key in (TIMEOUT, IMPORT_ID):
+        for key in (TIMEOUT, IMPORT_ID, "key_spec", "key_usage"):
+            # key_spec and key_usage: the primary's, from the program, so that a preview knows them (an alias
+            # on this replica is replaced when the usage changes); the live values replace them on create.
             if news.get(key) is not None:
                 ins[key] = news[key]
         return dynamic.CheckResult({k: v for k, v in ins.items() if v is not None}, c.failures)
@@ -148,9 +149,9 @@ class ReplicaKeyProvider(common.BaseProvider):
         return dynamic.UpdateResult(_outs(replica, news))
 
     def read(self, id_: str, props: Props) -> dynamic.ReadResult:
-        region = props.get("replica_region") or props.get("region") or common.default_region()
+        region, ref = common.located(id_, props.get("replica_region") or props.get("region"))
         rc = common.client(region)
-        replica = common.live_key(rc, id_, f"ReplicaKey {id_} in {region}")
+        replica = common.live_key(rc, ref, f"ReplicaKey {ref} in {region}")
         if replica is None:
             return dynamic.ReadResult("", {})
         primary = replica.primary
@@ -305,10 +306,16 @@ class ReplicaKey(dynamic.Resource, module="kms", name="ReplicaKey"):
         timeouts = opts.custom_timeouts if opts is not None else None
         if timeouts is not None and timeouts.create:
             props[TIMEOUT] = common.duration_seconds(timeouts.create)
-        opts, import_id = take_import(opts)
+        primary = common.key_behind(primary_key_id)
+        if primary is not None:
+            props["key_spec"], props["key_usage"] = primary.key_spec, primary.key_usage
+        opts, import_id = common.import_option(opts, replica_region)
         if import_id:
             props[IMPORT_ID] = import_id
         super().__init__(ReplicaKeyProvider(), resource_name, common.resource_props(props, OUTPUTS), opts)
         # The key id is the resource id: the engine keeps it known while previewing an update (outputs that
         # are not inputs turn unknown there), so resources built on it show no spurious replacement.
         self.key_id = self.id
+        common.declare_key(self)
+        if primary is not None and hasattr(primary, "add_replica"):
+            primary.add_replica(self)

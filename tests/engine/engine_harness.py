@@ -33,6 +33,7 @@ from pulumi import automation as auto
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ENGINE_TESTS_DIR = Path(__file__).resolve().parent
 LANGUAGE_HOST_SRC = REPO_ROOT / "tools" / "engine" / "kms_language_host.py"
+PROVIDER_HOST_SRC = REPO_ROOT / "tools" / "engine" / "kms_provider_host.py"
 TEST_PASSPHRASE = "kms-keys-as-code-test-passphrase"
 BUNDLED_PLUGINS = ("pulumi-language-python", "pulumi-resource-pulumi-python")
 HOW_TO_FIX = (
@@ -81,6 +82,8 @@ class Engine:
             "PYTHONPATH": os.pathsep.join(pythonpath),
             # Read by our `pulumi-language-python` shim: this clone's language host source.
             "KMS_LANGUAGE_HOST": str(LANGUAGE_HOST_SRC),
+            # Read by our `pulumi-resource-pulumi-python` shim: this clone's dynamic-provider host source.
+            "KMS_PROVIDER_HOST": str(PROVIDER_HOST_SRC),
             "PULUMI_BACKEND_URL": state_dir.as_uri(),
             "PULUMI_CONFIG_PASSPHRASE": TEST_PASSPHRASE,
             "PULUMI_SKIP_UPDATE_CHECK": "true",

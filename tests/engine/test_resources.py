@@ -124,7 +124,8 @@ def test_key_set_lifecycle(
     # The autonamed key's replacement is re-checked without olds, so it also shows its fresh key_name.
     assert lines(stack, "CustomKey orders replace", "[diff: ~key_name,key_spec]")
     assert lines(stack, "CustomKey ledger replace", "[diff: ~key_spec]")
-    assert lines(stack, "ReplicaKey orders-cn-east-3 replace", "[diff: ~primary_key_id]")
+    # The replica shows the primary's new spec, which it takes on.
+    assert lines(stack, "ReplicaKey orders-cn-east-3 replace", "[diff: ~key_spec,primary_key_id]")
     assert lines(stack, "KeyAlias orders-alias update", "[diff: ~target_key_id]")
     up = stack.up(key_set(spec))
     new = stack.outputs()

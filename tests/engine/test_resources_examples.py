@@ -37,6 +37,8 @@ def check_key_set(kms: KmsClient, keys: dict[str, dict[str, object]]) -> None:
             and live.multi_region_type == "PRIMARY"
         )
         assert set(live.replica_regions) == set(replicas)
+        if "replica_regions" in key:  # the root stack exports it: right after the one up, no refresh
+            assert key["replica_regions"] == sorted(replicas)
         assert home.describe_key(f"alias/{name}").key_id == key_id
         blob = home.encrypt(f"alias/{name}", b"record", context={"app": name})
         for replica_region, replica_id in replicas.items():
@@ -71,6 +73,18 @@ def test_root_stack_program(project_stack: StackFactory, tmp_path: Path) -> None
     tags = kms.in_region("ap-southeast-3").describe_key("alias/payments").tags
     assert tags["compliance"] == "pci-dss" and tags["app"] == "payments"
     assert stack.preview().change_summary == {"same": 12}
+
+    # On a real cloud the keys are protected (the default when kms:endpoint is set): destroy is refused, and
+    # goes through once the protection is lifted on purpose.
+    stack.set_config({"kms-keys-as-code:protectKeys": "true"})
+    stack.up()
+    with pytest.raises(Exception, match="protected"):
+        stack.destroy()
+    assert kms.describe_key(keys["orders"]["key_id"]).state == "Enable"
+    stack.set_config({"kms-keys-as-code:protectKeys": "false"})
+    stack.up()
+    stack.destroy()
+    assert kms.describe_key(keys["orders"]["key_id"]).state == "PendingDelete"
 
 
 # Huawei Cloud names regions by project ids: opaque ones here, mapped alike by the server and the stack.

@@ -10,6 +10,7 @@ import pulumi
 import pytest
 
 from provider import CustomKey, KeyAlias, KeyTags, ReplicaKey
+from provider.resources import _common
 from provider.resources._common import AUTONAME, IMPORT_ID, TIMEOUT, duration_seconds
 
 
@@ -103,3 +104,25 @@ def test_custom_timeout_durations() -> None:
     assert duration_seconds("1.5h") == 5400 and duration_seconds(None) is None
     with pytest.raises(ValueError, match="not a duration"):
         duration_seconds("ten minutes")
+
+
+@pulumi.runtime.test
+def test_import_option_stays_the_engines_where_our_host_answers_import(
+    recorder: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> pulumi.Output[Any]:
+    # Set by tools/engine/kms_language_host.py when the engine runs tools/engine/kms_provider_host.py.
+    monkeypatch.setenv(_common.ENGINE_IMPORTS, "1")
+    key = CustomKey("legacy", region="cn-south-1", opts=pulumi.ResourceOptions(import_="key-123"))
+    trn = "trn:kms:cn-east-3:2100000000:keyrings/default/keys/x"
+    other = CustomKey("by-trn", region="cn-south-1", opts=pulumi.ResourceOptions(import_=trn))
+
+    def check(_: Any) -> None:
+        args = recorder.registered["legacy"]
+        assert IMPORT_ID not in args.inputs
+        # The host is sent nothing but the id: it names the key's region.
+        assert args.resource_id == "cn-south-1:key-123"
+        assert recorder.registered["by-trn"].resource_id == trn  # a TRN names its own region
+        assert _common.located("cn-south-1:key-123") == ("cn-south-1", "key-123")
+        assert _common.located(trn) == ("cn-east-3", trn)
+
+    return pulumi.Output.all(key.key_id, other.key_id).apply(check)

@@ -26,6 +26,7 @@ import asyncio
 import json
 import os
 import runpy
+import shutil
 import signal
 import subprocess
 import sys
@@ -35,6 +36,11 @@ from concurrent import futures
 from typing import Any
 
 EXEC_ENV = "KMS_LANGHOST_RUN_REQUEST"
+# Told to programs: "1" when the engine runs this project's dynamic-provider host, which answers the engine's
+# import (provider/resources read it: `import_` then stays the engine's, previewed as `= import`).
+ENGINE_IMPORTS_ENV = "KMS_ENGINE_IMPORTS"
+PROVIDER_SHIM = "pulumi-resource-pulumi-python"
+PROVIDER_HOST_MARKER = "kms_provider_host"  # what tools/engine/kms_provider_host.py's shim runs
 # Exit code of the exec child when it already reported the error to the engine (the engine then "bails").
 BAIL_EXIT = 32
 
@@ -49,6 +55,21 @@ def _sdk_version() -> str:
 
 
 # ---------------------------------------------------------------------------------------------- host mode
+
+
+def _engine_imports() -> bool:
+    """Whether the engine that started this host (our parent) runs our dynamic-provider host: the engine takes
+    a `pulumi-resource-pulumi-python` on PATH first, else the one next to its own executable."""
+    engine = os.path.realpath(f"/proc/{os.getppid()}/exe")  # Linux; elsewhere no candidate is found there
+    candidates = [shutil.which(PROVIDER_SHIM), os.path.join(os.path.dirname(engine), PROVIDER_SHIM)]
+    for shim in candidates:
+        if shim and os.path.isfile(shim):
+            try:
+                with open(shim, encoding="utf-8", errors="replace") as f:
+                    return PROVIDER_HOST_MARKER in f.read()
+            except OSError:
+                return False
+    return False
 
 
 def _program_python(options: dict[str, Any], root_directory: str) -> str:
@@ -137,6 +158,7 @@ def _serve(engine_address: str) -> None:
             env[EXEC_ENV] = json.dumps(payload)
             env["PULUMI_CONFIG"] = json.dumps(payload["config"])
             env["PULUMI_CONFIG_SECRET_KEYS"] = json.dumps(payload["config_secret_keys"])
+            env[ENGINE_IMPORTS_ENV] = "1" if _engine_imports() else "0"
             cmd = [python, "-u", os.path.abspath(__file__), "--exec"]
             try:
                 child = subprocess.Popen(cmd, env=env, cwd=payload["pwd"])  # noqa: S603
