@@ -96,3 +96,27 @@ def advance(
     typer.echo(f"advanced {seconds}s; service clock offset is now {out['OffsetSeconds']}s")
 
 
+
+
+@keys_app.command("cancel-deletion")
+def cancel_deletion(
+    key: Annotated[str, typer.Argument(metavar="REGION:KEY", help="The key pending deletion: region, then id or TRN.")],
+    keep_disabled: Annotated[bool, typer.Option("--keep-disabled", help="Leave it Disable, as the service does.")
+                             ] = False,
+) -> None:
+    """Undo a scheduled deletion within its window: the key is back and (unless --keep-disabled) enabled."""
+    from ..envelope.errors import EnvelopeError
+    from ..envelope.keys import KeyRef
+
+    try:
+        ref = KeyRef.parse(key)
+    except EnvelopeError as exc:
+        raise typer.BadParameter(str(exc), param_hint="REGION:KEY") from None
+    with service_errors():
+        kms = _client(ref.region)
+        kms.cancel_key_deletion(ref.key)
+        if not keep_disabled:
+            kms.enable_key(ref.key)
+    state = "Disable" if keep_disabled else "Enable"
+    typer.echo(f"{ref.region}:{ref.key}: deletion cancelled; the key is {state}"
+               f"{' and decrypts again' if not keep_disabled else ''}")
