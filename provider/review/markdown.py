@@ -24,7 +24,7 @@ ICON = {"critical": "⛔", "warning": "⚠️", "notice": "ℹ️"}
 
 
 def headline(review: Review) -> str:
-    n = len(review.leaving)
+    n = len(review.leaving) + sum(1 for c in review.consequences if c.kind == "disabled")
     if n:
         return f"{n} key{'s' if n != 1 else ''} stop{'s' if n == 1 else ''} working at `pulumi up`"
     if any(b.op != "same" for b in review.boxes) or review.moving or any(t.op != "same" for t in review.tags):

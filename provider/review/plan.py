@@ -340,8 +340,8 @@ def _consequences(boxes: list[KeyBox], leaving: list[Leaving]) -> list[Consequen
         if b.op in ("update", "replace") and old.get("enabled") is not False and new.get("enabled") is False:
             out.append(Consequence(
                 "disabled", "warning", f"{b.name} ({b.region}, {b.old_id}) is disabled",
-                "refuses to encrypt and decrypt from `pulumi up` until enabled again (set `enabled` back to true "
-                "and `pulumi up`)", b))
+                "stops encrypting and decrypting at `pulumi up`: ciphertexts made under it cannot be decrypted "
+                "until it is enabled again (nothing is deleted: set `enabled` back to true and `pulumi up`)", b))
         if b.op in ("update", "replace") and old.get("rotation_enabled") is True and new.get(
             "rotation_enabled"
         ) is not True:
