@@ -112,8 +112,17 @@ def cancel_deletion(
         ref = KeyRef.parse(key)
     except EnvelopeError as exc:
         raise typer.BadParameter(str(exc), param_hint="REGION:KEY") from None
+    from ..domain.rules import KeyState
+    from ..review.live import read_key
+
     with service_errors():
         kms = _client(ref.region)
+        live = read_key(kms, ref.region, ref.key)
+        if live is None or live.state != KeyState.PENDING_DELETE:
+            why = "no such key (a deletion whose window closed cannot be undone)" if live is None else (
+                f"the key is {live.state}, not pending deletion: nothing to cancel")
+            typer.echo(f"error: {ref}: {why}", err=True)
+            raise typer.Exit(1)
         kms.cancel_key_deletion(ref.key)
         if not keep_disabled:
             kms.enable_key(ref.key)

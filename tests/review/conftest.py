@@ -8,7 +8,7 @@ import importlib.util
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -50,11 +50,11 @@ class Sample:
         return {**os.environ, **self.engine.env(self.stack.state_dir), "PULUMI_HOME": str(root / "pulumi-home"),
                 "KMS_EMULATOR_PATH": str(self.emulator)}
 
-    def pulumi(self, *args: str) -> str:
+    def pulumi(self, *args: str, expect_failure: bool = False) -> str:
         """The engine's CLI on this stack, as a user runs it; its standard output."""
         done = subprocess.run(["pulumi", *args, "--stack", self.stack.name], cwd=self.stack.work_dir,
                               env=self.env(), capture_output=True, text=True, check=False)
-        assert done.returncode == 0, done.stderr + done.stdout
+        assert (done.returncode != 0) == expect_failure, done.stderr + done.stdout
         return done.stdout
 
     def change(self, **values: str) -> None:
@@ -69,13 +69,27 @@ class Sample:
 
 
 @pytest.fixture
-def sample(engine: Engine, tmp_path: Path) -> Iterator[Sample]:
-    project = prepare(tmp_path / "project")
-    emulator = tmp_path / "emulator"
-    stack = make_project_stack(engine, tmp_path, project, copy=False,
-                               config={"kms:emulatorPath": str(emulator)})
-    yield Sample(engine, stack, emulator)
-    stack.cleanup()
+def cli_stack(engine: Engine, tmp_path: Path) -> Iterator[Callable[..., Sample]]:
+    """A factory: a Pulumi.yaml project as a stack the tests drive with the engine's CLI."""
+    made: list[Sample] = []
+
+    def factory(project: Path, config: dict[str, str] | None = None) -> Sample:
+        root = tmp_path / f"stack-{len(made)}"
+        emulator = root / "emulator"
+        stack = make_project_stack(engine, root, project, copy=False,
+                                   config={"kms:emulatorPath": str(emulator), **(config or {})})
+        made.append(Sample(engine, stack, emulator))
+        return made[-1]
+
+    yield factory
+    for s in reversed(made):
+        s.stack.cleanup()
 
 
-__all__ = ["REPO_ROOT", "Sample"]
+@pytest.fixture
+def sample(cli_stack: Callable[..., Sample], tmp_path: Path) -> Sample:
+    """The repository's root stack (as shipped, through the sample-change wrapper)."""
+    return cli_stack(prepare(tmp_path / "project"))
+
+
+__all__ = ["ENGINE_DIR", "REPO_ROOT", "Sample"]
