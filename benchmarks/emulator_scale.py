@@ -44,11 +44,11 @@ def main() -> None:
     random.seed(7)
     with tempfile.TemporaryDirectory() as state:
         kms = KmsClient(Emulator(state, quota=args.keys + 10), "cn-north-4")
-        ids = [kms.create_key(f"k{i}")["ID"] for i in range(100)]
+        ids = [kms.create_key(f"k{i}").key_id for i in range(100)]
         d_small = latency_us(kms.describe_key, ids, args.samples)
         e_small = latency_us(lambda k: kms.encrypt(k, PLAINTEXT), ids, args.samples)
         t = time.perf_counter()
-        ids += [kms.create_key(f"k{i}")["ID"] for i in range(100, args.keys)]
+        ids += [kms.create_key(f"k{i}").key_id for i in range(100, args.keys)]
         create_rate = (args.keys - 100) / (time.perf_counter() - t)
         d_big = latency_us(kms.describe_key, ids, args.samples)
         e_big = latency_us(lambda k: kms.encrypt(k, PLAINTEXT), ids, args.samples)

@@ -300,7 +300,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         state = Path(tmp) / "state"
         kms = KmsClient(EmbeddedBackend(state), "cn-north-4")
-        key_id = kms.create_key("bench")["ID"]
+        key_id = kms.create_key("bench").key_id
         kms.create_alias("alias/bench", key_id)
         key = envelope.KeyRef("cn-north-4", key_id)
 

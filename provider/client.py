@@ -1,25 +1,23 @@
-"""`KmsClient`: typed calls over any backend, bytes in and out instead of base64.
+"""`KmsClient`: the service's actions as methods over any backend, typed objects in and out.
 
-It holds a backend and a default region; `in_region` gives the same client for another region.
+It holds a backend and a default region; `in_region` gives the same client for another region. Each
+method builds one action of provider/domain/model.py and answers its typed result: keys are
+`model.Key`, binary values are bytes. A key argument is an id, a TRN, an alias name or a
+`model.KeyRef` (keyring + name).
 """
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping
-from typing import Any
+from typing import TypeVar
 
 from .backend import Backend
+from .domain import model
+from .domain.errors import UndefinedError
 
-Result = dict[str, Any]
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.b64decode(text)
+T = TypeVar("T")
+KeyArg = str | model.KeyRef
+PAGE = 1000
 
 
 class KmsClient:
@@ -30,9 +28,15 @@ class KmsClient:
     def in_region(self, region: str) -> KmsClient:
         return KmsClient(self.backend, region)
 
-    def call(self, action: str, **params: Any) -> Result:
-        """One action with PascalCase parameters; `None` values are left out."""
-        return self.backend.call(self.region, action, {k: v for k, v in params.items() if v is not None})
+    def execute(self, action: model.Action, answer: type[T]) -> T:
+        """Run one action in this client's region; its result must be of type `answer`."""
+        result = self.backend.execute(self.region, action)
+        if not isinstance(result, answer):
+            raise UndefinedError(f"{action.action_name()} answered {type(result).__name__}, expected {answer.__name__}")
+        return result
+
+    def _key(self, action: model.Action) -> model.Key:
+        return self.execute(action, model.Key)
 
     # --- keys ---------------------------------------------------------------------------------------
     def create_key(
@@ -47,64 +51,79 @@ class KmsClient:
         enterprise_project: str | None = None,
         tags: Mapping[str, str] | None = None,
         client_token: str | None = None,
-    ) -> Result:
-        return self.call(
-            "CreateKey",
-            KeyName=key_name,
-            KeySpec=key_spec,
-            KeyUsage=key_usage,
-            Origin=origin,
-            KeyringName=keyring_name,
-            Description=description,
-            EnterpriseProject=enterprise_project,
-            Tags=_tags(tags),
-            ClientToken=client_token,
-        )["Key"]
+        rotation_days: int | None = None,
+    ) -> model.Key:
+        return self._key(
+            model.CreateKey(
+                name=key_name,
+                keyring=keyring_name,
+                spec=key_spec,
+                usage=key_usage,
+                origin=origin,
+                description=description,
+                enterprise_project=enterprise_project,
+                tags=dict(tags or {}),
+                client_token=client_token,
+                rotation_days=rotation_days,
+            )
+        )
 
-    def describe_key(self, key_id: str) -> Result:
-        return self.call("DescribeKey", KeyID=key_id)["Key"]
+    def describe_key(self, key_id: KeyArg) -> model.Key:
+        return self._key(model.DescribeKey(key=model.KeyRef.of(key_id)))
 
-    def list_keys(self, keyring_name: str | None = None) -> list[Result]:
-        keys: list[Result] = []
-        marker: str | None = None
+    def describe_keys(
+        self,
+        *,
+        offset: int = 0,
+        limit: int = 100,
+        keyring_name: str | None = None,
+        tags: Mapping[str, tuple[str, ...]] | None = None,
+    ) -> model.KeyPage:
+        """One page of the region's keys in (keyring, name) order, with the total that match.
+        `tags` filters: each tag key must be present with one of the values (any value when empty)."""
+        action = model.DescribeKeys(keyring=keyring_name, offset=offset, limit=limit, tag_filters=dict(tags or {}))
+        return self.execute(action, model.KeyPage)
+
+    def list_keys(self, keyring_name: str | None = None) -> list[model.Key]:
+        keys: list[model.Key] = []
         while True:
-            page = self.call("DescribeKeys", KeyringName=keyring_name, Marker=marker, Limit=1000)
-            keys.extend(page["Keys"])
-            marker = page.get("NextMarker")
-            if not marker:
+            page = self.describe_keys(offset=len(keys), limit=PAGE, keyring_name=keyring_name)
+            keys.extend(page.keys)
+            if not page.keys or len(keys) >= page.total:
                 return keys
 
     def update_key(
         self,
-        key_id: str,
+        key_id: KeyArg,
         *,
         new_key_name: str | None = None,
         description: str | None = None,
         enterprise_project: str | None = None,
-    ) -> Result:
-        return self.call(
-            "UpdateKey",
-            KeyID=key_id,
-            NewKeyName=new_key_name,
-            Description=description,
-            EnterpriseProject=enterprise_project,
-        )["Key"]
+    ) -> model.Key:
+        return self._key(
+            model.UpdateKey(
+                key=model.KeyRef.of(key_id),
+                new_name=new_key_name,
+                description=description,
+                enterprise_project=enterprise_project,
+            )
+        )
 
-    def enable_key(self, key_id: str) -> Result:
-        return self.call("EnableKey", KeyID=key_id)["Key"]
+    def enable_key(self, key_id: KeyArg) -> model.Key:
+        return self._key(model.EnableKey(key=model.KeyRef.of(key_id)))
 
-    def disable_key(self, key_id: str) -> Result:
-        return self.call("DisableKey", KeyID=key_id)["Key"]
+    def disable_key(self, key_id: KeyArg) -> model.Key:
+        return self._key(model.DisableKey(key=model.KeyRef.of(key_id)))
 
-    def schedule_key_deletion(self, key_id: str, pending_days: int | None = None) -> Result:
-        return self.call("ScheduleKeyDeletion", KeyID=key_id, PendingWindowInDays=pending_days)["Key"]
+    def schedule_key_deletion(self, key_id: KeyArg, pending_days: int | None = None) -> model.Key:
+        return self._key(model.ScheduleKeyDeletion(key=model.KeyRef.of(key_id), pending_days=pending_days))
 
-    def cancel_key_deletion(self, key_id: str) -> Result:
-        return self.call("CancelKeyDeletion", KeyID=key_id)["Key"]
+    def cancel_key_deletion(self, key_id: KeyArg) -> model.Key:
+        return self._key(model.CancelKeyDeletion(key=model.KeyRef.of(key_id)))
 
     def replicate_key(
         self,
-        key_id: str,
+        key_id: KeyArg,
         replica_region: str,
         *,
         replica_key_name: str | None = None,
@@ -112,176 +131,188 @@ class KmsClient:
         tags: Mapping[str, str] | None = None,
         enterprise_project: str | None = None,
         client_token: str | None = None,
-    ) -> Result:
-        return self.call(
-            "ReplicateKey",
-            KeyID=key_id,
-            ReplicaRegion=replica_region,
-            ReplicaKeyName=replica_key_name,
-            Description=description,
-            Tags=_tags(tags),
-            EnterpriseProject=enterprise_project,
-            ClientToken=client_token,
-        )["ReplicaKey"]
+    ) -> model.Key:
+        return self._key(
+            model.ReplicateKey(
+                key=model.KeyRef.of(key_id),
+                replica_region=replica_region,
+                replica_name=replica_key_name,
+                description=description,
+                tags=dict(tags or {}),
+                enterprise_project=enterprise_project,
+                client_token=client_token,
+            )
+        )
 
-    def enable_key_rotation(self, key_id: str, interval_days: int | None = None) -> Result:
-        return self.call("EnableKeyRotation", KeyID=key_id, RotationIntervalInDays=interval_days)["Key"]
+    def enable_key_rotation(self, key_id: KeyArg, interval_days: int | None = None) -> model.Key:
+        return self._key(model.EnableKeyRotation(key=model.KeyRef.of(key_id), rotation_days=interval_days))
 
-    def disable_key_rotation(self, key_id: str) -> Result:
-        return self.call("DisableKeyRotation", KeyID=key_id)["Key"]
+    def disable_key_rotation(self, key_id: KeyArg) -> model.Key:
+        return self._key(model.DisableKeyRotation(key=model.KeyRef.of(key_id)))
 
-    def tag_resources(self, key_id: str, tags: Mapping[str, str]) -> Result:
-        return self.call("TagResources", KeyID=key_id, Tags=_tags(tags))["Key"]
+    def tag_resources(self, key_id: KeyArg, tags: Mapping[str, str]) -> model.Key:
+        return self._key(model.TagKey(key=model.KeyRef.of(key_id), tags=dict(tags)))
 
-    def untag_resources(self, key_id: str, tag_keys: list[str]) -> Result:
-        return self.call("UntagResources", KeyID=key_id, TagKeys=list(tag_keys))["Key"]
+    def untag_resources(self, key_id: KeyArg, tag_keys: list[str]) -> model.Key:
+        return self._key(model.UntagKey(key=model.KeyRef.of(key_id), tag_keys=tuple(tag_keys)))
+
+    # --- keyrings -----------------------------------------------------------------------------------
+    def create_keyring(self, keyring_name: str, description: str | None = None) -> model.Keyring:
+        return self.execute(model.CreateKeyring(name=keyring_name, description=description), model.Keyring)
+
+    def describe_keyrings(self, *, offset: int = 0, limit: int = 100) -> model.KeyringPage:
+        return self.execute(model.DescribeKeyrings(offset=offset, limit=limit), model.KeyringPage)
+
+    def list_keyrings(self) -> list[model.Keyring]:
+        rings: list[model.Keyring] = []
+        while True:
+            page = self.describe_keyrings(offset=len(rings), limit=PAGE)
+            rings.extend(page.keyrings)
+            if not page.keyrings or len(rings) >= page.total:
+                return rings
+
+    def update_keyring(self, keyring_name: str, description: str | None = None) -> model.Keyring:
+        return self.execute(model.UpdateKeyring(name=keyring_name, description=description), model.Keyring)
+
+    def delete_keyring(self, keyring_name: str) -> None:
+        self.execute(model.DeleteKeyring(name=keyring_name), model.Done)
 
     # --- aliases ------------------------------------------------------------------------------------
-    def create_alias(self, alias_name: str, key_id: str) -> Result:
-        return self.call("CreateAlias", AliasName=alias_name, KeyID=key_id)["Alias"]
+    def create_alias(self, alias_name: str, key_id: KeyArg) -> model.Alias:
+        return self.execute(model.CreateAlias(alias=alias_name, key=model.KeyRef.of(key_id)), model.Alias)
 
-    def update_alias(self, alias_name: str, key_id: str) -> Result:
-        return self.call("UpdateAlias", AliasName=alias_name, KeyID=key_id)["Alias"]
+    def update_alias(self, alias_name: str, key_id: KeyArg) -> model.Alias:
+        return self.execute(model.UpdateAlias(alias=alias_name, key=model.KeyRef.of(key_id)), model.Alias)
 
     def delete_alias(self, alias_name: str) -> None:
-        self.call("DeleteAlias", AliasName=alias_name)
+        self.execute(model.DeleteAlias(alias=alias_name), model.Done)
 
-    def list_aliases(self, key_id: str | None = None) -> list[Result]:
-        aliases: list[Result] = self.call("ListAliases", KeyID=key_id)["Aliases"]
-        return aliases
+    def list_aliases(self, key_id: KeyArg | None = None) -> list[model.Alias]:
+        key = model.KeyRef.of(key_id) if key_id is not None else None
+        return list(self.execute(model.ListAliases(key=key), tuple))
 
     # --- cryptography -------------------------------------------------------------------------------
     def encrypt(
-        self, key_id: str, plaintext: bytes, context: Mapping[str, str] | None = None, algorithm: str | None = None
+        self, key_id: KeyArg, plaintext: bytes, context: Mapping[str, str] | None = None, algorithm: str | None = None
     ) -> bytes:
         return self.encrypt_naming_key(key_id, plaintext, context, algorithm)[1]
 
     def encrypt_naming_key(
-        self, key_id: str, plaintext: bytes, context: Mapping[str, str] | None = None, algorithm: str | None = None
+        self, key_id: KeyArg, plaintext: bytes, context: Mapping[str, str] | None = None, algorithm: str | None = None
     ) -> tuple[str, bytes]:
         """The ciphertext and the id of the key that made it (`key_id` may be an alias or a TRN)."""
-        r = self.call(
-            "Encrypt", KeyID=key_id, Plaintext=_b64(plaintext), EncryptionContext=_ctx(context), Algorithm=algorithm
+        action = model.Encrypt(
+            key=model.KeyRef.of(key_id), plaintext=plaintext, context=_ctx(context), algorithm=algorithm
         )
-        return str(r["KeyID"]), _unb64(r["CiphertextBlob"])
+        r = self.execute(action, model.Ciphertext)
+        return r.key_id, r.ciphertext
 
     def decrypt(
         self,
         blob: bytes,
         context: Mapping[str, str] | None = None,
-        key_id: str | None = None,
+        key_id: KeyArg | None = None,
         algorithm: str | None = None,
     ) -> tuple[str, bytes]:
         """The plaintext and the id of the key of this region that opened it."""
-        r = self.call(
-            "Decrypt", CiphertextBlob=_b64(blob), EncryptionContext=_ctx(context), KeyID=key_id, Algorithm=algorithm
+        key = model.KeyRef.of(key_id) if key_id is not None else None
+        r = self.execute(
+            model.Decrypt(ciphertext=blob, key=key, context=_ctx(context), algorithm=algorithm), model.Plaintext
         )
-        return r["KeyID"], _unb64(r["Plaintext"])
+        return r.key_id, r.plaintext
 
     def generate_data_key(
-        self, key_id: str, number_of_bytes: int = 32, context: Mapping[str, str] | None = None
+        self, key_id: KeyArg, number_of_bytes: int = 32, context: Mapping[str, str] | None = None
     ) -> tuple[str, bytes, bytes]:
         """(key id, plaintext data key, encrypted data key)."""
-        r = self.call("GenerateDataKey", KeyID=key_id, NumberOfBytes=number_of_bytes, EncryptionContext=_ctx(context))
-        return r["KeyID"], _unb64(r["Plaintext"]), _unb64(r["CiphertextBlob"])
+        action = model.GenerateDataKey(
+            key=model.KeyRef.of(key_id), number_of_bytes=number_of_bytes, context=_ctx(context)
+        )
+        r = self.execute(action, model.DataKey)
+        if r.plaintext is None:
+            raise UndefinedError("GenerateDataKey answered no plaintext data key")
+        return r.key_id, r.plaintext, r.ciphertext
 
     def generate_data_key_without_plaintext(
-        self, key_id: str, number_of_bytes: int = 32, context: Mapping[str, str] | None = None
+        self, key_id: KeyArg, number_of_bytes: int = 32, context: Mapping[str, str] | None = None
     ) -> bytes:
-        r = self.call(
-            "GenerateDataKeyWithoutPlaintext",
-            KeyID=key_id,
-            NumberOfBytes=number_of_bytes,
-            EncryptionContext=_ctx(context),
+        action = model.GenerateDataKey(
+            key=model.KeyRef.of(key_id), number_of_bytes=number_of_bytes, context=_ctx(context), with_plaintext=False
         )
-        return _unb64(r["CiphertextBlob"])
+        return self.execute(action, model.DataKey).ciphertext
 
     def re_encrypt(
         self,
         blob: bytes,
-        new_key_id: str,
+        new_key_id: KeyArg,
         old_context: Mapping[str, str] | None = None,
         new_context: Mapping[str, str] | None = None,
     ) -> bytes:
-        r = self.call(
-            "ReEncrypt",
-            CiphertextBlob=_b64(blob),
-            NewKeyID=new_key_id,
-            OldEncryptionContext=_ctx(old_context),
-            NewEncryptionContext=_ctx(new_context),
+        action = model.ReEncrypt(
+            ciphertext=blob,
+            new_key=model.KeyRef.of(new_key_id),
+            old_context=_ctx(old_context),
+            new_context=_ctx(new_context),
         )
-        return _unb64(r["CiphertextBlob"])
+        return self.execute(action, model.Ciphertext).ciphertext
 
-    def sign(self, key_id: str, message: bytes, algorithm: str, digest: bool = False) -> bytes:
-        r = self.call(
-            "AsymmetricSign",
-            KeyID=key_id,
-            Message=_b64(message),
-            Algorithm=algorithm,
-            MessageType="DIGEST" if digest else "RAW",
+    def sign(self, key_id: KeyArg, message: bytes, algorithm: str, digest: bool = False) -> bytes:
+        action = model.Sign(key=model.KeyRef.of(key_id), message=message, algorithm=algorithm, digest=digest)
+        return self.execute(action, model.Signature).signature
+
+    def verify(self, key_id: KeyArg, message: bytes, signature: bytes, algorithm: str, digest: bool = False) -> bool:
+        action = model.Verify(
+            key=model.KeyRef.of(key_id), message=message, signature=signature, algorithm=algorithm, digest=digest
         )
-        return _unb64(r["Signature"])
+        return self.execute(action, model.Verdict).valid
 
-    def verify(self, key_id: str, message: bytes, signature: bytes, algorithm: str, digest: bool = False) -> bool:
-        r = self.call(
-            "AsymmetricVerify",
-            KeyID=key_id,
-            Message=_b64(message),
-            Signature=_b64(signature),
-            Algorithm=algorithm,
-            MessageType="DIGEST" if digest else "RAW",
+    def get_public_key(self, key_id: KeyArg) -> str:
+        """The key's public key as PEM."""
+        return self.execute(model.GetPublicKey(key=model.KeyRef.of(key_id)), model.PublicKey).pem
+
+    def generate_mac(self, key_id: KeyArg, message: bytes, algorithm: str | None = None) -> bytes:
+        action = model.GenerateMac(key=model.KeyRef.of(key_id), message=message, algorithm=algorithm)
+        return self.execute(action, model.Mac).mac
+
+    def verify_mac(self, key_id: KeyArg, message: bytes, mac: bytes, algorithm: str | None = None) -> bool:
+        action = model.VerifyMac(key=model.KeyRef.of(key_id), message=message, mac=mac, algorithm=algorithm)
+        return self.execute(action, model.Verdict).valid
+
+    def get_parameters_for_import(
+        self, key_id: KeyArg, wrapping_algorithm: str = "RSAES_OAEP_SHA_256"
+    ) -> model.ImportParameters:
+        action = model.GetParametersForImport(key=model.KeyRef.of(key_id), wrapping_algorithm=wrapping_algorithm)
+        return self.execute(action, model.ImportParameters)
+
+    def import_key_material(self, key_id: KeyArg, import_token: str, encrypted_key_material: bytes) -> model.Key:
+        return self._key(
+            model.ImportKeyMaterial(
+                key=model.KeyRef.of(key_id), import_token=import_token, encrypted_material=encrypted_key_material
+            )
         )
-        return bool(r["SignatureValid"])
 
-    def get_public_key(self, key_id: str) -> str:
-        return str(self.call("GetPublicKey", KeyID=key_id)["PublicKey"])
-
-    def generate_mac(self, key_id: str, message: bytes, algorithm: str | None = None) -> bytes:
-        return _unb64(self.call("GenerateMac", KeyID=key_id, Message=_b64(message), Algorithm=algorithm)["Mac"])
-
-    def verify_mac(self, key_id: str, message: bytes, mac: bytes, algorithm: str | None = None) -> bool:
-        r = self.call("VerifyMac", KeyID=key_id, Message=_b64(message), Mac=_b64(mac), Algorithm=algorithm)
-        return bool(r["MacValid"])
-
-    def get_parameters_for_import(self, key_id: str, wrapping_algorithm: str = "RSAES_OAEP_SHA_256") -> Result:
-        return self.call("GetParametersForImport", KeyID=key_id, WrappingAlgorithm=wrapping_algorithm)
-
-    def import_key_material(self, key_id: str, import_token: str, encrypted_key_material: bytes) -> Result:
-        return self.call(
-            "ImportKeyMaterial",
-            KeyID=key_id,
-            ImportToken=import_token,
-            EncryptedKeyMaterial=_b64(encrypted_key_material),
-        )["Key"]
-
-    def import_material(self, key_id: str, material: bytes) -> Result:
+    def import_material(self, key_id: KeyArg, material: bytes) -> model.Key:
         """The whole import recipe: fetch wrapping parameters, wrap `material` with RSA-OAEP-SHA256, import."""
         from cryptography.hazmat.primitives import hashes, serialization
         from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
         params = self.get_parameters_for_import(key_id)
-        public = serialization.load_der_public_key(_unb64(params["PublicKey"]))
+        public = serialization.load_der_public_key(params.public_key_der)
         assert isinstance(public, rsa.RSAPublicKey)
         wrapped = public.encrypt(
             material, padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
         )
-        return self.import_key_material(key_id, params["ImportToken"], wrapped)
+        return self.import_key_material(key_id, params.import_token, wrapped)
 
-    def advance_clock(self, seconds: int) -> Result:
+    def advance_clock(self, seconds: int) -> model.Clock:
         """Emulator only: move the service clock so that deletions and rotations come due."""
-        return self.call("AdvanceClock", Seconds=seconds)
-
-
-def _tags(tags: Mapping[str, str] | None) -> list[dict[str, str]] | None:
-    if tags is None:
-        return None
-    return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
+        return self.execute(model.AdvanceClock(seconds=seconds), model.Clock)
 
 
 def _ctx(context: Mapping[str, str] | None) -> dict[str, str] | None:
     return dict(context) if context else None
 
 
-def tags_of(key: Mapping[str, Any]) -> dict[str, str]:
-    """A key object's `Tags` list as a dict."""
-    return {t["Key"]: t["Value"] for t in key.get("Tags") or []}
+def tags_of(key: model.Key) -> dict[str, str]:
+    """A key's tags as a plain dict."""
+    return dict(key.tags)

@@ -1,21 +1,23 @@
 """The pluggable backend: one small interface, two implementations.
 
-A backend carries one action of the wire API (contract section 4) to a region of the service and
-answers its `Result` object, or raises the domain's typed errors. `EmbeddedBackend` calls the
-emulator in process; `HttpBackend` signs and sends the same call to an endpoint. Everything above
-(the resources, the envelope SDK, `kmsctl`) talks to this interface only, through `KmsClient`.
+A backend carries one typed action of the domain (provider/domain/model.py) to a region of the
+service and answers its typed result, or raises the domain's typed errors. `EmbeddedBackend` calls
+the emulator in process; `HttpBackend` encodes the action in a cloud's dialect, signs and sends it,
+and decodes the answer into the same result. Everything above (the resources, the envelope SDK,
+`kmsctl`) talks to this interface only, through `KmsClient`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
+
+from ..domain import model
 
 
 @runtime_checkable
 class Backend(Protocol):
-    def call(self, region: str, action: str, params: Mapping[str, Any]) -> dict[str, Any]:
-        """Run `action` with wire-shaped `params` in `region`; answer the wire's `Result` object."""
+    def execute(self, region: str, action: model.Action) -> model.Result:
+        """Run `action` in `region`; answer its typed result."""
         ...
 
     def close(self) -> None: ...

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
+from ..domain import model
 from ..emulator import Emulator
 
 # One emulator per state directory per process: the engine calls a provider many times in one
@@ -31,8 +30,8 @@ class EmbeddedBackend:
         self.path = Path(path)
         self.emulator = emulator_at(self.path)
 
-    def call(self, region: str, action: str, params: Mapping[str, Any]) -> dict[str, Any]:
-        return self.emulator.call(region, action, params)
+    def execute(self, region: str, action: model.Action) -> model.Result:
+        return self.emulator.execute(region, action)
 
     def close(self) -> None:
         """The emulator is shared by every backend of this process on the same path: left open."""

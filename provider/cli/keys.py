@@ -6,11 +6,12 @@ embedded emulator at `KMS_EMULATOR_PATH` or `.kms-emulator/` beside the nearest 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -18,6 +19,7 @@ from rich.table import Table
 
 from ..client import KmsClient
 from ..config import client, settings
+from ..domain import model
 from ..domain.errors import KmsError
 from . import app
 
@@ -45,6 +47,11 @@ def _client(region: str | None) -> KmsClient:
     return kms.in_region(region) if region else kms
 
 
+def _json(key: model.Key) -> dict[str, object]:
+    """A key as JSON: its fields by their domain names (enums as their values, times as POSIX seconds)."""
+    return dataclasses.asdict(key)
+
+
 @keys_app.command("list")
 def list_keys(region: RegionOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """The keys of a region."""
@@ -52,7 +59,7 @@ def list_keys(region: RegionOpt = None, as_json: Annotated[bool, typer.Option("-
         kms = _client(region)
         keys = kms.list_keys()
     if as_json:
-        typer.echo(json.dumps(keys, indent=2))
+        typer.echo(json.dumps([_json(k) for k in keys], indent=2))
         return
     table = Table(title=f"keys in {kms.region}")
     # Ids are what a user copies into the next command: never shortened; the rest folds.
@@ -60,8 +67,7 @@ def list_keys(region: RegionOpt = None, as_json: Annotated[bool, typer.Option("-
     for col in ("Name", "Spec", "Usage", "State", "Multi-region"):
         table.add_column(col, overflow="fold")
     for k in keys:
-        mr = (k.get("MultiRegionConfiguration") or {}).get("MultiRegionKeyType", "NONE")
-        table.add_row(k["ID"], k["KeyName"], k["KeySpec"], k["KeyUsage"], k["KeyState"], mr)
+        table.add_row(k.key_id, k.name, k.spec, k.usage, k.state, k.multi_region_type)
     console = Console()
     # A pipe gets whole rows (rich would wrap them at 80 columns), a terminal its own width.
     (console if console.is_terminal else Console(width=240)).print(table)
@@ -71,7 +77,7 @@ def list_keys(region: RegionOpt = None, as_json: Annotated[bool, typer.Option("-
 def describe(key: Annotated[str, typer.Argument(help="Key id, TRN or alias.")], region: RegionOpt = None) -> None:
     """One key, as the service describes it (JSON)."""
     with service_errors():
-        typer.echo(json.dumps(_client(region).describe_key(key), indent=2))
+        typer.echo(json.dumps(_json(_client(region).describe_key(key)), indent=2))
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -92,8 +98,8 @@ def advance(
     """Move the emulator's clock so that scheduled deletions and rotations come due."""
     seconds = parse_duration(duration)
     with service_errors():
-        out: dict[str, Any] = _client(None).advance_clock(seconds)
-    typer.echo(f"advanced {seconds}s; service clock offset is now {out['OffsetSeconds']}s")
+        out = _client(None).advance_clock(seconds)
+    typer.echo(f"advanced {seconds}s; service clock offset is now {int(out.offset_seconds)}s")
 
 
 

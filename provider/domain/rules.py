@@ -16,7 +16,15 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from .errors import InvalidKeyStatus, InvalidOperation, InvalidParameter, InvalidReplicaRegion
+from .errors import (
+    Conflict,
+    InvalidKeyStatus,
+    InvalidOperation,
+    InvalidParameter,
+    InvalidReplicaRegion,
+    NotFound,
+    QuotaExceeded,
+)
 
 
 class KeySpec(StrEnum):
@@ -103,6 +111,11 @@ DATA_KEY_BYTES_MIN = 1
 DATA_KEY_BYTES_MAX = 1024
 DEFAULT_KEYRING = "default"
 DEFAULT_ENTERPRISE_PROJECT = "default"
+CLIENT_TOKEN_MAX = 128
+PAGE_LIMIT_MAX = 1000
+CLOCK_SECONDS_MAX = 200 * 365 * 86400
+WRAPPING_KEY_SPECS = ("RSA_2048",)
+WRAPPING_ALGORITHMS = ("RSAES_OAEP_SHA_256", "RSAES_OAEP_SHA_1")
 
 
 def key_spec(value: str, field: str = "KeySpec") -> KeySpec:
@@ -181,6 +194,73 @@ def keyring_name(value: str | None, field: str = "KeyringName") -> str:
     return value
 
 
+def keyring_to_create(value: str, field: str = "KeyringName") -> str:
+    """A new keyring's name: given, and by seed 003's rule; `default` exists already."""
+    if not value:
+        raise InvalidParameter(f"{field} is required: 2-31 characters of letters, digits, - and _")
+    return keyring_name(value, field)
+
+
+def keyring_exists(name: str, stored: bool, region: str) -> None:
+    """Keys go into keyrings that exist; `default` exists in every region without being created."""
+    if name != DEFAULT_KEYRING and not stored:
+        raise NotFound(f"Not found keyring [{name}] in region {region}; create it first (CreateKeyring)")
+
+
+def within_quota(count: int, quota: int, region: str) -> None:
+    # Seed 001: "You can create up to 100 custom keys ... Replica keys take up the custom key quota in
+    # the region."
+    if count >= quota:
+        raise QuotaExceeded(f"The quota of {quota} custom keys in region {region} is used up")
+
+
+def name_free(taken_by: str | None, what: str, name: str, region: str) -> None:
+    """A key's keyring + name, a keyring's name and an alias name are unique in their region;
+    `taken_by` says what holds the name already ("key <id>")."""
+    if taken_by is not None:
+        raise Conflict(f"The {what} resource {name} in {region} is conflict: the name is taken by {taken_by}")
+
+
+def keyring_deletable(name: str, key_count: int) -> None:
+    """The keyring `default` always exists; a keyring is deleted only once it holds no key (pending
+    deletions included: their keys still live in it until they are gone)."""
+    if name == DEFAULT_KEYRING:
+        raise InvalidOperation("The keyring default always exists and cannot be deleted")
+    if key_count:
+        raise InvalidOperation(
+            f"Keyring {name} still holds {key_count} key(s); delete them (and wait for the deletion) first"
+        )
+
+
+def enterprise_project(value: str | None, field: str = "EnterpriseProject") -> str | None:
+    """`None` keeps what is there (or the default); an empty name is an error, not a reset."""
+    if value is not None and not value.strip():
+        raise InvalidParameter(f"{field} must not be empty; omit it for {DEFAULT_ENTERPRISE_PROJECT}")
+    return value
+
+
+def client_token(value: str | None, field: str = "ClientToken") -> str | None:
+    # An idempotency token: the same token answers the first call's key instead of a second one.
+    if value is not None and len(value) > CLIENT_TOKEN_MAX:
+        raise InvalidParameter(f"{field} is {len(value)} characters; at most {CLIENT_TOKEN_MAX}")
+    return value or None
+
+
+def page(offset: int, limit: int) -> tuple[int, int]:
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise InvalidParameter("The page offset must be a whole number, 0 or more")
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= PAGE_LIMIT_MAX:
+        raise InvalidParameter(f"The page size must be 1..{PAGE_LIMIT_MAX}")
+    return offset, limit
+
+
+def clock_seconds(value: int, field: str = "Seconds") -> int:
+    # The emulator's clock only moves forward, so that a deletion that came due stays done.
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= CLOCK_SECONDS_MAX:
+        raise InvalidParameter(f"{field} must be a whole number of seconds, 0..{CLOCK_SECONDS_MAX}")
+    return value
+
+
 def description(value: str | None, field: str = "Description") -> str:
     value = value or ""
     if len(value) > DESCRIPTION_MAX:
@@ -235,6 +315,106 @@ def rotation_supported(spec: KeySpec, origin: Origin, replica: bool, field: str 
         raise InvalidOperation(
             f"{field}: a {spec} key with {origin} material does not support rotation; only AES_256 keys with "
             "CloudKMS material rotate"
+        )
+
+
+def symmetric_plaintext(size: int, field: str = "Plaintext") -> None:
+    # A symmetric key encrypts small secrets directly; anything larger goes through a data key (seed 004).
+    if size > SYMMETRIC_PLAINTEXT_MAX:
+        raise InvalidParameter(
+            f"The request parameter {field} is invalid: {size} bytes; a symmetric key encrypts at most "
+            f"{SYMMETRIC_PLAINTEXT_MAX} (use a data key for more)"
+        )
+
+
+def data_key_spec(spec: KeySpec, key_id: str) -> None:
+    # Seed 004: data keys are generated and wrapped under symmetric (AES) keys.
+    if spec is not KeySpec.AES_256:
+        raise InvalidOperation(f"Key {key_id} is {spec}; data keys are generated under AES_256 keys")
+
+
+def require_usage(usage: KeyUsage, wanted: KeyUsage, key_id: str, action: str) -> None:
+    # Seed 001, "Usage": a key serves the one usage it was created for.
+    if usage is not wanted:
+        raise InvalidOperation(f"Key {key_id} has key usage {usage}; {action} needs a {wanted} key")
+
+
+def has_public_key(spec: KeySpec, key_id: str) -> None:
+    if spec not in ASYMMETRIC_SPECS:
+        raise InvalidOperation(f"Key {key_id} is {spec}; only asymmetric keys have a public key")
+
+
+def importable(origin: Origin, key_id: str) -> None:
+    # Seed 001: key material is imported only into keys created for external material.
+    if origin is not Origin.EXTERNAL:
+        raise InvalidOperation(f"Key {key_id} has CloudKMS material; only External keys import key material")
+
+
+def wrapping(spec: str, algorithm: str) -> str:
+    """The wrapping key spec and algorithm that GetParametersForImport offers; answers the algorithm."""
+    if spec not in WRAPPING_KEY_SPECS:
+        allowed = " or ".join(WRAPPING_KEY_SPECS)
+        raise InvalidParameter(f"The request parameter WrappingKeySpec is invalid: use {allowed}")
+    if algorithm not in WRAPPING_ALGORITHMS:
+        raise InvalidParameter(
+            f"The request parameter WrappingAlgorithm is invalid: use {' or '.join(WRAPPING_ALGORITHMS)}"
+        )
+    return algorithm
+
+
+def material_length(spec: KeySpec, size: int, field: str = "EncryptedKeyMaterial") -> None:
+    """Imported material is raw bytes of exactly the spec's length."""
+    want = EXTERNAL_MATERIAL_BYTES[spec]
+    if size != want:
+        raise InvalidParameter(
+            f"The request parameter {field} is invalid: {spec} material is {want} bytes, got {size}"
+        )
+
+
+# --- Multi-region keys -------------------------------------------------------------------------
+def replicable(is_replica: bool, key_id: str) -> None:
+    # Seed 000: "A replica key can be created only for a custom key." - never of a replica.
+    if is_replica:
+        raise InvalidOperation(
+            f"Key {key_id} is a replica key; only a custom key that is not a replica can be replicated"
+        )
+
+
+def one_replica_per_region(primary_id: str, replica_region: str, replicas: Iterable[tuple[str, str]]) -> None:
+    """`replicas` are the primary's live replicas as (key id, region).
+    Seed 000: "only one replica key can be created for a master key in each region"."""
+    for key_id, region in replicas:
+        if region == replica_region:
+            raise Conflict(
+                f"The replica key resource {key_id} of key {primary_id} in {replica_region} is conflict: a "
+                "primary key has one replica a region"
+            )
+
+
+def replicas_deleted_first(primary_id: str, waiting: Iterable[tuple[str, str]]) -> None:
+    """`waiting` are the primary's replicas (key id, region) not yet scheduled for deletion.
+    Seed 001: "To delete a master key with replica key created, delete the replica key first."
+    """
+    names = ", ".join(f"{key_id} ({region})" for key_id, region in waiting)
+    if names:
+        raise InvalidOperation(
+            f"Key {primary_id} is a primary key with replica keys not yet scheduled for deletion: {names}; "
+            "schedule the deletion of the replica keys first"
+        )
+
+
+def state_after_cancel(has_material: bool) -> KeyState:
+    # Seed 001: "After the cancellation, the key is in Disabled status." A key whose material was
+    # never imported goes back to waiting for it.
+    return KeyState.DISABLE if has_material else KeyState.PENDING_IMPORT
+
+
+def alias_retarget(alias: str, old_usage: KeyUsage | None, key_id: str, usage: KeyUsage) -> None:
+    """An alias moves only between keys of one usage: a caller encrypting through it must not find
+    itself signing."""
+    if old_usage is not None and old_usage is not usage:
+        raise InvalidOperation(
+            f"Alias {alias} points at a {old_usage} key; it cannot move to key {key_id} of usage {usage}"
         )
 
 

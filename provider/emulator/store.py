@@ -9,18 +9,22 @@ encrypted under a root key kept beside the database with 0600 permissions.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sqlite3
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ..domain.errors import UndefinedError
+from ..domain.rules import KeySpec, KeyState, KeyUsage, Origin
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS keys (
@@ -83,7 +87,415 @@ CREATE TABLE IF NOT EXISTS client_tokens (
     PRIMARY KEY (token, action, region)
 );
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS keyrings (
+    region TEXT NOT NULL,
+    name TEXT NOT NULL,
+    id TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    created REAL NOT NULL,
+    updated REAL NOT NULL,
+    PRIMARY KEY (region, name)
+);
 """
+
+# State written before keyrings were objects: every keyring its keys name becomes a stored keyring.
+MIGRATE_KEYRINGS = """
+INSERT OR IGNORE INTO keyrings (region, name, id, description, created, updated)
+SELECT region, keyring, lower(hex(randomblob(16))), '', MIN(created), MIN(created) FROM keys
+WHERE keyring != 'default' GROUP BY region, keyring
+"""
+
+_LIVE = "(deletion_at IS NULL OR deletion_at > ?)"
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRow:
+    """One key as stored; `state(now)` is what the service reports at that instant."""
+
+    id: str
+    region: str
+    keyring: str
+    name: str
+    spec: KeySpec
+    usage: KeyUsage
+    origin: Origin
+    stored_state: KeyState
+    description: str
+    enterprise_project: str
+    created: float
+    updated: float
+    material_id: bytes
+    primary_id: str | None
+    ready_at: float | None
+    deletion_at: float | None
+    pending_days: int | None
+    rotation_enabled: bool
+    rotation_days: int | None
+    last_rotation: float | None
+    tags: dict[str, str]
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> KeyRow:
+        return cls(
+            id=row["id"],
+            region=row["region"],
+            keyring=row["keyring"],
+            name=row["name"],
+            spec=KeySpec(row["spec"]),
+            usage=KeyUsage(row["usage"]),
+            origin=Origin(row["origin"]),
+            stored_state=KeyState(row["state"]),
+            description=row["description"],
+            enterprise_project=row["enterprise_project"],
+            created=row["created"],
+            updated=row["updated"],
+            material_id=row["material_id"],
+            primary_id=row["primary_id"],
+            ready_at=row["ready_at"],
+            deletion_at=row["deletion_at"],
+            pending_days=row["pending_days"],
+            rotation_enabled=bool(row["rotation_enabled"]),
+            rotation_days=row["rotation_days"],
+            last_rotation=row["last_rotation"],
+            tags=json.loads(row["tags"]),
+        )
+
+    def state(self, now: float) -> KeyState:
+        # Replication is asynchronous (seed 000): a replica is Creating until its ready time.
+        if self.stored_state is KeyState.CREATING and self.ready_at is not None and self.ready_at <= now:
+            return KeyState.ENABLE
+        return self.stored_state
+
+    def gone(self, now: float) -> bool:
+        return self.deletion_at is not None and self.deletion_at <= now
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewKey:
+    """A key about to be written: a custom key, or a replica (`primary_id` set, `ready_at` its end of
+    replication)."""
+
+    region: str
+    keyring: str
+    name: str
+    spec: KeySpec
+    usage: KeyUsage
+    origin: Origin
+    state: KeyState
+    description: str
+    enterprise_project: str
+    material_id: bytes
+    primary_id: str | None = None
+    ready_at: float | None = None
+    tags: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class KeyringRow:
+    region: str
+    name: str
+    id: str
+    description: str
+    created: float
+    updated: float
+
+
+@dataclass(frozen=True, slots=True)
+class AliasRow:
+    region: str
+    name: str
+    key_id: str
+    created: float
+
+
+@dataclass(frozen=True, slots=True)
+class ImportRow:
+    token: str
+    algorithm: str
+    wrapping_key_der: bytes
+    valid_to: float
+
+
+def _key(row: sqlite3.Row | None) -> KeyRow | None:
+    return None if row is None else KeyRow.from_row(row)
+
+
+def _tags_json(tags: Mapping[str, str]) -> str:
+    return json.dumps(dict(tags), sort_keys=True)
+
+
+class Tx:
+    """Every statement the service runs, on one connection: inside `Store.write()` they are one
+    transaction holding the write lock; from `Store.read()` each reads the latest commit."""
+
+    __slots__ = ("db", "store")
+
+    def __init__(self, store: Store, db: sqlite3.Connection) -> None:
+        self.store = store
+        self.db = db
+
+    # --- the clock --------------------------------------------------------------------------------
+    def clock_offset(self) -> float:
+        row = self.db.execute("SELECT v FROM meta WHERE k='clock_offset'").fetchone()
+        return float(row[0]) if row else 0.0
+
+    def set_clock_offset(self, offset: float) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta (k, v) VALUES ('clock_offset', ?)", (str(offset),))
+
+    def created(self) -> float:
+        """When this state was first written: the birth of every region's `default` keyring."""
+        row = self.db.execute("SELECT v FROM meta WHERE k='created'").fetchone()
+        return float(row[0]) if row else 0.0
+
+    # --- keys -------------------------------------------------------------------------------------
+    def key(self, key_id: str) -> KeyRow | None:
+        return _key(self.db.execute("SELECT * FROM keys WHERE id=?", (key_id,)).fetchone())
+
+    def key_in(self, region: str, key_id: str) -> KeyRow | None:
+        return _key(self.db.execute("SELECT * FROM keys WHERE id=? AND region=?", (key_id, region)).fetchone())
+
+    def key_named(self, region: str, keyring: str, name: str) -> KeyRow | None:
+        return _key(
+            self.db.execute(
+                "SELECT * FROM keys WHERE region=? AND keyring=? AND name=?", (region, keyring, name)
+            ).fetchone()
+        )
+
+    def key_of_alias(self, region: str, alias: str) -> KeyRow | None:
+        return _key(
+            self.db.execute(
+                "SELECT k.* FROM aliases al JOIN keys k ON k.id = al.key_id WHERE al.region=? AND al.name=?",
+                (region, alias),
+            ).fetchone()
+        )
+
+    def key_holding(self, material_id: bytes, region: str, now: float) -> KeyRow | None:
+        """The live key of `region` that holds a material: the primary or one of its replicas."""
+        return _key(
+            self.db.execute(
+                f"SELECT * FROM keys WHERE material_id=? AND region=? AND {_LIVE}", (material_id, region, now)
+            ).fetchone()
+        )
+
+    def replicas(self, primary_id: str, now: float) -> list[KeyRow]:
+        rows = self.db.execute(f"SELECT * FROM keys WHERE primary_id=? AND {_LIVE}", (primary_id, now)).fetchall()
+        return [KeyRow.from_row(r) for r in rows]
+
+    def keys_page(
+        self,
+        region: str,
+        now: float,
+        keyring: str | None,
+        tag_filters: Mapping[str, tuple[str, ...]],
+        offset: int,
+        limit: int,
+    ) -> tuple[list[KeyRow], int]:
+        """One page of the region's live keys in (keyring, name) order, and how many match in all."""
+        where = f"region=? AND {_LIVE}"
+        args: list[Any] = [region, now]
+        if keyring is not None:
+            where += " AND keyring=?"
+            args.append(keyring)
+        for tag, values in sorted(tag_filters.items()):
+            where += " AND EXISTS (SELECT 1 FROM json_each(keys.tags) t WHERE t.key=?"
+            args.append(tag)
+            if values:
+                where += f" AND t.value IN ({','.join('?' * len(values))})"
+                args.extend(values)
+            where += ")"
+        (total,) = self.db.execute(f"SELECT COUNT(*) FROM keys WHERE {where}", args).fetchone()
+        rows = self.db.execute(
+            f"SELECT * FROM keys WHERE {where} ORDER BY keyring, name LIMIT ? OFFSET ?", (*args, limit, offset)
+        ).fetchall()
+        return [KeyRow.from_row(r) for r in rows], int(total)
+
+    def region_count(self, region: str) -> int:
+        row = self.db.execute("SELECT n FROM region_counts WHERE region=?", (region,)).fetchone()
+        return 0 if row is None else int(row[0])
+
+    def insert_key(self, key_id: str, new: NewKey, now: float) -> None:
+        self.db.execute(
+            "INSERT INTO keys (id, region, keyring, name, spec, usage, origin, state, description, enterprise_project,"
+            " created, updated, material_id, primary_id, ready_at, tags) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                key_id, new.region, new.keyring, new.name, new.spec.value, new.usage.value, new.origin.value,
+                new.state.value, new.description, new.enterprise_project, now, now, new.material_id, new.primary_id,
+                new.ready_at, _tags_json(new.tags),
+            ),
+        )
+        self.db.execute(
+            "INSERT INTO region_counts (region, n) VALUES (?, 1) ON CONFLICT(region) DO UPDATE SET n = n + 1",
+            (new.region,),
+        )
+
+    def update_key(self, key_id: str, now: float, **columns: Any) -> None:
+        """Set `columns` (names of the keys table; `tags` as a mapping) and the update time."""
+        if "tags" in columns:
+            columns["tags"] = _tags_json(columns["tags"])
+        sets = "".join(f"{name}=?, " for name in columns)
+        self.db.execute(f"UPDATE keys SET {sets}updated=? WHERE id=?", (*columns.values(), now, key_id))
+
+    def delete_key(self, key: KeyRow) -> None:
+        """A deletion that came due: the key, its aliases, its pending import and its tokens go; its
+        material goes with the last key that holds it."""
+        for sql in (
+            "DELETE FROM keys WHERE id=?",
+            "DELETE FROM aliases WHERE key_id=?",
+            "DELETE FROM imports WHERE key_id=?",
+            "DELETE FROM client_tokens WHERE key_id=?",
+        ):
+            self.db.execute(sql, (key.id,))
+        self.db.execute("UPDATE region_counts SET n = n - 1 WHERE region=?", (key.region,))
+        cur = self.db.execute(
+            "DELETE FROM materials WHERE material_id=? AND NOT EXISTS (SELECT 1 FROM keys WHERE material_id=?)",
+            (key.material_id, key.material_id),
+        )
+        if cur.rowcount:
+            self.store.forget_material(key.material_id)
+
+    def keys_due_for_deletion(self, now: float) -> list[KeyRow]:
+        rows = self.db.execute("SELECT * FROM keys WHERE deletion_at <= ?", (now,)).fetchall()
+        return [KeyRow.from_row(r) for r in rows]
+
+    def keys_due_for_rotation(self, now: float, day: float) -> list[KeyRow]:
+        rows = self.db.execute(
+            "SELECT * FROM keys WHERE rotation_enabled=1 AND last_rotation + rotation_days * ? <= ?", (day, now)
+        ).fetchall()
+        return [KeyRow.from_row(r) for r in rows]
+
+    # --- idempotency --------------------------------------------------------------------------------
+    def key_of_token(self, token: str | None, action: str, region: str) -> str | None:
+        if not token:
+            return None
+        row = self.db.execute(
+            "SELECT key_id FROM client_tokens WHERE token=? AND action=? AND region=?", (token, action, region)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def remember_token(self, token: str | None, action: str, region: str, key_id: str) -> None:
+        if token:
+            self.db.execute(
+                "INSERT INTO client_tokens (token, action, region, key_id) VALUES (?,?,?,?)",
+                (token, action, region, key_id),
+            )
+
+    # --- key material -------------------------------------------------------------------------------
+    def material(self, material_id: bytes, version: int | None = None) -> tuple[int, bytes] | None:
+        """A material version (the latest when `version` is None), unsealed; cached per process."""
+        cache = self.store.materials
+        if version is not None:
+            cached = cache.get((material_id, version))
+            if cached is not None:
+                return version, cached
+            row = self.db.execute(
+                "SELECT version, sealed FROM materials WHERE material_id=? AND version=?", (material_id, version)
+            ).fetchone()
+        else:
+            row = self.db.execute(
+                "SELECT version, sealed FROM materials WHERE material_id=? ORDER BY version DESC LIMIT 1",
+                (material_id,),
+            ).fetchone()
+        if row is None:
+            return None
+        ver = int(row["version"])
+        cached = cache.get((material_id, ver))
+        if cached is None:
+            cached = self.store.unseal(row["sealed"], _material_aad(material_id, ver))
+            cache[(material_id, ver)] = cached
+        return ver, cached
+
+    def has_material(self, material_id: bytes) -> bool:
+        return self.db.execute("SELECT 1 FROM materials WHERE material_id=?", (material_id,)).fetchone() is not None
+
+    def add_material(self, material_id: bytes, material: bytes, now: float) -> int:
+        """Store the next version of a material, sealed under the root key; answers its version."""
+        (latest,) = self.db.execute("SELECT MAX(version) FROM materials WHERE material_id=?", (material_id,)).fetchone()
+        version = (latest or 0) + 1
+        self.db.execute(
+            "INSERT INTO materials (material_id, version, sealed, created) VALUES (?, ?, ?, ?)",
+            (material_id, version, self.store.seal(material, _material_aad(material_id, version)), now),
+        )
+        return version
+
+    # --- aliases ------------------------------------------------------------------------------------
+    def alias(self, region: str, name: str) -> AliasRow | None:
+        row = self.db.execute("SELECT * FROM aliases WHERE region=? AND name=?", (region, name)).fetchone()
+        return None if row is None else AliasRow(row["region"], row["name"], row["key_id"], row["created"])
+
+    def insert_alias(self, region: str, name: str, key_id: str, now: float) -> None:
+        self.db.execute(
+            "INSERT INTO aliases (region, name, key_id, created) VALUES (?,?,?,?)", (region, name, key_id, now)
+        )
+
+    def retarget_alias(self, region: str, name: str, key_id: str) -> None:
+        self.db.execute("UPDATE aliases SET key_id=? WHERE region=? AND name=?", (key_id, region, name))
+
+    def delete_alias(self, region: str, name: str) -> bool:
+        return self.db.execute("DELETE FROM aliases WHERE region=? AND name=?", (region, name)).rowcount > 0
+
+    def aliases(self, region: str, now: float, key_id: str | None = None) -> list[AliasRow]:
+        """The region's aliases of live keys (of one key when `key_id` is given), by name."""
+        sql = f"SELECT al.* FROM aliases al JOIN keys k ON k.id = al.key_id WHERE al.region=? AND {_LIVE}"
+        args: list[Any] = [region, now]
+        if key_id is not None:
+            sql += " AND al.key_id=?"
+            args.append(key_id)
+        rows = self.db.execute(sql + " ORDER BY al.name", args).fetchall()
+        return [AliasRow(r["region"], r["name"], r["key_id"], r["created"]) for r in rows]
+
+    # --- imports ------------------------------------------------------------------------------------
+    def save_import(self, key_id: str, token: str, algorithm: str, wrapping_key_der: bytes, valid_to: float) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO imports (key_id, token, algorithm, sealed_wrapping_key, valid_to)"
+            " VALUES (?,?,?,?,?)",
+            (key_id, token, algorithm, self.store.seal(wrapping_key_der, key_id.encode()), valid_to),
+        )
+
+    def pending_import(self, key_id: str) -> ImportRow | None:
+        row = self.db.execute("SELECT * FROM imports WHERE key_id=?", (key_id,)).fetchone()
+        if row is None:
+            return None
+        der = self.store.unseal(row["sealed_wrapping_key"], key_id.encode())
+        return ImportRow(row["token"], row["algorithm"], der, row["valid_to"])
+
+    def drop_import(self, key_id: str) -> None:
+        self.db.execute("DELETE FROM imports WHERE key_id=?", (key_id,))
+
+    # --- keyrings -----------------------------------------------------------------------------------
+    def keyring(self, region: str, name: str) -> KeyringRow | None:
+        row = self.db.execute("SELECT * FROM keyrings WHERE region=? AND name=?", (region, name)).fetchone()
+        return None if row is None else _keyring(row)
+
+    def keyrings(self, region: str) -> list[KeyringRow]:
+        rows = self.db.execute("SELECT * FROM keyrings WHERE region=? ORDER BY name", (region,)).fetchall()
+        return [_keyring(r) for r in rows]
+
+    def save_keyring(self, ring: KeyringRow) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO keyrings (region, name, id, description, created, updated) VALUES (?,?,?,?,?,?)",
+            (ring.region, ring.name, ring.id, ring.description, ring.created, ring.updated),
+        )
+
+    def delete_keyring(self, region: str, name: str) -> bool:
+        return self.db.execute("DELETE FROM keyrings WHERE region=? AND name=?", (region, name)).rowcount > 0
+
+    def keys_per_keyring(self, region: str, names: list[str] | None = None) -> dict[str, int]:
+        """How many keys (pending deletions included) each keyring of `region` holds."""
+        sql = "SELECT keyring, COUNT(*) FROM keys WHERE region=?"
+        args: list[Any] = [region]
+        if names is not None:
+            sql += f" AND keyring IN ({','.join('?' * len(names))})"
+            args.extend(names)
+        return {r[0]: int(r[1]) for r in self.db.execute(sql + " GROUP BY keyring", args).fetchall()}
+
+
+def _keyring(row: sqlite3.Row) -> KeyringRow:
+    return KeyringRow(row["region"], row["name"], row["id"], row["description"], row["created"], row["updated"])
+
+
+def _material_aad(material_id: bytes, version: int) -> bytes:
+    return material_id + version.to_bytes(4, "big")
+
 
 BUSY_TIMEOUT_MS = 60_000
 
@@ -97,6 +509,8 @@ class Store:
         self.db_path = self.directory / "kms.sqlite3"
         self._local = threading.local()
         self._root = AESGCM(self._root_key())
+        # Unsealed material by (material id, version): Encrypt must not pay an unseal per call.
+        self.materials: dict[tuple[bytes, int], bytes] = {}
         self.conn()
 
     # --- root key --------------------------------------------------------------------------------
@@ -171,12 +585,15 @@ class Store:
         # Keep a large key table's index pages in memory: lookups stay flat from 100 to 100,000 keys.
         db.execute("PRAGMA cache_size=-65536")
         db.execute("PRAGMA mmap_size=268435456")
+        had_keyrings = db.execute("SELECT 1 FROM sqlite_master WHERE name='keyrings'").fetchone() is not None
         self._retry(lambda: db.executescript(SCHEMA))
+        if not had_keyrings:
+            self._retry(lambda: db.execute(MIGRATE_KEYRINGS))
+        self._retry(lambda: db.execute("INSERT OR IGNORE INTO meta (k, v) VALUES ('created', ?)", (str(time.time()),)))
         return db
 
     @staticmethod
-    def _retry(fn: object) -> None:
-        assert callable(fn)
+    def _retry(fn: Callable[[], object]) -> None:
         for attempt in range(200):
             try:
                 fn()
@@ -187,18 +604,25 @@ class Store:
                 time.sleep(min(0.05 * (attempt + 1), 0.5))
         raise UndefinedError("the emulator state stayed locked for too long")
 
+    def read(self) -> Tx:
+        """Statements outside a transaction: each reads the latest committed state."""
+        return Tx(self, self.conn())
+
     @contextlib.contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
+    def write(self) -> Iterator[Tx]:
         """A write transaction holding the database's write lock from its first statement."""
         db = self.conn()
         self._retry(lambda: db.execute("BEGIN IMMEDIATE"))
         try:
-            yield db
+            yield Tx(self, db)
         except BaseException:
             db.execute("ROLLBACK")
             raise
         else:
             self._retry(lambda: db.execute("COMMIT"))
+
+    def forget_material(self, material_id: bytes) -> None:
+        self.materials = {k: v for k, v in self.materials.items() if k[0] != material_id}
 
     def close(self) -> None:
         db = getattr(self._local, "db", None)

@@ -62,7 +62,7 @@ def _one_key(key: KeyRef | str, default_region: str) -> KeyRef:
 
 
 def _trn(client: KmsClient, key_id: str) -> str:
-    return str(client.describe_key(key_id)["Trn"])
+    return client.describe_key(key_id).trn
 
 
 def _wrap(client: KmsClient, refs: list[KeyRef], ctx: dict[str, str]) -> tuple[bytearray, list[fmt.EncryptedDataKey]]:

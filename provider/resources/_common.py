@@ -27,7 +27,7 @@ from pulumi.runtime import rpc
 from .. import config as kms_config
 from ..backend import Backend
 from ..client import KmsClient
-from ..domain import rules
+from ..domain import model, rules
 from ..domain.errors import KmsError, NotFound
 
 T = TypeVar("T")
@@ -276,7 +276,7 @@ def changed_inputs(
     return changed
 
 
-def live_key(c: KmsClient, ref: str, what: str) -> dict[str, Any] | None:
+def live_key(c: KmsClient, ref: str, what: str) -> model.Key | None:
     """The key as `refresh` sees it: None when it is gone or pending deletion (on its way out, for Pulumi
     it no longer exists)."""
     try:
@@ -285,7 +285,7 @@ def live_key(c: KmsClient, ref: str, what: str) -> dict[str, Any] | None:
         return None
     except KmsError as err:
         raise failure(f"{what}: read", err) from None
-    return None if key["KeyState"] == rules.KeyState.PENDING_DELETE else key
+    return None if key.state == rules.KeyState.PENDING_DELETE else key
 
 
 def refuse_imported_replacement(kind: str, olds: Props, news: Props, replaces: list[str]) -> None:
@@ -299,22 +299,20 @@ def refuse_imported_replacement(kind: str, olds: Props, news: Props, replaces: l
 
 
 # --- the service ---------------------------------------------------------------------------------------
-def replica_list(key: Mapping[str, Any]) -> list[dict[str, Any]]:
-    mrc = key.get("MultiRegionConfiguration") or {}
-    return list(mrc.get("ReplicaKeys") or [])
+def replica_list(key: model.Key) -> list[model.LinkedKey]:
+    return list(key.replicas)
 
 
-def live_replicas(key: Mapping[str, Any]) -> list[dict[str, Any]]:
+def live_replicas(key: model.Key) -> list[model.LinkedKey]:
     """The replicas of a primary key that are not yet scheduled for deletion."""
-    mrc = key.get("MultiRegionConfiguration") or {}
-    if mrc.get("MultiRegionKeyType") != rules.MultiRegionType.PRIMARY:
+    if key.multi_region_type != rules.MultiRegionType.PRIMARY:
         return []
-    return [r for r in replica_list(key) if r["KeyState"] != rules.KeyState.PENDING_DELETE]
+    return [r for r in replica_list(key) if r.state != rules.KeyState.PENDING_DELETE]
 
 
 def canonical_id(c: KmsClient, ref: str) -> str:
     """The key id behind an id, a TRN or an alias in the client's region."""
-    return str(c.describe_key(ref)["ID"])
+    return c.describe_key(ref).key_id
 
 
 def same_key(region: Any, a: Any, b: Any) -> bool:
@@ -332,19 +330,19 @@ def same_key(region: Any, a: Any, b: Any) -> bool:
         return False
 
 
-def wait_state(c: KmsClient, key_id: str, want: Iterable[str], timeout: float, what: str) -> dict[str, Any]:
+def wait_state(c: KmsClient, key_id: str, want: Iterable[str], timeout: float, what: str) -> model.Key:
     """Poll DescribeKey with exponential backoff until the key is in one of `want`."""
     wanted = set(want)
     deadline = time.monotonic() + timeout
     delay = 0.05
     while True:
         key = c.describe_key(key_id)
-        if key["KeyState"] in wanted:
+        if key.state in wanted:
             return key
         left = deadline - time.monotonic()
         if left <= 0:
             raise ProviderError(
-                f"{what}: key {key_id} in {c.region} is still {key['KeyState']} after {timeout:.0f}s "
+                f"{what}: key {key_id} in {c.region} is still {key.state} after {timeout:.0f}s "
                 f"(waiting for {' or '.join(sorted(wanted))}); run the update again to pick it up"
             )
         time.sleep(min(delay, left))
@@ -364,17 +362,17 @@ def set_tags(
         c.tag_resources(key_id, changed)
 
 
-def while_enabled(c: KmsClient, key: Mapping[str, Any], work: Callable[[], None]) -> None:
+def while_enabled(c: KmsClient, key: model.Key, work: Callable[[], None]) -> None:
     """Run `work` (tagging, rotation: the service needs an enabled key) on a key that may be disabled,
     leaving it in the state it was in."""
-    if key["KeyState"] != rules.KeyState.DISABLE:
+    if key.state != rules.KeyState.DISABLE:
         work()
         return
-    c.enable_key(key["ID"])
+    c.enable_key(key.key_id)
     try:
         work()
     finally:
-        c.disable_key(key["ID"])
+        c.disable_key(key.key_id)
 
 
 def retire_key(
@@ -386,7 +384,7 @@ def retire_key(
         key = c.describe_key(key_id)
     except NotFound:
         return
-    state = key["KeyState"]
+    state = key.state
     if state == rules.KeyState.PENDING_DELETE:
         return
     if state == rules.KeyState.CREATING:
@@ -399,7 +397,7 @@ def retire_key(
     delay = 0.1
     while waiting := live_replicas(key):
         if time.monotonic() >= deadline:
-            names = ", ".join(f"{r['KeyID']} ({r['Region']})" for r in waiting)
+            names = ", ".join(f"{r.key_id} ({r.region})" for r in waiting)
             raise ProviderError(
                 f"{what}: key {key_id} is a primary key whose replica keys are not scheduled for deletion: "
                 f"{names}; delete the replica keys first (seed 001)"
@@ -409,8 +407,8 @@ def retire_key(
         key = c.describe_key(key_id)
     for alias in c.list_aliases(key_id):
         with contextlib.suppress(NotFound):
-            c.delete_alias(alias["AliasName"])
-    original = key["KeyName"]
+            c.delete_alias(alias.name)
+    original = key.name
     c.update_key(key_id, new_key_name=retired_name(original))
     try:
         c.schedule_key_deletion(key_id, pending_days)

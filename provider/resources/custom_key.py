@@ -15,7 +15,7 @@ import pulumi
 from pulumi import dynamic
 
 from ..client import KmsClient, tags_of
-from ..domain import rules
+from ..domain import model, rules
 from ..domain.errors import KmsError, NotFound
 from . import _common as common
 from ._common import AUTONAME, AUTONAMED, IMPORT_ID, Checker, Props, ProviderError, is_unknown
@@ -160,14 +160,14 @@ class CustomKeyProvider(common.BaseProvider):
         try:
             key, public_key = _converge(c, key, props.get("tags") or {}, props, None)
         except KmsError as err:
-            common.roll_back(c, key["ID"], what)
+            common.roll_back(c, key.key_id, what)
             raise common.failure(
-                f"{what}: create (the new key {key['ID']} was scheduled for deletion)", err
+                f"{what}: create (the new key {key.key_id} was scheduled for deletion)", err
             ) from None
         except BaseException:
-            common.roll_back(c, key["ID"], what)
+            common.roll_back(c, key.key_id, what)
             raise
-        return dynamic.CreateResult(key["ID"], _outs(key, props, public_key))
+        return dynamic.CreateResult(key.key_id, _outs(key, props, public_key))
 
     def _adopt(self, c: KmsClient, props: Props, what: str) -> dynamic.CreateResult:
         """ResourceOptions(import_=ID): take over an existing key and make it match the program."""
@@ -176,10 +176,9 @@ class CustomKeyProvider(common.BaseProvider):
             key = c.describe_key(ref)
         except NotFound:
             raise ProviderError(f"{what}: import_ of {ref}: no such key in {c.region}") from None
-        mrc = key.get("MultiRegionConfiguration") or {}
-        if mrc.get("MultiRegionKeyType") == rules.MultiRegionType.REPLICA:
+        if key.multi_region_type == rules.MultiRegionType.REPLICA:
             raise ProviderError(f"{what}: import_ of {ref}: it is a replica key; adopt it with ReplicaKey")
-        if key["KeyState"] == rules.KeyState.PENDING_DELETE:
+        if key.state == rules.KeyState.PENDING_DELETE:
             raise ProviderError(
                 f"{what}: import_ of {ref}: the key is pending deletion; cancel the deletion first"
             )
@@ -194,7 +193,7 @@ class CustomKeyProvider(common.BaseProvider):
                 f"{what}: import_ of {ref}: the key does not match the program: " + "; ".join(wrong)
             )
         key, public_key = _converge(c, key, {}, props, None)
-        return dynamic.CreateResult(key["ID"], _outs(key, props, public_key))
+        return dynamic.CreateResult(key.key_id, _outs(key, props, public_key))
 
     # --- update ----------------------------------------------------------------------------------------
     def update(self, id_: str, olds: Props, news: Props) -> dynamic.UpdateResult:
@@ -215,13 +214,13 @@ class CustomKeyProvider(common.BaseProvider):
         if key is None:
             return dynamic.ReadResult("", {})
         public_key = props.get("public_key")
-        if key["KeySpec"] in rules.ASYMMETRIC_SPECS and key["KeyState"] == rules.KeyState.ENABLE:
-            public_key = c.get_public_key(key["ID"])
+        if key.spec in rules.ASYMMETRIC_SPECS and key.state == rules.KeyState.ENABLE:
+            public_key = c.get_public_key(key.key_id)
         live = _live_inputs(key, props)
         outs = _outs(key, live, public_key)
         # Without our inputs in `props` this is an adoption: hand back inputs rebuilt from the live key.
         inputs = None if "key_spec" in props else {k: v for k, v in live.items() if v is not None}
-        return dynamic.ReadResult(key["ID"], outs, inputs)
+        return dynamic.ReadResult(key.key_id, outs, inputs)
 
     # --- delete ----------------------------------------------------------------------------------------
     def delete(self, id_: str, props: Props) -> None:
@@ -288,24 +287,24 @@ def _wire_origin(origin: str) -> str:
 
 
 def _converge(
-    c: KmsClient, key: dict[str, Any], old_tags: dict[str, str], want: Props, public_key: str | None
-) -> tuple[dict[str, Any], str | None]:
+    c: KmsClient, key: model.Key, old_tags: dict[str, str], want: Props, public_key: str | None
+) -> tuple[model.Key, str | None]:
     """Make a live key match `want`: import material, enable first, change the rest, disable last."""
-    key_id = key["ID"]
-    if want.get("key_material") and key["KeyState"] == rules.KeyState.PENDING_IMPORT:
+    key_id = key.key_id
+    if want.get("key_material") and key.state == rules.KeyState.PENDING_IMPORT:
         key = c.import_material(key_id, common.decode_material(want["key_material"]))
     enabled = want.get("enabled", True)
-    if enabled and key["KeyState"] == rules.KeyState.DISABLE:
+    if enabled and key.state == rules.KeyState.DISABLE:
         key = c.enable_key(key_id)
     name = want.get("key_name")
     description = want.get("description") or ""
-    if (name and name != key["KeyName"]) or description != key["Description"]:
+    if (name and name != key.name) or description != key.description:
         key = c.update_key(
             key_id,
-            new_key_name=name if name != key["KeyName"] else None,
-            description=description if description != key["Description"] else None,
+            new_key_name=name if name != key.name else None,
+            description=description if description != key.description else None,
         )
-    if want.get("enterprise_project") and want["enterprise_project"] != key["EnterpriseProject"]:
+    if want.get("enterprise_project") and want["enterprise_project"] != key.enterprise_project:
         key = c.update_key(key_id, enterprise_project=want["enterprise_project"])
 
     managed = want.get("tags") is not None
@@ -316,12 +315,12 @@ def _converge(
     tags_to_change = managed and (
         bool(set(old_tags) - set(new_tags)) or any(live_tags.get(k) != v for k, v in new_tags.items())
     )
-    rotation_to_change = rotate != bool(key.get("RotationEnabled")) or (
-        rotate and interval is not None and int(interval) != key.get("RotationIntervalInDays")
+    rotation_to_change = rotate != key.rotation_enabled or (
+        rotate and interval is not None and int(interval) != key.rotation_days
     )
     if tags_to_change or rotation_to_change:
         # The service tags and rotates enabled keys only: a disabled key is enabled for the change.
-        was_disabled = key["KeyState"] == rules.KeyState.DISABLE
+        was_disabled = key.state == rules.KeyState.DISABLE
         if was_disabled:
             key = c.enable_key(key_id)
         try:
@@ -335,26 +334,26 @@ def _converge(
             if was_disabled:
                 c.disable_key(key_id)
         key = c.describe_key(key_id)
-    if key["KeySpec"] in rules.ASYMMETRIC_SPECS and key["KeyState"] == rules.KeyState.ENABLE:
+    if key.spec in rules.ASYMMETRIC_SPECS and key.state == rules.KeyState.ENABLE:
         public_key = c.get_public_key(key_id)
-    if not enabled and key["KeyState"] == rules.KeyState.ENABLE:
+    if not enabled and key.state == rules.KeyState.ENABLE:
         key = c.disable_key(key_id)
     return key, public_key
 
 
-def _live_inputs(key: dict[str, Any], props: Props) -> Props:
+def _live_inputs(key: model.Key, props: Props) -> Props:
     """The inputs that describe a live key (props fill what the service does not report)."""
-    state = key["KeyState"]
-    rotation = bool(key.get("RotationEnabled"))
+    state = key.state
+    rotation = key.rotation_enabled
     return {
-        "region": key["Region"],
-        "key_spec": key["KeySpec"],
-        "key_usage": key["KeyUsage"],
-        "origin": ORIGINS[rules.Origin(key["Origin"])],
-        "keyring_name": key["KeyringName"],
-        "key_name": key["KeyName"],
-        "description": key.get("Description") or "",
-        "enterprise_project": key.get("EnterpriseProject") or rules.DEFAULT_ENTERPRISE_PROJECT,
+        "region": key.region,
+        "key_spec": key.spec.value,
+        "key_usage": key.usage.value,
+        "origin": ORIGINS[key.origin],
+        "keyring_name": key.keyring,
+        "key_name": key.name,
+        "description": key.description,
+        "enterprise_project": key.enterprise_project or rules.DEFAULT_ENTERPRISE_PROJECT,
         # A key still waiting for its material is neither: it keeps what the program asked for.
         "enabled": (
             props.get("enabled", True)
@@ -364,29 +363,28 @@ def _live_inputs(key: dict[str, Any], props: Props) -> Props:
         "pending_days": props.get("pending_days") or rules.PENDING_DAYS_DEFAULT,
         "rotation_enabled": rotation,
         "rotation_interval_days": (
-            key.get("RotationIntervalInDays") if rotation else props.get("rotation_interval_days")
+            key.rotation_days if rotation else props.get("rotation_interval_days")
         ),
         "tags": tags_of(key),
     }
 
 
-def _outs(key: dict[str, Any], want: Props, public_key: str | None) -> Props:
-    mrc = key.get("MultiRegionConfiguration") or {}
+def _outs(key: model.Key, want: Props, public_key: str | None) -> Props:
     outs: Props = {p: want.get(p) for p in INPUTS if p != "key_material"}
     outs.update(
         {
-            "key_id": key["ID"],
-            "trn": key["Trn"],
-            "key_state": key["KeyState"],
-            "key_name": key["KeyName"],
-            "region": key["Region"],
-            "key_spec": key["KeySpec"],
-            "key_usage": key["KeyUsage"],
-            "keyring_name": key["KeyringName"],
-            "multi_region_type": mrc.get("MultiRegionKeyType") or rules.MultiRegionType.NONE.value,
-            "replica_regions": sorted(r["Region"] for r in mrc.get("ReplicaKeys") or []),
+            "key_id": key.key_id,
+            "trn": key.trn,
+            "key_state": key.state.value,
+            "key_name": key.name,
+            "region": key.region,
+            "key_spec": key.spec.value,
+            "key_usage": key.usage.value,
+            "keyring_name": key.keyring,
+            "multi_region_type": key.multi_region_type.value,
+            "replica_regions": sorted(key.replica_regions),
             "public_key": public_key,
-            "creation_date": common.timestamp(key.get("CreationDate")),
+            "creation_date": common.timestamp(key.created),
         }
     )
     # Declared tags once converged; the live ones when tags are not managed here (informational).

@@ -8,7 +8,7 @@ import pulumi
 from pulumi import dynamic
 
 from ..client import KmsClient
-from ..domain import rules
+from ..domain import model, rules
 from ..domain.errors import KmsError, NotFound
 from . import _common as common
 from ._common import IMPORT_ID, Checker, Props, ProviderError, is_unknown
@@ -61,7 +61,7 @@ class KeyAliasProvider(common.BaseProvider):
                 alias = c.create_alias(name, props["target_key_id"])
         except KmsError as err:
             raise common.failure(f"KeyAlias {name} in {region}: create", err) from None
-        return dynamic.CreateResult(alias["Trn"], _outs(alias, region))
+        return dynamic.CreateResult(alias.trn, _outs(alias, region))
 
     def update(self, id_: str, olds: Props, news: Props) -> dynamic.UpdateResult:
         region, name = news["region"], news["alias_name"]
@@ -88,7 +88,7 @@ class KeyAliasProvider(common.BaseProvider):
             return dynamic.ReadResult("", {})
         outs = _outs(alias, region)
         inputs = None if "target_key_id" in props else {p: outs[p] for p in INPUTS}
-        return dynamic.ReadResult(alias["Trn"], outs, inputs)
+        return dynamic.ReadResult(alias.trn, outs, inputs)
 
     def delete(self, id_: str, props: Props) -> None:
         region, name = props["region"], props["alias_name"]
@@ -100,16 +100,16 @@ class KeyAliasProvider(common.BaseProvider):
             raise common.failure(f"KeyAlias {name} in {region}: delete", err) from None
 
 
-def _find(c: KmsClient, name: str) -> dict[str, Any] | None:
-    return next((a for a in c.list_aliases() if a["AliasName"] == name), None)
+def _find(c: KmsClient, name: str) -> model.Alias | None:
+    return next((a for a in c.list_aliases() if a.name == name), None)
 
 
-def _outs(alias: dict[str, Any], region: str) -> Props:
+def _outs(alias: model.Alias, region: str) -> Props:
     return {
-        "alias_name": alias["AliasName"],
-        "target_key_id": alias["KeyID"],
-        "trn": alias["Trn"],
-        "region": alias.get("Region") or region,
+        "alias_name": alias.name,
+        "target_key_id": alias.key_id,
+        "trn": alias.trn,
+        "region": alias.region or region,
     }
 
 

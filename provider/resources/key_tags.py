@@ -12,7 +12,7 @@ import pulumi
 from pulumi import dynamic
 
 from ..client import KmsClient, tags_of
-from ..domain import rules
+from ..domain import model, rules
 from ..domain.errors import KmsError, NotFound
 from . import _common as common
 from ._common import Checker, Props, is_unknown
@@ -48,7 +48,7 @@ class KeyTagsProvider(common.BaseProvider):
             key = _apply(c, key, {}, props.get("tags") or {})
         except KmsError as err:
             raise common.failure(f"{what}: create", err) from None
-        return dynamic.CreateResult(f"{region}:{key['ID']}", _outs(key, region, props.get("tags") or {}))
+        return dynamic.CreateResult(f"{region}:{key.key_id}", _outs(key, region, props.get("tags") or {}))
 
     def update(self, id_: str, olds: Props, news: Props) -> dynamic.UpdateResult:
         region = news["region"]
@@ -74,7 +74,7 @@ class KeyTagsProvider(common.BaseProvider):
         return dynamic.ReadResult(
             id_,
             _outs(key, region, mine),
-            None if managed is not None else {"key_id": key["ID"], "region": region, "tags": mine},
+            None if managed is not None else {"key_id": key.key_id, "region": region, "tags": mine},
         )
 
     def delete(self, id_: str, props: Props) -> None:
@@ -86,7 +86,7 @@ class KeyTagsProvider(common.BaseProvider):
             return
         except KmsError as err:
             raise common.failure(f"KeyTags {id_}: delete", err) from None
-        if key["KeyState"] == rules.KeyState.PENDING_DELETE:
+        if key.state == rules.KeyState.PENDING_DELETE:
             return  # the key is going away with its tags
         try:
             _apply(c, key, props.get("tags") or {}, {})
@@ -94,19 +94,19 @@ class KeyTagsProvider(common.BaseProvider):
             raise common.failure(f"KeyTags {id_}: delete", err) from None
 
 
-def _apply(c: KmsClient, key: dict[str, Any], old: dict[str, str], new: dict[str, str]) -> dict[str, Any]:
+def _apply(c: KmsClient, key: model.Key, old: dict[str, str], new: dict[str, str]) -> model.Key:
     live = tags_of(key)
     mine_gone = {k for k in set(old) - set(new) if k in live}
     if not mine_gone and all(live.get(k) == v for k, v in new.items()):
         return key
     common.while_enabled(
-        c, key, lambda: common.set_tags(c, key["ID"], {k: old[k] for k in mine_gone}, live, new)
+        c, key, lambda: common.set_tags(c, key.key_id, {k: old[k] for k in mine_gone}, live, new)
     )
-    return c.describe_key(key["ID"])
+    return c.describe_key(key.key_id)
 
 
-def _outs(key: dict[str, Any], region: str, tags: dict[str, str]) -> Props:
-    return {"key_id": key["ID"], "region": region, "tags": dict(tags)}
+def _outs(key: model.Key, region: str, tags: dict[str, str]) -> Props:
+    return {"key_id": key.key_id, "region": region, "tags": dict(tags)}
 
 
 class KeyTags(dynamic.Resource, module="kms", name="KeyTags"):

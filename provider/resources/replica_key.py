@@ -15,7 +15,7 @@ import pulumi
 from pulumi import dynamic
 
 from ..client import KmsClient, tags_of
-from ..domain import rules
+from ..domain import model, rules
 from ..domain.errors import Conflict, KmsError, NotFound
 from . import _common as common
 from ._common import IMPORT_ID, TIMEOUT, Checker, Props, ProviderError, is_unknown
@@ -110,7 +110,7 @@ class ReplicaKeyProvider(common.BaseProvider):
             else:
                 try:
                     replica = pc.replicate_key(
-                        primary["ID"],
+                        primary.key_id,
                         replica_region,
                         replica_key_name=props.get("key_name"),
                         description=props.get("description"),
@@ -121,21 +121,21 @@ class ReplicaKeyProvider(common.BaseProvider):
                 except Conflict as err:
                     replica = _adopt_standing(pc, rc, primary, replica_region, err)
                     old_tags = {}
-            if replica["KeyState"] == rules.KeyState.PENDING_DELETE:
-                replica = rc.cancel_key_deletion(replica["ID"])
+            if replica.state == rules.KeyState.PENDING_DELETE:
+                replica = rc.cancel_key_deletion(replica.key_id)
         except KmsError as err:
             raise common.failure(f"{what}: create", err) from None
         # Not rolled back when the wait runs out: a replica still Creating cannot be scheduled for deletion,
         # and the next apply adopts it.
-        replica = common.wait_state(rc, replica["ID"], USABLE, timeout, f"{what}: create")
+        replica = common.wait_state(rc, replica.key_id, USABLE, timeout, f"{what}: create")
         try:
-            replica = _converge(rc, replica, old_tags, props, props.get("key_name") or primary["KeyName"])
+            replica = _converge(rc, replica, old_tags, props, props.get("key_name") or primary.name)
         except KmsError as err:
-            common.roll_back(rc, replica["ID"], what)
+            common.roll_back(rc, replica.key_id, what)
             raise common.failure(
-                f"{what}: create (replica {replica['ID']} was scheduled for deletion)", err
+                f"{what}: create (replica {replica.key_id} was scheduled for deletion)", err
             ) from None
-        return dynamic.CreateResult(replica["ID"], _outs(replica, props))
+        return dynamic.CreateResult(replica.key_id, _outs(replica, props))
 
     def update(self, id_: str, olds: Props, news: Props) -> dynamic.UpdateResult:
         region = news["replica_region"]
@@ -153,19 +153,19 @@ class ReplicaKeyProvider(common.BaseProvider):
         replica = common.live_key(rc, id_, f"ReplicaKey {id_} in {region}")
         if replica is None:
             return dynamic.ReadResult("", {})
-        primary = (replica.get("MultiRegionConfiguration") or {}).get("PrimaryKey") or {}
+        primary = replica.primary
         live: Props = {
-            "primary_key_id": primary.get("KeyID"),
-            "primary_region": primary.get("Region") or props.get("primary_region"),
-            "replica_region": replica["Region"],
-            "key_name": replica["KeyName"],
-            "description": replica.get("Description") or "",
-            "enabled": replica["KeyState"] != rules.KeyState.DISABLE,
+            "primary_key_id": primary.key_id if primary else None,
+            "primary_region": (primary.region if primary else None) or props.get("primary_region"),
+            "replica_region": replica.region,
+            "key_name": replica.name,
+            "description": replica.description,
+            "enabled": replica.state != rules.KeyState.DISABLE,
             "pending_days": props.get("pending_days") or rules.PENDING_DAYS_DEFAULT,
             "tags": tags_of(replica),
         }
         inputs = None if "replica_region" in props else {k: v for k, v in live.items() if v is not None}
-        return dynamic.ReadResult(replica["ID"], _outs(replica, live), inputs)
+        return dynamic.ReadResult(replica.key_id, _outs(replica, live), inputs)
 
     def delete(self, id_: str, props: Props) -> None:
         region = props.get("replica_region") or props.get("region") or common.default_region()
@@ -178,45 +178,45 @@ class ReplicaKeyProvider(common.BaseProvider):
 
 
 def _adopt_standing(
-    pc: KmsClient, rc: KmsClient, primary: dict[str, Any], region: str, err: Conflict
-) -> dict[str, Any]:
+    pc: KmsClient, rc: KmsClient, primary: model.Key, region: str, err: Conflict
+) -> model.Key:
     """ReplicateKey answered Conflict: if the primary already has a replica in the region, take it over."""
-    primary = pc.describe_key(primary["ID"])
+    primary = pc.describe_key(primary.key_id)
     for r in common.replica_list(primary):
-        if r["Region"] == region:
-            return rc.describe_key(r["KeyID"])
+        if r.region == region:
+            return rc.describe_key(r.key_id)
     raise err  # a name conflict, not a standing replica
 
 
-def _adopt_import(rc: KmsClient, primary: dict[str, Any], ref: str, what: str) -> dict[str, Any]:
+def _adopt_import(rc: KmsClient, primary: model.Key, ref: str, what: str) -> model.Key:
     try:
         replica = rc.describe_key(ref)
     except NotFound:
         raise ProviderError(f"{what}: import_ of {ref}: no such key in {rc.region}") from None
-    owner = ((replica.get("MultiRegionConfiguration") or {}).get("PrimaryKey") or {}).get("KeyID")
-    if replica["ID"] == owner or owner != primary["ID"]:
-        raise ProviderError(f"{what}: import_ of {ref}: it is not a replica of {primary['ID']}")
+    owner = replica.primary.key_id if replica.primary else None
+    if replica.key_id == owner or owner != primary.key_id:
+        raise ProviderError(f"{what}: import_ of {ref}: it is not a replica of {primary.key_id}")
     return replica
 
 
 def _converge(
-    rc: KmsClient, key: dict[str, Any], old_tags: dict[str, str], want: Props, name: str | None
-) -> dict[str, Any]:
+    rc: KmsClient, key: model.Key, old_tags: dict[str, str], want: Props, name: str | None
+) -> model.Key:
     """Enable first, change the rest, disable last (tags need an enabled key)."""
-    key_id = key["ID"]
+    key_id = key.key_id
     enabled = want.get("enabled", True)
-    if enabled and key["KeyState"] == rules.KeyState.DISABLE:
+    if enabled and key.state == rules.KeyState.DISABLE:
         key = rc.enable_key(key_id)
     description = want.get("description")
-    rename = name if name and name != key["KeyName"] else None
-    redescribe = description if description is not None and description != key["Description"] else None
+    rename = name if name and name != key.name else None
+    redescribe = description if description is not None and description != key.description else None
     if rename or redescribe is not None:
         key = rc.update_key(key_id, new_key_name=rename, description=redescribe)
     new_tags = dict(want.get("tags") or {})
     live_tags = tags_of(key)
     managed = want.get("tags") is not None
     if managed and (set(old_tags) - set(new_tags) or any(live_tags.get(k) != v for k, v in new_tags.items())):
-        was_disabled = key["KeyState"] == rules.KeyState.DISABLE
+        was_disabled = key.state == rules.KeyState.DISABLE
         if was_disabled:
             rc.enable_key(key_id)
         try:
@@ -225,26 +225,26 @@ def _converge(
             if was_disabled:
                 rc.disable_key(key_id)
         key = rc.describe_key(key_id)
-    if not enabled and key["KeyState"] == rules.KeyState.ENABLE:
+    if not enabled and key.state == rules.KeyState.ENABLE:
         key = rc.disable_key(key_id)
     return key
 
 
-def _outs(key: dict[str, Any], want: Props) -> Props:
-    primary = (key.get("MultiRegionConfiguration") or {}).get("PrimaryKey") or {}
+def _outs(key: model.Key, want: Props) -> Props:
+    primary = key.primary
     outs: Props = {p: want.get(p) for p in INPUTS}
     outs.update(
         {
-            "key_id": key["ID"],
-            "trn": key["Trn"],
-            "key_state": key["KeyState"],
-            "key_spec": key["KeySpec"],
-            "key_usage": key["KeyUsage"],
-            "primary_trn": primary.get("Trn"),
-            "primary_key_id": primary.get("KeyID") or want.get("primary_key_id"),
-            "region": key["Region"],
-            "key_name": key["KeyName"],
-            "description": key.get("Description") or "",
+            "key_id": key.key_id,
+            "trn": key.trn,
+            "key_state": key.state.value,
+            "key_spec": key.spec.value,
+            "key_usage": key.usage.value,
+            "primary_trn": (primary.trn if primary else None) or None,
+            "primary_key_id": (primary.key_id if primary else None) or want.get("primary_key_id"),
+            "region": key.region,
+            "key_name": key.name,
+            "description": key.description,
             "tags": dict(want["tags"]) if want.get("tags") is not None else tags_of(key),
         }
     )

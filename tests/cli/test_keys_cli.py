@@ -24,15 +24,15 @@ def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_list_and_describe(state: Path) -> None:
     kms = KmsClient(Emulator(state), "cn-north-4")
     key = kms.create_key("listed", description="shown")
-    kms.create_alias("alias/listed", key["ID"])
+    kms.create_alias("alias/listed", key.key_id)
     runner = CliRunner()
     out = runner.invoke(app, ["keys", "list", "--json"])
     assert out.exit_code == 0, out.output
-    assert [k["KeyName"] for k in json.loads(out.output)] == ["listed"]
+    assert [k["name"] for k in json.loads(out.output)] == ["listed"]
     table = runner.invoke(app, ["keys", "list"])
     assert "listed" in table.output and "AES_256" in table.output
     described = runner.invoke(app, ["keys", "describe", "alias/listed"])
-    assert json.loads(described.output)["Description"] == "shown"
+    assert json.loads(described.output)["description"] == "shown"
 
 
 def test_describe_unknown_key_is_one_clear_line(state: Path) -> None:
@@ -44,7 +44,7 @@ def test_describe_unknown_key_is_one_clear_line(state: Path) -> None:
 def test_clock_advance_makes_deletion_due(state: Path) -> None:
     kms = KmsClient(Emulator(state), "cn-north-4")
     key = kms.create_key("short-lived")
-    kms.schedule_key_deletion(key["ID"], 7)
+    kms.schedule_key_deletion(key.key_id, 7)
     out = CliRunner().invoke(app, ["clock", "advance", "7d1h"])
     assert out.exit_code == 0, out.output
     assert "advanced 608400s" in out.output

@@ -14,7 +14,7 @@ def writer(state: str) -> None:
     i = 0
     while True:
         key = kms.create_key(f"w{i}", tags={"n": str(i)})
-        print(key["ID"], flush=True)
+        print(key.key_id, flush=True)
         i += 1
 
 
@@ -26,16 +26,16 @@ def mixed(state: str, worker: int, ops: int) -> None:
     n = 0
     while done < ops:
         key = kms.create_key(f"p{worker}-{n}")
-        replica = kms.replicate_key(key["ID"], "cn-east-3")
-        blob = kms.encrypt(key["ID"], f"{worker}:{n}".encode(), {"w": str(worker)})
+        replica = kms.replicate_key(key.key_id, "cn-east-3")
+        blob = kms.encrypt(key.key_id, f"{worker}:{n}".encode(), {"w": str(worker)})
         assert east.decrypt(blob, {"w": str(worker)})[1] == f"{worker}:{n}".encode()
-        kms.tag_resources(key["ID"], {"worker": str(worker), "n": str(n)})
-        kms.create_alias(f"alias/p{worker}-{n}", key["ID"])
-        kms.disable_key(key["ID"])
-        kms.enable_key(key["ID"])
-        _, dek, wrapped = kms.generate_data_key(key["ID"])
+        kms.tag_resources(key.key_id, {"worker": str(worker), "n": str(n)})
+        kms.create_alias(f"alias/p{worker}-{n}", key.key_id)
+        kms.disable_key(key.key_id)
+        kms.enable_key(key.key_id)
+        _, dek, wrapped = kms.generate_data_key(key.key_id)
         assert kms.decrypt(wrapped)[1] == dek
-        east.schedule_key_deletion(replica["ID"], 7)
+        east.schedule_key_deletion(replica.key_id, 7)
         done += 10
         n += 1
     print(n, flush=True)

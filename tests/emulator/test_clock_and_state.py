@@ -19,29 +19,29 @@ def test_replica_is_creating_until_replication_completes(tmp_path: Path) -> None
     # created replica key." Replication is asynchronous: KMS_REPLICATION_DELAY seconds in Creating.
     kms = KmsClient(Emulator(tmp_path, replication_delay=0.5), "cn-north-4")
     primary = kms.create_key("async")
-    replica = kms.replicate_key(primary["ID"], "cn-east-3")
+    replica = kms.replicate_key(primary.key_id, "cn-east-3")
     east = kms.in_region("cn-east-3")
-    assert replica["KeyState"] == "Creating"
+    assert replica.state == "Creating"
     with pytest.raises(InvalidKeyStatus, match="Creating"):
-        east.encrypt(replica["ID"], b"too early")
+        east.encrypt(replica.key_id, b"too early")
     time.sleep(0.6)
-    assert east.describe_key(replica["ID"])["KeyState"] == "Enable"
-    assert east.decrypt(east.encrypt(replica["ID"], b"now"))[1] == b"now"
+    assert east.describe_key(replica.key_id).state == "Enable"
+    assert east.decrypt(east.encrypt(replica.key_id, b"now"))[1] == b"now"
 
 
 def test_replication_delay_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KMS_REPLICATION_DELAY", "30")
     kms = KmsClient(Emulator(tmp_path), "cn-north-4")
-    replica = kms.replicate_key(kms.create_key("env")["ID"], "cn-south-1")
-    assert replica["KeyState"] == "Creating"
+    replica = kms.replicate_key(kms.create_key("env").key_id, "cn-south-1")
+    assert replica.state == "Creating"
     kms.advance_clock(31)
-    assert kms.in_region("cn-south-1").describe_key(replica["ID"])["KeyState"] == "Enable"
+    assert kms.in_region("cn-south-1").describe_key(replica.key_id).state == "Enable"
 
 
 def test_state_persists_across_processes_and_material_is_sealed(tmp_path: Path) -> None:
     first = KmsClient(Emulator(tmp_path), "cn-north-4")
     key = first.create_key("durable", key_spec="AES_256")
-    blob = first.encrypt(key["ID"], b"kept")
+    blob = first.encrypt(key.key_id, b"kept")
     first.backend.close()
     again = KmsClient(Emulator(tmp_path), "cn-north-4")
     assert again.decrypt(blob)[1] == b"kept"
@@ -64,8 +64,8 @@ def test_scheduled_deletion_frees_quota_and_aliases(tmp_path: Path) -> None:
     kms = KmsClient(Emulator(tmp_path, quota=2), "cn-north-4")
     a = kms.create_key("a")
     kms.create_key("b")
-    kms.create_alias("alias/a", a["ID"])
-    kms.schedule_key_deletion(a["ID"], 7)
+    kms.create_alias("alias/a", a.key_id)
+    kms.schedule_key_deletion(a.key_id, 7)
     kms.advance_clock(7 * 86400 + 1)
     assert kms.list_aliases() == []
     with pytest.raises(NotFound):

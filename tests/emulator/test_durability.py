@@ -29,7 +29,7 @@ def test_sigkill_mid_stream_loses_no_acknowledged_key(tmp_path: Path) -> None:
     kms = KmsClient(Emulator(tmp_path, quota=1_000_000), "cn-north-4")
     for i, key_id in enumerate(acknowledged):
         key = kms.describe_key(key_id)
-        assert key["KeyName"] == f"w{i}" and tags_of(key) == {"n": str(i)}
+        assert key.name == f"w{i}" and tags_of(key) == {"n": str(i)}
     # The state stays writable after the crash.
     kms.create_key("after-crash")
 
@@ -49,6 +49,6 @@ def test_four_processes_share_one_state_without_errors(tmp_path: Path) -> None:
     keys = kms.list_keys()
     east = kms.in_region("cn-east-3").list_keys()
     assert len(keys) == sum(rounds) and len(east) == sum(rounds)
-    assert all(k["KeyState"] == "Enable" and tags_of(k)["worker"] for k in keys)
-    assert all(k["KeyState"] == "PendingDelete" for k in east)
+    assert all(k.state == "Enable" and tags_of(k)["worker"] for k in keys)
+    assert all(k.state == "PendingDelete" for k in east)
     assert len(kms.list_aliases()) == sum(rounds)

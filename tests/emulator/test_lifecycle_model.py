@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 
 from provider.client import KmsClient
+from provider.domain import model
 from provider.domain.errors import (
     Conflict,
     InvalidKeyStatus,
@@ -73,8 +74,8 @@ class Lifecycle(RuleBasedStateMachine):
     def create(self, region: str) -> str:
         self.names += 1
         key = self.client(region).create_key(f"k{self.names}")
-        self.model[key["ID"]] = ModelKey(key["ID"], region, key["ID"], None)
-        return key["ID"]
+        self.model[key.key_id] = ModelKey(key.key_id, region, key.key_id, None)
+        return key.key_id
 
     @rule(target=keys, key_id=keys, region=st.sampled_from(REGIONS))
     def replicate(self, key_id: str, region: str) -> str:
@@ -94,10 +95,10 @@ class Lifecycle(RuleBasedStateMachine):
         out = self.expect(error, lambda: self.client(k.region).replicate_key(key_id, region))
         if out is None:
             return key_id
-        assert isinstance(out, dict)
-        self.model[out["ID"]] = ModelKey(out["ID"], region, k.material, k.id)
-        k.replicas[region] = out["ID"]
-        return str(out["ID"])
+        assert isinstance(out, model.Key)
+        self.model[out.key_id] = ModelKey(out.key_id, region, k.material, k.id)
+        k.replicas[region] = out.key_id
+        return str(out.key_id)
 
     @rule(key_id=keys, enable=st.booleans())
     def toggle(self, key_id: str, enable: bool) -> None:
@@ -171,7 +172,7 @@ class Lifecycle(RuleBasedStateMachine):
     @invariant()
     def states_match(self) -> None:
         for region in REGIONS:
-            live = {k["ID"]: k["KeyState"] for k in self.client(region).list_keys()}
+            live = {k.key_id: k.state for k in self.client(region).list_keys()}
             want = {kid: k.state for kid, k in self.model.items() if k.region == region}
             assert live == want
 

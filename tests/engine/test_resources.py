@@ -92,16 +92,15 @@ def test_key_set_lifecycle(
     assert changes(up.summary.resource_changes) == {"create": 8}  # the stack and 7 resources
     out = stack.outputs()
     orders = kms.describe_key(out["orders"])
-    assert orders["KeyState"] == "Enable" and orders["Description"] == "v1"
-    assert orders["KeyName"] == out["orders_name"] and out["orders_name"].startswith("orders-")
+    assert orders.state == "Enable" and orders.description == "v1"
+    assert orders.name == out["orders_name"] and out["orders_name"].startswith("orders-")
     assert tags_of(orders) == {"team": "payments"}
     assert tags_of(kms.describe_key(out["ledger"])) == {"cost-center": "42"}
-    mrc = orders["MultiRegionConfiguration"]
-    assert mrc["MultiRegionKeyType"] == "PRIMARY"
-    assert {r["Region"]: r["KeyID"] for r in mrc["ReplicaKeys"]} == out["replicas"]
-    assert all(r["KeyState"] == "Enable" for r in mrc["ReplicaKeys"])
-    assert out["replica_primary_trn"] == orders["Trn"]
-    assert kms.describe_key("alias/orders")["ID"] == out["orders"]
+    assert orders.multi_region_type == "PRIMARY"
+    assert {r.region: r.key_id for r in orders.replicas} == out["replicas"]
+    assert all(r.state == "Enable" for r in orders.replicas)
+    assert out["replica_primary_trn"] == orders.trn
+    assert kms.describe_key("alias/orders").key_id == out["orders"]
     assert stack.state_resource("orders")["type"] == CK and stack.state_resource("ledger-east")["type"] == RK
 
     # --- a second preview: nothing to do --------------------------------------------------------------------
@@ -114,7 +113,7 @@ def test_key_set_lifecycle(
     assert lines(stack, "CustomKey orders update", "[diff: ~description]")
     stack.up(key_set(spec))
     assert stack.outputs()["orders"] == out["orders"]
-    assert kms.describe_key(out["orders"])["Description"] == "v2"
+    assert kms.describe_key(out["orders"]).description == "v2"
 
     # --- key_spec: a replacement naming key_spec; replicas are replaced with their primaries ----------------
     spec["key_spec"] = "RSA_2048"
@@ -137,23 +136,21 @@ def test_key_set_lifecycle(
     # The old keys wait out their windows (the replicas' own 7 days), renamed so that nothing blocks the
     # new ones.
     old_orders = kms.describe_key(out["orders"])
-    assert old_orders["KeyState"] == "PendingDelete" and "-deleted-" in old_orders["KeyName"]
-    assert old_orders["DeletionDate"] - time.time() == pytest.approx(30 * DAY, abs=300)
+    assert old_orders.state == "PendingDelete" and "-deleted-" in old_orders.name
+    assert old_orders.deletion_date - time.time() == pytest.approx(30 * DAY, abs=300)
     old_replica = east.describe_key(out["replicas"]["cn-east-3"])
-    assert old_replica["KeyState"] == "PendingDelete"
-    assert old_replica["DeletionDate"] - time.time() == pytest.approx(7 * DAY, abs=300)
-    assert south.describe_key(out["replicas"]["cn-south-1"])["KeyState"] == "PendingDelete"
-    assert kms.describe_key(out["ledger"])["KeyState"] == "PendingDelete"
-    assert east.describe_key(out["ledger_east"])["KeyState"] == "PendingDelete"
+    assert old_replica.state == "PendingDelete"
+    assert old_replica.deletion_date - time.time() == pytest.approx(7 * DAY, abs=300)
+    assert south.describe_key(out["replicas"]["cn-south-1"]).state == "PendingDelete"
+    assert kms.describe_key(out["ledger"]).state == "PendingDelete"
+    assert east.describe_key(out["ledger_east"]).state == "PendingDelete"
     ledger = kms.describe_key(new["ledger"])
     assert (
-        ledger["KeyName"] == "ledger" and ledger["KeySpec"] == "RSA_2048" and ledger["KeyState"] == "Enable"
+        ledger.name == "ledger" and ledger.spec == "RSA_2048" and ledger.state == "Enable"
     )
     new_orders = kms.describe_key(new["orders"])
-    assert {r["Region"]: r["KeyID"] for r in new_orders["MultiRegionConfiguration"]["ReplicaKeys"]} == new[
-        "replicas"
-    ]
-    assert kms.describe_key("alias/orders")["ID"] == new["orders"]
+    assert {r.region: r.key_id for r in new_orders.replicas} == new["replicas"]
+    assert kms.describe_key("alias/orders").key_id == new["orders"]
     assert tags_of(new_orders) == {"team": "payments"}
     assert tags_of(ledger) == {"cost-center": "42"}
     assert changes(stack.preview(key_set(spec)).change_summary) == {"same": 8}
@@ -175,7 +172,7 @@ def test_key_set_lifecycle(
     assert lines(stack, "CustomKey orders update")
     stack.up(key_set(spec))
     repaired = kms.describe_key(new["orders"])
-    assert repaired["KeyState"] == "Enable" and repaired["Description"] == "v2"
+    assert repaired.state == "Enable" and repaired.description == "v2"
     assert tags_of(repaired) == {"team": "payments"}
     assert tags_of(kms.describe_key(new["ledger"])) == {"cost-center": "42"}
 
@@ -187,7 +184,7 @@ def test_key_set_lifecycle(
         ("cn-east-3", new["ledger_east"]),
         *new["replicas"].items(),
     ]:
-        assert kms.in_region(region).describe_key(key_id)["KeyState"] == "PendingDelete", (region, key_id)
+        assert kms.in_region(region).describe_key(key_id).state == "PendingDelete", (region, key_id)
     assert kms.list_aliases() == []
     assert stack.state_resources() == []
 
@@ -219,17 +216,17 @@ def test_import_adopts_a_key_made_outside(inline_stack: StackFactory, emulator: 
             key_name="legacy-billing",
             description="now managed",
             tags={"cost": "7", "owner": "billing"},
-            opts=pulumi.ResourceOptions(import_=legacy["ID"]),
+            opts=pulumi.ResourceOptions(import_=legacy.key_id),
         )
         pulumi.export("key_id", key.key_id)
 
     stack = inline_stack(program, config={"kms:emulatorPath": str(emulator)})
     stack.up()
-    assert stack.outputs()["key_id"] == legacy["ID"]
-    assert stack.state_resource("billing")["id"] == legacy["ID"]
-    assert [k["ID"] for k in kms.list_keys()] == [legacy["ID"]]  # adopted, not created
-    live = kms.describe_key(legacy["ID"])
-    assert live["Description"] == "now managed" and tags_of(live) == {"cost": "7", "owner": "billing"}
+    assert stack.outputs()["key_id"] == legacy.key_id
+    assert stack.state_resource("billing")["id"] == legacy.key_id
+    assert [k.key_id for k in kms.list_keys()] == [legacy.key_id]  # adopted, not created
+    live = kms.describe_key(legacy.key_id)
+    assert live.description == "now managed" and tags_of(live) == {"cost": "7", "owner": "billing"}
     assert changes(stack.preview().change_summary) == {"same": 2}
     stack.destroy()
-    assert kms.describe_key(legacy["ID"])["KeyState"] == "PendingDelete"
+    assert kms.describe_key(legacy.key_id).state == "PendingDelete"

@@ -31,15 +31,15 @@ def check_key_set(kms: KmsClient, keys: dict[str, dict[str, object]]) -> None:
         home = kms.in_region(region)
         live = home.describe_key(key_id)
         assert (
-            live["KeyState"] == "Enable"
-            and live["MultiRegionConfiguration"]["MultiRegionKeyType"] == "PRIMARY"
+            live.state == "Enable"
+            and live.multi_region_type == "PRIMARY"
         )
-        assert {r["Region"] for r in live["MultiRegionConfiguration"]["ReplicaKeys"]} == set(replicas)
-        assert home.describe_key(f"alias/{name}")["ID"] == key_id
+        assert set(live.replica_regions) == set(replicas)
+        assert home.describe_key(f"alias/{name}").key_id == key_id
         blob = home.encrypt(f"alias/{name}", b"record", context={"app": name})
         for replica_region, replica_id in replicas.items():
             there = kms.in_region(replica_region)
-            assert there.describe_key(f"alias/{name}")["ID"] == replica_id
+            assert there.describe_key(f"alias/{name}").key_id == replica_id
             assert there.decrypt(blob, context={"app": name}) == (replica_id, b"record")
 
 
@@ -66,9 +66,7 @@ def test_root_stack_program(project_stack: StackFactory, tmp_path: Path) -> None
     }
     kms = KmsClient(EmbeddedBackend(emulator), "cn-north-4")
     check_key_set(kms, keys)
-    tags = {
-        t["Key"]: t["Value"] for t in kms.in_region("ap-southeast-3").describe_key("alias/payments")["Tags"]
-    }
+    tags = kms.in_region("ap-southeast-3").describe_key("alias/payments").tags
     assert tags["compliance"] == "pci-dss" and tags["app"] == "payments"
     assert stack.preview().change_summary == {"same": 12}
 
@@ -93,9 +91,9 @@ def test_key_set_against_kmsctl_serve(project_stack: StackFactory, tmp_path: Pat
         assert SECRET_KEY not in server.log()
         stack.destroy()
         for key in keys.values():
-            assert kms.in_region(key["region"]).describe_key(key["key_id"])["KeyState"] == "PendingDelete"
+            assert kms.in_region(key["region"]).describe_key(key["key_id"]).state == "PendingDelete"
             for region, replica_id in key["replicas"].items():
-                assert kms.in_region(region).describe_key(replica_id)["KeyState"] == "PendingDelete"
+                assert kms.in_region(region).describe_key(replica_id).state == "PendingDelete"
             assert kms.in_region(key["region"]).list_aliases() == []
 
 

@@ -56,11 +56,11 @@ def test_twenty_keys_with_replicas_in_parallel_and_no_secret_in_state(
     assert "locked" not in text.lower() and "error" not in text.lower()
 
     kms = KmsClient(EmbeddedBackend(emulator), "cn-north-4")
-    primaries = [k for k in kms.list_keys() if k["Origin"] == "CloudKMS"]
-    assert len(primaries) == N and all(k["KeyState"] == "Enable" for k in primaries)
+    primaries = [k for k in kms.list_keys() if k.origin == "CloudKMS"]
+    assert len(primaries) == N and all(k.state == "Enable" for k in primaries)
     replicas = [k for r in REPLICA_REGIONS for k in kms.in_region(r).list_keys()]
-    assert len(replicas) == N and all(k["KeyState"] == "Enable" for k in replicas)
-    assert all(len(k["MultiRegionConfiguration"]["ReplicaKeys"]) == 1 for k in primaries)
+    assert len(replicas) == N and all(k.state == "Enable" for k in replicas)
+    assert all(len(k.replicas) == 1 for k in primaries)
     # The imported material works: a ciphertext opens again.
     byok = stack.outputs()["byok"]
     assert kms.decrypt(kms.encrypt(byok, b"plain-text-marker-71c3"))[1] == b"plain-text-marker-71c3"
@@ -87,7 +87,7 @@ def test_twenty_keys_with_replicas_in_parallel_and_no_secret_in_state(
     assert provider_blob.count(b"\n") < 3 and len(provider_blob) < 200  # a bare class reference
 
     stack.destroy(parallel=32)
-    assert all(k["KeyState"] == "PendingDelete" for k in kms.list_keys())
+    assert all(k.state == "PendingDelete" for k in kms.list_keys())
     assert all(
-        k["KeyState"] == "PendingDelete" for r in REPLICA_REGIONS for k in kms.in_region(r).list_keys()
+        k.state == "PendingDelete" for r in REPLICA_REGIONS for k in kms.in_region(r).list_keys()
     )

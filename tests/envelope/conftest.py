@@ -4,11 +4,11 @@ primary with a replica (seed 000), created on the `kms` fixture's fresh service.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import pytest
 
 from provider.client import KmsClient
+from provider.domain import model
 from provider.envelope import KeyRef
 
 NORTH = "cn-north-4"
@@ -18,17 +18,17 @@ EAST = "cn-east-3"
 @pytest.fixture
 def regional_keys(kms: KmsClient) -> tuple[KeyRef, KeyRef]:
     """Seed 004: 'You must create AES or SM4 CMKs in both regions' - two unrelated keys."""
-    north = kms.in_region(NORTH).create_key("seed004-beijing")["ID"]
-    east = kms.in_region(EAST).create_key("seed004-shanghai")["ID"]
+    north = kms.in_region(NORTH).create_key("seed004-beijing").key_id
+    east = kms.in_region(EAST).create_key("seed004-shanghai").key_id
     return KeyRef(NORTH, north), KeyRef(EAST, east)
 
 
-def wait_enabled(client: KmsClient, key_id: str, timeout: float = 10.0) -> dict[str, Any]:
+def wait_enabled(client: KmsClient, key_id: str, timeout: float = 10.0) -> model.Key:
     # Seed 000: replication is asynchronous; the replica is usable once it leaves `Creating`.
     deadline = time.monotonic() + timeout
     while True:
         key = client.describe_key(key_id)
-        if key["KeyState"] == "Enable" or time.monotonic() > deadline:
+        if key.state == "Enable" or time.monotonic() > deadline:
             return key
         time.sleep(0.05)
 
@@ -36,7 +36,7 @@ def wait_enabled(client: KmsClient, key_id: str, timeout: float = 10.0) -> dict[
 @pytest.fixture
 def replica_pair(kms: KmsClient) -> tuple[KeyRef, KeyRef]:
     """A primary in cn-north-4 and its replica in cn-east-3 (seed 000's table allows it)."""
-    primary = kms.in_region(NORTH).create_key("mrk-primary")["ID"]
-    replica = kms.in_region(NORTH).replicate_key(primary, EAST)["ID"]
-    assert wait_enabled(kms.in_region(EAST), replica)["KeyState"] == "Enable"
+    primary = kms.in_region(NORTH).create_key("mrk-primary").key_id
+    replica = kms.in_region(NORTH).replicate_key(primary, EAST).key_id
+    assert wait_enabled(kms.in_region(EAST), replica).state == "Enable"
     return KeyRef(NORTH, primary), KeyRef(EAST, replica)

@@ -60,7 +60,7 @@ def local(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> KmsClient:
     client = KmsClient(Emulator(tmp_path / "cli-state"), NORTH)
     for region in (NORTH, EAST):
         regional = client.in_region(region)
-        regional.create_alias("alias/app", regional.create_key("app")["ID"])
+        regional.create_alias("alias/app", regional.create_key("app").key_id)
     return client
 
 
@@ -151,7 +151,7 @@ def test_to_standard_output_only_authenticated_frames_are_written(local: KmsClie
 
 
 def test_wrong_key_and_wrong_context_are_one_clear_line(local: KmsClient, tmp_path: Path) -> None:
-    other = local.in_region(EAST).create_key("other")["ID"]
+    other = local.in_region(EAST).create_key("other").key_id
     (tmp_path / "in.bin").write_bytes(SECRET)
     runner = CliRunner()
     assert runner.invoke(app, ["encrypt", "-k", "cn-north-4:alias/app", "-k", "cn-east-3:alias/app", "-c",

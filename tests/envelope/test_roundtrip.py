@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import io
 import os
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ import pytest
 
 from provider.backend import Backend
 from provider.client import KmsClient
+from provider.domain import model
 from provider.domain.errors import InvalidParameter
 from provider.envelope import (
     DEFAULT_FRAME_SIZE,
@@ -43,12 +43,12 @@ class Recorder:
 
     def __init__(self, inner: Backend) -> None:
         self.inner = inner
-        self.calls: list[tuple[str, str, dict[str, Any]]] = []
-        self.answers: list[dict[str, Any]] = []
+        self.calls: list[tuple[str, str, model.Action]] = []
+        self.answers: list[model.Result] = []
 
-    def call(self, region: str, action: str, params: Mapping[str, Any]) -> dict[str, Any]:
-        self.calls.append((region, action, dict(params)))
-        answer = self.inner.call(region, action, params)
+    def execute(self, region: str, action: model.Action) -> model.Result:
+        self.calls.append((region, action.action_name(), action))
+        answer = self.inner.execute(region, action)
         self.answers.append(answer)
         return answer
 
@@ -82,7 +82,7 @@ def test_seed004_mechanism_generate_then_encrypt_in_the_other_region(kms: KmsCli
     # Seed 004: "1. Call the GenerateDataKey operation of KMS in the China (Beijing) region ...
     # 2. Call the Encrypt operation of KMS in the China (Hangzhou) region to encrypt the data key."
     assert crypto == [(NORTH, "GenerateDataKey"), (EAST, "Encrypt")]
-    assert all(params.get("EncryptionContext") == SEED_CONTEXT for _, action, params in rec.calls
+    assert all(getattr(params, "context", None) == SEED_CONTEXT for _, action, params in rec.calls
                if action != "DescribeKey")
     # "4. Encapsulate the two ciphertexts of the data key, the encryption context, and the related
     # algorithm information into a message header."
@@ -92,7 +92,7 @@ def test_seed004_mechanism_generate_then_encrypt_in_the_other_region(kms: KmsCli
     assert header.frame_size == DEFAULT_FRAME_SIZE
     described = [kms.in_region(r.region).describe_key(r.key) for r in (north, east)]
     assert [(e.region, e.trn, e.key_id) for e in header.entries] == [
-        (k["Region"], k["Trn"], k["ID"]) for k in described
+        (k.region, k.trn, k.key_id) for k in described
     ]
     # Decryption: "1. Find the data key ciphertext that matches the specified CMK": the key's own
     # region's wrapping is tried first, so one KMS call opens it.
@@ -137,7 +137,7 @@ def test_replica_through_an_alias_in_its_region(kms: KmsClient, replica_pair: tu
 
 def test_three_regions_each_key_opens_it(kms: KmsClient, regional_keys: tuple[KeyRef, KeyRef]) -> None:
     north, east = regional_keys
-    south = KeyRef("cn-south-1", kms.in_region("cn-south-1").create_key("south")["ID"])
+    south = KeyRef("cn-south-1", kms.in_region("cn-south-1").create_key("south").key_id)
     message = encrypt(kms, [east, south, north], b"three ways")
     assert [e.region for e in read_header(message).entries] == [EAST, "cn-south-1", NORTH]
     for key in (north, east, south):
@@ -175,7 +175,7 @@ def test_streams_through_files(kms: KmsClient, regional_keys: tuple[KeyRef, KeyR
 
 
 def test_keys_as_strings_and_a_backend_instead_of_a_client(kms: KmsClient) -> None:
-    key_id = kms.create_key("plain")["ID"]
+    key_id = kms.create_key("plain").key_id
     kms.create_alias("alias/plain", key_id)
     message = encrypt(kms.backend, [f"cn-north-4:{key_id}"], b"via backend")
     assert decrypt(kms.backend, "cn-north-4:alias/plain", message) == b"via backend"
@@ -187,7 +187,7 @@ def test_keys_as_strings_and_a_backend_instead_of_a_client(kms: KmsClient) -> No
 def test_an_unrelated_key_cannot_open_it(kms: KmsClient, regional_keys: tuple[KeyRef, KeyRef]) -> None:
     north, east = regional_keys
     message = encrypt(kms, [north, east], b"secret")
-    stranger = KeyRef(EAST, kms.in_region(EAST).create_key("stranger")["ID"])
+    stranger = KeyRef(EAST, kms.in_region(EAST).create_key("stranger").key_id)
     with pytest.raises(DataKeyUnavailable) as err:
         decrypt(kms, stranger, message)
     text = str(err.value)
@@ -199,7 +199,7 @@ def test_a_region_without_any_of_its_keys_cannot_open_it(kms: KmsClient,
                                                          regional_keys: tuple[KeyRef, KeyRef]) -> None:
     north, _ = regional_keys
     message = encrypt(kms, [north], b"secret")
-    south = KeyRef("cn-south-1", kms.in_region("cn-south-1").create_key("south")["ID"])
+    south = KeyRef("cn-south-1", kms.in_region("cn-south-1").create_key("south").key_id)
     with pytest.raises(DataKeyUnavailable, match="none of the 1 encrypted data keys can be opened"):
         decrypt(kms, south, message)
     with pytest.raises(DataKeyUnavailable, match=r"Not found key \[alias/missing\]"):
@@ -234,7 +234,7 @@ def test_failed_encryption_names_the_key_and_region(kms: KmsClient, regional_key
         encrypt(kms, ["cn-north-4:alias/nope", north], b"x")
     with pytest.raises(DataKeyUnavailable, match="cannot wrap the data key under key alias/nope in region cn-east-3"):
         encrypt(kms, [north, "cn-east-3:alias/nope"], b"x")
-    signing = kms.create_key("signer", key_spec="EC_P256", key_usage="SIGN_VERIFY")["ID"]
+    signing = kms.create_key("signer", key_spec="EC_P256", key_usage="SIGN_VERIFY").key_id
     with pytest.raises(DataKeyUnavailable, match="InvalidOperation"):
         encrypt(kms, f"{NORTH}:{signing}", b"x")
 
@@ -306,10 +306,8 @@ def test_no_plaintext_or_data_key_in_any_error(kms: KmsClient, regional_keys: tu
     client, rec = spy(kms)
     plaintext = b"TOP-SECRET-ENVELOPE-PAYLOAD:" + bytes(range(256)) * 8
     message = encrypt(client, [north, east], plaintext, {"env": "prod"}, frame_size=256)
-    data_key = next(base64.b64decode(answer["Plaintext"]) for (_, action, _), answer in zip(rec.calls, rec.answers,
-                                                                                           strict=True)
-                    if action == "GenerateDataKey")
-    stranger = KeyRef(EAST, kms.in_region(EAST).create_key("stranger")["ID"])
+    data_key = next(answer.plaintext for answer in rec.answers if isinstance(answer, model.DataKey))
+    stranger = KeyRef(EAST, kms.in_region(EAST).create_key("stranger").key_id)
     header_len = read_header(message).length
     attempts: list[tuple[KeyRef | str, bytes, dict[str, str] | None]] = [
         (stranger, message, None),

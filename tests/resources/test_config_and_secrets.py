@@ -12,6 +12,7 @@ import pytest
 from pulumi.dynamic import Config, ConfigureRequest
 from pulumi.dynamic.dynamic import serialize_provider
 
+from provider.client import KmsClient
 from provider.emulator import Emulator
 from provider.resources import CustomKeyProvider, KeyAliasProvider, KeyTagsProvider, ReplicaKeyProvider
 from provider.resources import _common as common
@@ -56,8 +57,7 @@ def test_stack_config_wins_over_the_environment(
     key_id = provider.create(provider.check({}, {"key_name": "cfg"}).inputs).id
     assert (tmp_path / "from-config").is_dir()
     assert (
-        Emulator(tmp_path / "from-config").call("me-east-1", "DescribeKey", {"KeyID": key_id})["Key"]["ID"]
-        == key_id
+        KmsClient(Emulator(tmp_path / "from-config"), "me-east-1").describe_key(key_id).key_id == key_id
     )
 
 
@@ -69,8 +69,7 @@ def test_http_endpoint_with_credentials_from_stack_config(emulator_dir: Path, se
     created = provider.create(provider.check({}, {"key_name": "over-http", "tags": {"a": "1"}}).inputs)
     assert created.outs is not None and created.outs["key_state"] == "Enable"
     assert (
-        server.backend().call("cn-north-4", "DescribeKey", {"KeyID": created.id})["Key"]["KeyName"]
-        == "over-http"
+        KmsClient(server.backend(), "cn-north-4").describe_key(created.id).name == "over-http"
     )
     assert not emulator_dir.exists()  # nothing went to the embedded emulator
     assert SECRET_KEY not in repr(created.outs)

@@ -140,17 +140,17 @@ def test_undeclared_replica_name_and_description_are_no_opinion(emulator_dir: ob
 
 def test_a_key_named_by_id_trn_or_alias_is_one_key(svc: KmsClient) -> None:
     key = svc.create_key("named")
-    svc.create_alias("alias/named", key["ID"])
-    for spelling in (key["Trn"], "alias/named"):
-        olds = {**base(rk), "primary_key_id": key["ID"]}
+    svc.create_alias("alias/named", key.key_id)
+    for spelling in (key.trn, "alias/named"):
+        olds = {**base(rk), "primary_key_id": key.key_id}
         assert rk.diff("id", olds, {**olds, "primary_key_id": spelling}).changes is False
-        olds = {**base(ka), "target_key_id": key["ID"]}
+        olds = {**base(ka), "target_key_id": key.key_id}
         assert ka.diff("id", olds, {**olds, "target_key_id": spelling}).changes is False
-        olds = {**base(kt), "key_id": key["ID"]}
+        olds = {**base(kt), "key_id": key.key_id}
         assert kt.diff("id", olds, {**olds, "key_id": spelling}).changes is False
     other = svc.create_key("other")
-    olds = {**base(ka), "target_key_id": key["ID"]}
-    assert ka.diff("id", olds, {**olds, "target_key_id": other["ID"]}).changes is True
+    olds = {**base(ka), "target_key_id": key.key_id}
+    assert ka.diff("id", olds, {**olds, "target_key_id": other.key_id}).changes is True
 
 
 def test_material_change_matters_only_while_the_key_waits_for_it(emulator_dir: object) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from provider.client import KmsClient, tags_of
+from provider.domain import model
 from provider.domain.errors import NotFound
 from provider.resources import CustomKeyProvider, KeyAliasProvider, KeyTagsProvider, ReplicaKeyProvider
 from provider.resources import _common as common
@@ -46,20 +47,20 @@ def test_create_outputs_match_the_live_key(svc: KmsClient) -> None:
         rotation_interval_days=90,
     )
     live = svc.describe_key(key_id)
-    assert outs["key_id"] == key_id and outs["trn"] == live["Trn"] and outs["key_state"] == "Enable"
-    assert outs["key_name"] == live["KeyName"] and outs["key_name"].startswith("app-")
+    assert outs["key_id"] == key_id and outs["trn"] == live.trn and outs["key_state"] == "Enable"
+    assert outs["key_name"] == live.name and outs["key_name"].startswith("app-")
     assert (
         outs["multi_region_type"] == "NONE" and outs["replica_regions"] == [] and outs["public_key"] is None
     )
-    assert live["Description"] == "payments" and live["Tags"] == [{"Key": "team", "Value": "pay"}]
-    assert live["RotationEnabled"] is True and live["RotationIntervalInDays"] == 90
+    assert live.description == "payments" and live.tags == {"team": "pay"}
+    assert live.rotation_enabled is True and live.rotation_days == 90
     assert outs["creation_date"].endswith("Z")
 
 
 def test_asymmetric_key_exports_its_public_key_and_a_disabled_key_is_disabled_last(svc: KmsClient) -> None:
     key_id, outs = make(ck, key_name="signer", key_spec="EC_P256", enabled=False, tags={"a": "1"})
     assert outs["public_key"].startswith("-----BEGIN PUBLIC KEY-----")
-    assert svc.describe_key(key_id)["KeyState"] == "Disable" and outs["key_state"] == "Disable"
+    assert svc.describe_key(key_id).state == "Disable" and outs["key_state"] == "Disable"
 
 
 def test_failed_create_schedules_the_new_key_for_deletion(svc: KmsClient) -> None:
@@ -72,10 +73,10 @@ def test_failed_create_schedules_the_new_key_for_deletion(svc: KmsClient) -> Non
         ck.create({**inputs, "rotation_enabled": True, "rotation_interval_days": 365})
     assert "InvalidOperation" in str(info.value)
     with pytest.raises(NotFound):
-        svc.call("DescribeKey", KeyName="mac")  # the name is free for the next attempt
+        svc.describe_key(model.KeyRef(keyring="default", name="mac"))  # the name is free for the next attempt
     (left,) = svc.list_keys()
-    assert left["KeyState"] == "PendingDelete"
-    assert left["DeletionDate"] - time.time() == pytest.approx(7 * DAY, abs=120)
+    assert left.state == "PendingDelete"
+    assert left.deletion_date - time.time() == pytest.approx(7 * DAY, abs=120)
 
 
 def test_external_key_imports_its_material_and_never_outputs_it(svc: KmsClient) -> None:
@@ -108,23 +109,23 @@ def test_update_in_place_enables_first_and_disables_last(svc: KmsClient) -> None
     live = svc.describe_key(key_id)
     # Tags and rotation need an enabled key: done, and the key is left disabled as declared.
     assert (
-        live["KeyState"] == "Disable"
-        and live["KeyName"] == "k1-renamed"
-        and live["Description"] == "now described"
+        live.state == "Disable"
+        and live.name == "k1-renamed"
+        and live.description == "now described"
     )
-    assert {t["Key"]: t["Value"] for t in live["Tags"]} == {"a": "9", "c": "3"}
-    assert live["RotationEnabled"] is True
+    assert dict(live.tags) == {"a": "9", "c": "3"}
+    assert live.rotation_enabled is True
     assert outs["pending_days"] == 9 and outs["key_name"] == "k1-renamed"
     outs = update(ck, key_id, outs, enabled=True, rotation_enabled=False)
     live = svc.describe_key(key_id)
-    assert live["KeyState"] == "Enable" and live["RotationEnabled"] is False
+    assert live.state == "Enable" and live.rotation_enabled is False
 
 
 def test_update_leaves_tags_it_does_not_manage(svc: KmsClient) -> None:
     key_id, outs = make(ck, key_name="shared", tags={"mine": "1"})
     svc.tag_resources(key_id, {"theirs": "x"})
     update(ck, key_id, outs, tags={"mine": "2"})
-    assert {t["Key"]: t["Value"] for t in svc.describe_key(key_id)["Tags"]} == {"mine": "2", "theirs": "x"}
+    assert dict(svc.describe_key(key_id).tags) == {"mine": "2", "theirs": "x"}
 
 
 def test_read_reports_drift_made_outside(svc: KmsClient) -> None:
@@ -145,7 +146,7 @@ def test_read_reports_drift_made_outside(svc: KmsClient) -> None:
     assert d.changes is True and d.replaces == []
     ck.update(key_id, read.outs, news)
     live = svc.describe_key(key_id)
-    assert live["KeyState"] == "Enable" and live["Description"] == "original" and len(live["Tags"]) == 1
+    assert live.state == "Enable" and live.description == "original" and len(live.tags) == 1
 
 
 def test_read_of_a_key_that_is_gone_or_going(svc: KmsClient) -> None:
@@ -157,7 +158,7 @@ def test_read_of_a_key_that_is_gone_or_going(svc: KmsClient) -> None:
 
 def test_read_without_inputs_rebuilds_them_from_the_live_key(svc: KmsClient) -> None:
     key = svc.create_key("made-outside", key_spec="RSA_3072", key_usage="ENCRYPT_DECRYPT", tags={"o": "1"})
-    read = ck.read(key["ID"], {"region": "cn-north-4"})
+    read = ck.read(key.key_id, {"region": "cn-north-4"})
     assert read.inputs is not None
     assert {
         k: read.inputs[k] for k in ("key_spec", "key_usage", "key_name", "origin", "enabled", "tags")
@@ -174,12 +175,12 @@ def test_read_without_inputs_rebuilds_them_from_the_live_key(svc: KmsClient) -> 
 
 def test_import_adopts_a_key_and_refuses_one_that_does_not_match(svc: KmsClient) -> None:
     key = svc.create_key("legacy", description="old", tags={"keep": "1"})
-    key_id, outs = make(ck, key_name="legacy", description="managed now", __import_id=key["ID"])
-    assert key_id == key["ID"] and len(svc.list_keys()) == 1
-    assert svc.describe_key(key_id)["Description"] == "managed now"
+    key_id, outs = make(ck, key_name="legacy", description="managed now", __import_id=key.key_id)
+    assert key_id == key.key_id and len(svc.list_keys()) == 1
+    assert svc.describe_key(key_id).description == "managed now"
     other = svc.create_key("legacy-rsa", key_spec="RSA_2048")
     with pytest.raises(ProviderError, match="key_spec is 'RSA_2048', the program says 'AES_256'"):
-        make(ck, key_name="legacy-rsa", __import_id=other["ID"])
+        make(ck, key_name="legacy-rsa", __import_id=other.key_id)
 
 
 def test_delete_removes_aliases_renames_and_schedules_with_pending_days(svc: KmsClient) -> None:
@@ -187,8 +188,8 @@ def test_delete_removes_aliases_renames_and_schedules_with_pending_days(svc: Kms
     alias_id, alias_outs = make(ka, alias_name="alias/payments", target_key_id=key_id)
     ck.delete(key_id, outs)
     live = svc.describe_key(key_id)
-    assert live["KeyState"] == "PendingDelete" and live["KeyName"].startswith("payments-deleted-")
-    assert live["DeletionDate"] - time.time() == pytest.approx(45 * DAY, abs=120)
+    assert live.state == "PendingDelete" and live.name.startswith("payments-deleted-")
+    assert live.deletion_date - time.time() == pytest.approx(45 * DAY, abs=120)
     assert svc.list_aliases() == []
     ka.delete(alias_id, alias_outs)  # already gone with its key: fine
     # The name is free at once: the same declaration can be created again.
@@ -209,7 +210,7 @@ def test_replica_create_waits_until_usable_and_is_tagged(
     assert time.monotonic() - started >= 0.35
     assert routs["key_state"] == "Enable" and routs["region"] == "cn-south-1"
     assert routs["key_name"] == "p" and routs["description"] == "primary words"  # the service's defaults
-    assert routs["primary_key_id"] == primary and routs["primary_trn"] == slow.describe_key(primary)["Trn"]
+    assert routs["primary_key_id"] == primary and routs["primary_trn"] == slow.describe_key(primary).trn
     blob = slow.encrypt(primary, b"cross-region")
     assert slow.in_region("cn-south-1").decrypt(blob)[1] == b"cross-region"
 
@@ -224,8 +225,8 @@ def test_replica_wait_is_bounded_by_the_create_timeout_and_the_next_apply_adopts
         make(rk, primary_key_id=primary, replica_region="cn-east-3", **{TIMEOUT: 0.2})
     # ReplicateKey now answers Conflict (one replica per region, seed 000): the standing replica is adopted.
     rid, routs = make(rk, primary_key_id=primary, replica_region="cn-east-3")
-    replicas = common.client("cn-north-4").describe_key(primary)["MultiRegionConfiguration"]["ReplicaKeys"]
-    assert [r["KeyID"] for r in replicas] == [rid] and routs["key_state"] == "Enable"
+    replicas = common.client("cn-north-4").describe_key(primary).replicas
+    assert [r.key_id for r in replicas] == [rid] and routs["key_state"] == "Enable"
 
 
 def test_replica_waiting_out_its_deletion_is_adopted_back(svc: KmsClient) -> None:
@@ -233,9 +234,9 @@ def test_replica_waiting_out_its_deletion_is_adopted_back(svc: KmsClient) -> Non
     rid, routs = make(rk, primary_key_id=primary, replica_region="cn-east-3", key_name="east")
     rk.delete(rid, routs)
     east = svc.in_region("cn-east-3")
-    assert east.describe_key(rid)["KeyState"] == "PendingDelete"
+    assert east.describe_key(rid).state == "PendingDelete"
     again, outs = make(rk, primary_key_id=primary, replica_region="cn-east-3", key_name="east")
-    assert again == rid and outs["key_state"] == "Enable" and east.describe_key(rid)["KeyName"] == "east"
+    assert again == rid and outs["key_state"] == "Enable" and east.describe_key(rid).name == "east"
 
 
 def test_primary_is_scheduled_only_after_its_replicas(svc: KmsClient) -> None:
@@ -253,10 +254,10 @@ def test_primary_is_scheduled_only_after_its_replicas(svc: KmsClient) -> None:
     worker.start()
     time.sleep(0.3)
     # Seed 001: "To delete a master key with replica key created, delete the replica key first."
-    assert svc.describe_key(primary)["KeyState"] == "Enable"
+    assert svc.describe_key(primary).state == "Enable"
     rk.delete(rid, routs)
     worker.join(30)
-    assert errors == [] and svc.describe_key(primary)["KeyState"] == "PendingDelete"
+    assert errors == [] and svc.describe_key(primary).state == "PendingDelete"
 
 
 def test_alias_create_retarget_read_delete(svc: KmsClient) -> None:
@@ -265,7 +266,7 @@ def test_alias_create_retarget_read_delete(svc: KmsClient) -> None:
     aid, outs = make(ka, alias_name="alias/app", target_key_id=k1)
     assert outs["trn"].endswith(":alias/app") and outs["target_key_id"] == k1
     outs = update(ka, aid, outs, target_key_id=k2)
-    assert svc.describe_key("alias/app")["ID"] == k2 and outs["target_key_id"] == k2
+    assert svc.describe_key("alias/app").key_id == k2 and outs["target_key_id"] == k2
     assert ka.read(aid, outs).outs["target_key_id"] == k2
     ka.delete(aid, outs)
     assert ka.read(aid, outs).id == ""
@@ -278,14 +279,14 @@ def test_key_tags_manage_only_their_own_tags(svc: KmsClient) -> None:
     tid, outs = make(kt, key_id=key_id, tags={"cost": "1", "env": "prod"})
     assert tid == f"cn-north-4:{key_id}"
     outs = update(kt, tid, outs, tags={"cost": "2"})
-    tags = {t["Key"]: t["Value"] for t in svc.describe_key(key_id)["Tags"]}
+    tags = dict(svc.describe_key(key_id).tags)
     assert tags == {"owner": "ck", "cost": "2"}
     svc.tag_resources(key_id, {"other": "x"})
     assert kt.read(tid, outs).outs["tags"] == {"cost": "2"}
     svc.disable_key(key_id)  # a disabled key is tagged too, and stays disabled
     kt.delete(tid, outs)
     live = svc.describe_key(key_id)
-    assert {t["Key"] for t in live["Tags"]} == {"owner", "other"} and live["KeyState"] == "Disable"
+    assert set(live.tags) == {"owner", "other"} and live.state == "Disable"
 
 
 def test_errors_carry_code_and_message(svc: KmsClient) -> None:
@@ -297,10 +298,10 @@ def test_errors_carry_code_and_message(svc: KmsClient) -> None:
 
 def test_enterprise_project_moves_in_place(svc: KmsClient) -> None:
     key_id, outs = make(ck, key_name="ep")
-    assert svc.describe_key(key_id)["EnterpriseProject"] == "default"
+    assert svc.describe_key(key_id).enterprise_project == "default"
     outs = update(ck, key_id, outs, enterprise_project="finance")
     assert (
-        svc.describe_key(key_id)["EnterpriseProject"] == "finance" and outs["enterprise_project"] == "finance"
+        svc.describe_key(key_id).enterprise_project == "finance" and outs["enterprise_project"] == "finance"
     )
 
 
@@ -311,37 +312,37 @@ def test_primary_with_replicas_outside_pulumi_fails_naming_them(
     primary, pouts = make(ck, key_name="p")
     replica = svc.replicate_key(primary, "cn-south-1")
     with pytest.raises(
-        ProviderError, match=f"{replica['ID']} \\(cn-south-1\\).*delete the replica keys first"
+        ProviderError, match=f"{replica.key_id} \\(cn-south-1\\).*delete the replica keys first"
     ):
         ck.delete(primary, pouts)
     live = svc.describe_key(primary)
     assert (
-        live["KeyState"] == "Enable" and live["KeyName"] == "p"
+        live.state == "Enable" and live.name == "p"
     )  # left as it was: not renamed, not scheduled
 
 
 def test_import_keeps_the_name_when_the_program_gives_none(svc: KmsClient) -> None:
     key = svc.create_key("keeps-its-name")
-    checked = ck.check({}, {AUTONAME: "adopted", "__import_id": key["ID"]})
+    checked = ck.check({}, {AUTONAME: "adopted", "__import_id": key.key_id})
     assert "key_name" not in checked.inputs
     created = ck.create(checked.inputs)
-    assert created.id == key["ID"] and svc.describe_key(key["ID"])["KeyName"] == "keeps-its-name"
+    assert created.id == key.key_id and svc.describe_key(key.key_id).name == "keeps-its-name"
     # The next run (import_ still there) keeps it too: no autoname, no diff.
-    again = ck.check(checked.inputs, {AUTONAME: "adopted", "__import_id": key["ID"]}).inputs
+    again = ck.check(checked.inputs, {AUTONAME: "adopted", "__import_id": key.key_id}).inputs
     assert "key_name" not in again and ck.diff(created.id, created.outs, again).changes is False
 
 
 def test_replica_and_alias_adoption(svc: KmsClient) -> None:
     primary, _ = make(ck, key_name="p")
     standing = svc.replicate_key(primary, "cn-east-3")
-    rid, routs = make(rk, primary_key_id=primary, replica_region="cn-east-3", __import_id=standing["ID"])
-    assert rid == standing["ID"] and routs["key_state"] == "Enable"
+    rid, routs = make(rk, primary_key_id=primary, replica_region="cn-east-3", __import_id=standing.key_id)
+    assert rid == standing.key_id and routs["key_state"] == "Enable"
     other, _ = make(ck, key_name="other")
     with pytest.raises(ProviderError, match="not a replica of"):
-        make(rk, primary_key_id=other, replica_region="cn-east-3", __import_id=standing["ID"])
+        make(rk, primary_key_id=other, replica_region="cn-east-3", __import_id=standing.key_id)
     svc.create_alias("alias/legacy", other)
     aid, aouts = make(ka, alias_name="alias/legacy", target_key_id=primary, __import_id="alias/legacy")
-    assert svc.describe_key("alias/legacy")["ID"] == primary and aouts["target_key_id"] == primary
+    assert svc.describe_key("alias/legacy").key_id == primary and aouts["target_key_id"] == primary
     with pytest.raises(ProviderError, match="no such alias"):
         make(ka, alias_name="alias/missing", target_key_id=primary, __import_id="alias/missing")
 
