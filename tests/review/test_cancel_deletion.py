@@ -25,7 +25,7 @@ def kms(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> KmsClient:
 
 
 def test_cancel_brings_the_key_back_and_its_ciphertext_opens(kms: KmsClient) -> None:
-    key_id = kms.create_key("doomed")["ID"]
+    key_id = kms.create_key("doomed").key_id
     blob = kms.encrypt(key_id, b"record")
     kms.schedule_key_deletion(key_id, 7)
     with pytest.raises(InvalidKeyStatus):
@@ -37,23 +37,23 @@ def test_cancel_brings_the_key_back_and_its_ciphertext_opens(kms: KmsClient) -> 
 
 
 def test_keep_disabled_leaves_it_as_the_service_does(kms: KmsClient) -> None:
-    key_id = kms.create_key("kept")["ID"]
+    key_id = kms.create_key("kept").key_id
     kms.schedule_key_deletion(key_id, 7)
     out = CliRunner().invoke(app, ["keys", "cancel-deletion", "--keep-disabled", f"cn-east-3:{key_id}"])
     assert out.exit_code == 0, out.output
-    assert kms.describe_key(key_id)["KeyState"] == "Disable"
+    assert kms.describe_key(key_id).state == "Disable"
 
 
 def test_a_key_not_pending_deletion_is_one_clear_line(kms: KmsClient) -> None:
-    key_id = kms.create_key("alive")["ID"]
+    key_id = kms.create_key("alive").key_id
     out = CliRunner().invoke(app, ["keys", "cancel-deletion", f"cn-east-3:{key_id}"])
     assert out.exit_code == 1
     assert out.output == f"error: cn-east-3:{key_id}: the key is Enable, not pending deletion: nothing to cancel\n"
-    assert kms.describe_key(key_id)["KeyState"] == "Enable"
+    assert kms.describe_key(key_id).state == "Enable"
 
 
 def test_a_window_that_closed_cannot_be_undone(kms: KmsClient) -> None:
-    key_id = kms.create_key("gone")["ID"]
+    key_id = kms.create_key("gone").key_id
     kms.schedule_key_deletion(key_id, 7)
     kms.advance_clock(8 * 86400)
     out = CliRunner().invoke(app, ["keys", "cancel-deletion", f"cn-east-3:{key_id}"])

@@ -91,7 +91,7 @@ def test_in_place_update_disables_a_key_and_shortens_its_window(sample: Sample, 
     # What the review said is what `up` does.
     sample.stack.up()
     kms = KmsClient(EmbeddedBackend(sample.emulator), "cn-north-4")
-    assert kms.describe_key(orders["id"])["KeyState"] == "Disable"
+    assert kms.describe_key(orders["id"]).state == "Disable"
 
 
 def test_key_spec_replacement_names_every_doomed_key_and_its_undo(sample: Sample, tmp_path: Path) -> None:
@@ -132,8 +132,8 @@ def test_key_spec_replacement_names_every_doomed_key_and_its_undo(sample: Sample
     with pytest.raises(InvalidKeyStatus):
         kms.decrypt(sealed, context={"app": "orders"})
     old = kms.describe_key(before["orders"]["id"])
-    assert old["KeyState"] == "PendingDelete"
-    assert abs(old["DeletionDate"] - (reviewed_at + 30 * DAY)) < 300
+    assert old.state == "PendingDelete"
+    assert abs((old.deletion_date or 0) - (reviewed_at + 30 * DAY)) < 300
     # Within the window (29 of 30 days later) the review's own command undoes it: the old ciphertext opens again.
     kms.advance_clock(29 * DAY)
     command = re.search(rf"`(kmsctl keys cancel-deletion cn-north-4:{before['orders']['id']})`", md)
