@@ -74,9 +74,10 @@ def _key_line(b: KeyBox) -> str:
     return f"- unchanged `{b.name}` ({kind}, {ident})"
 
 
-# The consequences' wording, shared with the page (which turns `code` and **bold** into HTML).
+# The consequences' wording, shared with the page (which turns `code` and **bold** into HTML). `pulumi up`
+# stands for the command that applies the preview (`as_previewed` turns it into `pulumi destroy` for a destroy).
 LEAVING_INTRO = (
-    "**Keys that stop working at `pulumi up`.** `up` schedules their deletion; a key pending deletion refuses to "
+    "**Keys that stop working at `pulumi up`.** It schedules their deletion; a key pending deletion refuses to "
     "encrypt and decrypt, so from that moment every ciphertext made under it cannot be decrypted. Running the undo "
     "command before the date below brings the key back (enabled); after that date the loss is final."
 )
@@ -115,6 +116,12 @@ def alias_cells(a: AliasMove) -> list[str]:
 
 def consequence_line(c: Consequence) -> str:
     return f"{ICON[c.severity]} **{c.title}**: {c.detail}"
+
+
+def as_previewed(review: Review, text: str) -> str:
+    if review.preview.command == "pulumi up":
+        return text
+    return text.replace("`pulumi up`", f"`{review.preview.command}`")
 
 
 def _row(cells: Sequence[str]) -> str:
@@ -172,4 +179,4 @@ def render(review: Review) -> str:
     if review.notes:
         out += [f"_Note: {n}._" for n in review.notes]
         out.append("")
-    return "\n".join(out)
+    return as_previewed(review, "\n".join(out))

@@ -167,7 +167,7 @@ h1{font-size:22px;margin:0 0 4px} h2{font-size:18px;margin:24px 0 8px}
 table{border-collapse:collapse;margin:8px 0} td,th{border:1px solid #dee2e6;padding:5px 8px;text-align:left;
 vertical-align:top} th{background:#f1f3f5}
 code{font:13px ui-monospace,SFMono-Regular,Menlo,monospace;background:#f1f3f5;padding:1px 4px;border-radius:4px}
-.final{font-weight:700;color:#c92a2a}
+.danger td b,.danger li b{color:#c92a2a}
 .legend span{display:inline-block;margin:2px 14px 2px 0}
 .legend i{display:inline-block;width:14px;height:14px;border-radius:3px;vertical-align:-2px;margin-right:5px;
 border:2px solid}
@@ -198,7 +198,8 @@ def render(review: Review) -> str:
     out = [
         "<!doctype html>",
         '<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">',
-        f"<title>KMS review: {escape(headline(review).replace('`', ''))}</title><style>{CSS}</style></head><body>",
+        f"<title>KMS review: {escape(md.as_previewed(review, headline(review)).replace('`', ''))}</title>"
+        f"<style>{CSS}</style></head><body>",
         f"<h1>KMS review: {inline(headline(review))}</h1>",
         f'<div class="summary">{inline(counts(review))} · reviewed {escape(when(review.now))}</div>',
         "<h2>Consequences</h2>",
@@ -230,4 +231,7 @@ def render(review: Review) -> str:
         out += ["<h2>Aliases that move</h2>", _table(md.ALIAS_HEADER, [md.alias_cells(a) for a in review.moving])]
     out += [f"<p><i>Note: {escape(n)}.</i></p>" for n in review.notes]
     out.append("</body></html>")
-    return "\n".join(out)
+    page = "\n".join(out)
+    if review.preview.command != "pulumi up":  # as markdown.as_previewed, on the HTML
+        page = page.replace("<code>pulumi up</code>", f"<code>{review.preview.command}</code>")
+    return page

@@ -253,7 +253,8 @@ def build(
             else now + dt.timedelta(days=b.pending_days)
         )
         leaving.append(Leaving(b, final, bool(pending)))
-    leaving.sort(key=lambda lv: (lv.final, lv.box.is_replica, lv.box.region))
+    # Soonest final loss first; a primary before its replicas.
+    leaving.sort(key=lambda lv: (lv.final, (lv.box.primary or lv.box).name, lv.box.is_replica, lv.box.region))
 
     families = _families(boxes, leaving)
     notes = []

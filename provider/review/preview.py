@@ -72,6 +72,7 @@ class Preview:
     summary: Mapping[str, int]
     config: Mapping[str, str]  # the stack's `kms:` config (without the prefix), secrets left out
     unlisted_same: int  # resources the preview left unchanged and did not list (no --show-sames)
+    command: str = "pulumi up"  # what applies it: `pulumi destroy` when the stack itself goes
 
     def of(self, kind: str) -> list[Step]:
         return [s for s in self.steps if s.kind == kind]
@@ -182,7 +183,9 @@ def parse(text: str | bytes, source: str = "the preview") -> Preview:
         and k not in ("kms:secretKey", "kms:accessKey")
     }
     unlisted = max(0, summary.get("same", 0) - sum(1 for s in raws if s.get("op") == "same"))
-    return Preview(steps=tuple(by_urn.values()), summary=summary, config=config, unlisted_same=unlisted)
+    destroy = any(_is_stack(s) and s.get("op") == "delete" for s in raws)
+    return Preview(steps=tuple(by_urn.values()), summary=summary, config=config, unlisted_same=unlisted,
+                   command="pulumi destroy" if destroy else "pulumi up")
 
 
 def _is_stack(raw: Mapping[str, Any]) -> bool:

@@ -173,7 +173,8 @@ def test_destroy_lists_every_key_with_its_date(sample: Sample, tmp_path: Path) -
     keys = stack_keys(sample)
     reviewed_at = time.time()
     md = review(sample, sample.pulumi("destroy", "--preview-only", "--json"), tmp_path)
-    assert md.startswith("## KMS review: 5 keys stop working at `pulumi up`")
+    assert md.startswith("## KMS review: 5 keys stop working at `pulumi destroy`")
+    assert "`pulumi up`" not in md
     for key in keys.values():
         row = table_row(md, key["id"])
         assert "destroyed" in row and f"`kmsctl keys cancel-deletion {key['region']}:{key['id']}`" in row
