@@ -236,8 +236,11 @@ def build(
         if isinstance(shown_on, KeyBox):
             shown_on.aliases.append(move)
 
+    # Families that change first (a primary with what `up` does to it or its replicas), primaries before replicas.
+    boxes.sort(key=lambda b: (all(m.op == "same" for m in ((b.primary or b), *(b.primary or b).replicas)),
+                              b.is_replica))
     regions: list[str] = []
-    for b in sorted(boxes, key=lambda b: b.is_replica):  # primaries' regions first, then their replicas'
+    for b in boxes:  # primaries' regions first, then their replicas'
         for region in (b.region, *(r.region for r in b.replicas)):
             if region not in regions:
                 regions.append(region)
