@@ -6,6 +6,7 @@ input fails identically before anything is created and at the service. Each rule
 
 from __future__ import annotations
 
+import hmac
 import json
 import os
 import re
@@ -114,6 +115,7 @@ DEFAULT_ENTERPRISE_PROJECT = "default"
 CLIENT_TOKEN_MAX = 128
 PAGE_LIMIT_MAX = 1000
 CLOCK_SECONDS_MAX = 200 * 365 * 86400
+IMPORT_PARAMETERS_SECONDS = 86400  # how long GetParametersForImport's token and wrapping key stay valid
 WRAPPING_KEY_SPECS = ("RSA_2048",)
 WRAPPING_ALGORITHMS = ("RSAES_OAEP_SHA_256", "RSAES_OAEP_SHA_1")
 
@@ -360,6 +362,23 @@ def wrapping(spec: str, algorithm: str) -> str:
             f"The request parameter WrappingAlgorithm is invalid: use {' or '.join(WRAPPING_ALGORITHMS)}"
         )
     return algorithm
+
+
+def initial_state(origin: Origin) -> KeyState:
+    # Seed 001: "By default, a key with KMS-generated key materials is in the Enabled state"; a key for
+    # external material waits for it in PendingImport.
+    return KeyState.ENABLE if origin is Origin.KMS else KeyState.PENDING_IMPORT
+
+
+def import_token(issued: tuple[str, float] | None, given: str, now: float) -> None:
+    """ImportKeyMaterial needs the token of the key's latest GetParametersForImport (`issued`: the token
+    and its end of validity), unexpired."""
+    if issued is None or not hmac.compare_digest(issued[0].encode(), given.encode()):
+        raise InvalidParameter(
+            "The request parameter ImportToken is invalid: get fresh parameters with GetParametersForImport"
+        )
+    if issued[1] < now:
+        raise InvalidParameter("The request parameter ImportToken is invalid: the import parameters expired")
 
 
 def material_length(spec: KeySpec, size: int, field: str = "EncryptedKeyMaterial") -> None:

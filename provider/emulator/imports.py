@@ -10,13 +10,10 @@ import os
 from cryptography.hazmat.primitives import serialization as ser
 
 from ..domain import model, rules
-from ..domain.errors import InvalidParameter
 from ..domain.rules import KeyState, Op
 from . import clock, crypto
 from .context import Service
 from .store import KeyRow, Tx
-
-TOKEN_LIFETIME = clock.DAY
 
 
 def _import_key(svc: Service, tx: Tx, region: str, ref: model.KeyRef, now: float) -> KeyRow:
@@ -38,7 +35,7 @@ def get_parameters_for_import(
     with svc.store.write() as tx:
         now = clock.writing(tx)
         key = _import_key(svc, tx, region, action.key, now)
-        valid_to = now + TOKEN_LIFETIME
+        valid_to = now + rules.IMPORT_PARAMETERS_SECONDS
         tx.save_import(key.id, token, algorithm, der, valid_to)
     return model.ImportParameters(
         key_id=key.id, import_token=token, public_key_der=public, valid_to=valid_to, wrapping_algorithm=algorithm
@@ -50,12 +47,8 @@ def import_key_material(svc: Service, region: str, action: model.ImportKeyMateri
         now = clock.writing(tx)
         key = _import_key(svc, tx, region, action.key, now)
         pending = tx.pending_import(key.id)
-        if pending is None or not crypto.mac_equal(pending.token.encode(), action.import_token.encode()):
-            raise InvalidParameter(
-                "The request parameter ImportToken is invalid: get fresh parameters with GetParametersForImport"
-            )
-        if pending.valid_to < now:
-            raise InvalidParameter("The request parameter ImportToken is invalid: the import parameters expired")
+        rules.import_token((pending.token, pending.valid_to) if pending else None, action.import_token, now)
+        assert pending is not None  # refused by the rule above
         material = crypto.unwrap(pending.wrapping_key_der, action.encrypted_material, pending.algorithm)
         rules.material_length(key.spec, len(material))
         tx.add_material(key.material_id, material, now)

@@ -56,7 +56,7 @@ def create_key(svc: Service, region: str, action: model.CreateKey) -> model.Key:
                 spec=spec,
                 usage=usage,
                 origin=origin,
-                state=KeyState.ENABLE if material else KeyState.PENDING_IMPORT,
+                state=rules.initial_state(origin),
                 description=description,
                 enterprise_project=enterprise_project,
                 material_id=material_id,
