@@ -6,6 +6,7 @@ Heavy imports stay inside the command so that `kmsctl` starts fast.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -14,10 +15,12 @@ import typer
 from . import app
 
 if TYPE_CHECKING:
-    from ..review.plan import Review
+    from ..review.live import LiveKey
+
+Reader = Callable[[str, str], "LiveKey | None"]
 
 
-def _live_reader(config: dict[str, str]) -> tuple[object | None, str | None]:
+def _live_reader(config: dict[str, str]) -> tuple[Reader | None, str | None]:
     """A `read(region, key_id)` on the backend configured as for the resources, or why there is none.
     The embedded emulator is read only where its state already exists: a review never creates one."""
     from .. import config as kms_config
@@ -68,7 +71,7 @@ def review_command(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     read, why = _live_reader(dict(parsed.config))
-    review: Review = build(parsed, read)  # type: ignore[arg-type]
+    review = build(parsed, read)
     if why and read is None:
         review.notes[-1] = f"live keys not read ({why}): dates assume no key is already pending deletion"
     if html:
