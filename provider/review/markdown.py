@@ -143,7 +143,7 @@ def render(review: Review) -> str:
         out.append("")
     others = review.others
     if others:
-        out += ["**Also:**", ""]
+        out += ["**Also:**", ""] if review.leaving else []
         out += [f"- {consequence_line(c)}" for c in others]
         out.append("")
     if not review.leaving and not others:

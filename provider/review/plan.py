@@ -219,6 +219,7 @@ def build(
         if read is not None and b.old_id:
             b.live = read(b.region, b.old_id)
     for b in boxes:
+        b.replicas.sort(key=lambda r: r.region)  # the same picture whatever order the engine listed them in
         if b.live:
             known = {r.old_id for r in b.replicas}
             b.external_replicas = [(r, k) for r, k in b.live.replicas if k not in known]
@@ -342,10 +343,13 @@ def _consequences(boxes: list[KeyBox], leaving: list[Leaving]) -> list[Consequen
     for b in boxes:
         old, new = b.step.old, b.step.new
         if b.op in ("update", "replace") and old.get("enabled") is not False and new.get("enabled") is False:
+            elsewhere = [r.region for r in b.replicas if r.op not in LEAVING and r.step.new.get("enabled") is not False]
+            also = f"; its replicas in {', '.join(elsewhere)} still decrypt them" if elsewhere else ""
             out.append(Consequence(
                 "disabled", "warning", f"{b.name} ({b.region}, {b.old_id}) is disabled",
                 "stops encrypting and decrypting at `pulumi up`: ciphertexts made under it cannot be decrypted "
-                "until it is enabled again (nothing is deleted: set `enabled` back to true and `pulumi up`)", b))
+                f"in {b.region} until it is enabled again{also} (nothing is deleted: set `enabled` back to true "
+                "and `pulumi up`)", b))
         if b.op in ("update", "replace") and old.get("rotation_enabled") is True and new.get(
             "rotation_enabled"
         ) is not True:

@@ -80,7 +80,9 @@ def test_in_place_update_disables_a_key_and_shortens_its_window(sample: Sample, 
     orders = stack_keys(sample)["orders"]
     assert md.startswith("## KMS review: 1 key stops working at `pulumi up`")
     assert "cancel-deletion" not in md  # nothing is deleted
-    assert f"**orders (cn-north-4, {orders['id']}) is disabled**" in md
+    assert f"**orders (cn-north-4, {orders['id']}) is disabled**: stops encrypting and decrypting at `pulumi up`: " \
+        "ciphertexts made under it cannot be decrypted in cn-north-4 until it is enabled again; its replicas in " \
+        "cn-east-3, cn-south-1 still decrypt them" in md
     assert "pending window shortened 30 → 7 days" in md
     assert (
         f"- **updated** `orders` (CustomKey, `{orders['id']}`): `description` Envelope key of order records → "
