@@ -30,7 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from provider.backend import signer  # noqa: E402
+from provider.dialects.volcengine import signer  # noqa: E402
 
 ACCESS_KEY = "AKBENCH000000001"
 SECRET_KEY = "bench-secret-key-0123456789abcdef"

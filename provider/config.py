@@ -16,12 +16,14 @@ from .client import KmsClient
 
 DEFAULT_REGION = "cn-north-4"
 EMULATOR_DIR = ".kms-emulator"
+DEFAULT_DIALECT = "volcengine"
 
 
 @dataclass(frozen=True)
 class Settings:
     region: str = DEFAULT_REGION
     endpoint: str | None = None
+    dialect: str = DEFAULT_DIALECT  # the real API the endpoint speaks (contract section 4)
     access_key: str | None = field(default=None, repr=False)
     secret_key: str | None = field(default=None, repr=False)
     emulator_path: Path = Path(EMULATOR_DIR)
@@ -57,6 +59,7 @@ def settings(
     return Settings(
         region=pick("region", "KMS_REGION") or DEFAULT_REGION,
         endpoint=pick("endpoint", "KMS_ENDPOINT"),
+        dialect=pick("dialect", "KMS_DIALECT") or DEFAULT_DIALECT,
         access_key=pick("accessKey", "KMS_ACCESS_KEY"),
         secret_key=pick("secretKey", "KMS_SECRET_KEY"),
         emulator_path=Path(path) if path else base / EMULATOR_DIR,
@@ -71,7 +74,7 @@ def open_backend(s: Settings) -> Backend:
     from .backend.http import HttpBackend
 
     assert s.endpoint is not None
-    return HttpBackend(s.endpoint, access_key=s.access_key, secret_key=s.secret_key)
+    return HttpBackend(s.endpoint, access_key=s.access_key, secret_key=s.secret_key, dialect=s.dialect)
 
 
 def client(s: Settings | None = None) -> KmsClient:

@@ -64,10 +64,10 @@ def list_keys(region: RegionOpt = None, as_json: Annotated[bool, typer.Option("-
     table = Table(title=f"keys in {kms.region}")
     # Ids are what a user copies into the next command: never shortened; the rest folds.
     table.add_column("ID", no_wrap=True, min_width=36)
-    for col in ("Name", "Spec", "Usage", "State", "Multi-region"):
+    for col in ("Keyring", "Name", "Spec", "Usage", "State", "Multi-region"):
         table.add_column(col, overflow="fold")
     for k in keys:
-        table.add_row(k.key_id, k.name, k.spec, k.usage, k.state, k.multi_region_type)
+        table.add_row(k.key_id, k.keyring, k.name, k.spec, k.usage, k.state, k.multi_region_type)
     console = Console()
     # A pipe gets whole rows (rich would wrap them at 80 columns), a terminal its own width.
     (console if console.is_terminal else Console(width=240)).print(table)

@@ -115,8 +115,9 @@ class Service:
             primary = self._link(primary_row, now) if primary_row else model.LinkedKey(key.primary_id, "", "")
         else:
             replicas = tx.replicas(key.id, now)
-            mr_type = MultiRegionType.PRIMARY if replicas else MultiRegionType.NONE
-            primary = self._link(key, now) if replicas else None
+            multi = bool(replicas) or key.multi_region
+            mr_type = MultiRegionType.PRIMARY if multi else MultiRegionType.NONE
+            primary = self._link(key, now) if multi else None
         return model.Key(
             key_id=key.id,
             trn=self.trn(key.region, key.keyring, key.name),

@@ -61,6 +61,7 @@ def create_key(svc: Service, region: str, action: model.CreateKey) -> model.Key:
                 enterprise_project=enterprise_project,
                 material_id=material_id,
                 tags=tags,
+                multi_region=bool(action.multi_region),
             )
             key_id = insert_key(svc, tx, new, now)
             if material is not None:

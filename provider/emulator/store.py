@@ -49,6 +49,7 @@ CREATE TABLE IF NOT EXISTS keys (
     rotation_days INTEGER,
     last_rotation REAL,
     tags TEXT NOT NULL DEFAULT '{}',
+    multi_region INTEGER NOT NULL DEFAULT 0,
     UNIQUE (region, keyring, name)
 );
 CREATE INDEX IF NOT EXISTS keys_material ON keys (material_id, region);
@@ -133,6 +134,7 @@ class KeyRow:
     rotation_days: int | None
     last_rotation: float | None
     tags: dict[str, str]
+    multi_region: bool = False  # created as a multi-region key (Volcengine's MultiRegion)
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> KeyRow:
@@ -158,6 +160,7 @@ class KeyRow:
             rotation_days=row["rotation_days"],
             last_rotation=row["last_rotation"],
             tags=json.loads(row["tags"]),
+            multi_region=bool(row["multi_region"]),
         )
 
     def state(self, now: float) -> KeyState:
@@ -188,6 +191,7 @@ class NewKey:
     primary_id: str | None = None
     ready_at: float | None = None
     tags: Mapping[str, str]
+    multi_region: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,11 +320,12 @@ class Tx:
     def insert_key(self, key_id: str, new: NewKey, now: float) -> None:
         self.db.execute(
             "INSERT INTO keys (id, region, keyring, name, spec, usage, origin, state, description, enterprise_project,"
-            " created, updated, material_id, primary_id, ready_at, tags) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " created, updated, material_id, primary_id, ready_at, tags, multi_region)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 key_id, new.region, new.keyring, new.name, new.spec.value, new.usage.value, new.origin.value,
                 new.state.value, new.description, new.enterprise_project, now, now, new.material_id, new.primary_id,
-                new.ready_at, _tags_json(new.tags),
+                new.ready_at, _tags_json(new.tags), int(new.multi_region),
             ),
         )
         self.db.execute(
@@ -589,6 +594,9 @@ class Store:
         self._retry(lambda: db.executescript(SCHEMA))
         if not had_keyrings:
             self._retry(lambda: db.execute(MIGRATE_KEYRINGS))
+        columns = {row[1] for row in db.execute("PRAGMA table_info(keys)")}
+        if "multi_region" not in columns:  # a state written before keys had the flag
+            self._retry(lambda: db.execute("ALTER TABLE keys ADD COLUMN multi_region INTEGER NOT NULL DEFAULT 0"))
         self._retry(lambda: db.execute("INSERT OR IGNORE INTO meta (k, v) VALUES ('created', ?)", (str(time.time()),)))
         return db
 

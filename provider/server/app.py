@@ -1,16 +1,15 @@
-"""The wire endpoint (contract section 4): `POST /?Action=...&Version=2021-02-18`, signed, JSON in and out.
+"""The wire endpoint (contract section 4): each cloud's KMS API, on one port, signed, JSON in and out.
 
-Thin on purpose: read the body (capped), check the signature, throttle, parse the JSON, call the
-emulator, write the envelope of seed 003. The request path is a bare ASGI handler, since it is the
-service's hot path; everything else (the OpenAPI document, 404/405 answers) is a Starlette app.
-Everything a request needs is built once, when the application is.
+Thin on purpose: read the body (capped: a larger one is drained and answered 413), pick the dialect that
+owns the request, check its signature, throttle, let the dialect parse it into domain actions, run them
+on the emulator (`Emulator.execute`), let the dialect shape the answer. The request path is a bare ASGI
+handler, since it is the service's hot path; everything else (the OpenAPI document, 404/405 answers) is a
+Starlette app. Everything a request needs is built once, when the application is.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
-import json
 import logging
 import os
 import threading
@@ -27,8 +26,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..backend import signer
-from ..domain import actions
+from ..dialects import DIALECTS, Dialect, Parsed, Results, WireRequest, WireResponse
+from ..domain import model
 from ..domain.errors import AccessDenied, InvalidParameter, KmsError, Throttled, UndefinedError
 from ..emulator import Emulator
 
@@ -40,14 +39,17 @@ Send = Callable[[Message], Awaitable[None]]
 log = logging.getLogger("kmsctl.server")
 
 MAX_BODY_BYTES = 64 * 1024
+# A body over the cap is read and dropped (so the client gets its 413 instead of a reset) up to this
+# much; past it the connection is closed.
+MAX_DRAIN_BYTES = 1024 * 1024 * 1024
 # Cheap actions that only read the state run on the event loop (a thread hop costs more than they
 # do); writes wait for SQLite's write lock and key generation takes long, so they run in threads.
-INLINE = frozenset({
-    "DescribeKey", "DescribeKeys", "ListAliases", "GetPublicKey", "Encrypt", "Decrypt", "GenerateDataKey",
-    "GenerateDataKeyWithoutPlaintext", "ReEncrypt", "GenerateMac", "VerifyMac",
-})
-_JSON_HEADERS = [(b"content-type", b"application/json")]
+INLINE: tuple[type[model.Action], ...] = (
+    model.DescribeKey, model.DescribeKeys, model.ListAliases, model.GetPublicKey, model.Encrypt, model.Decrypt,
+    model.GenerateDataKey, model.ReEncrypt, model.GenerateMac, model.VerifyMac, model.DescribeKeyrings,
+)
 _UNDEFINED_MESSAGE = "Undefined Internal Error. Pls Contact With Admin."
+_SITE_PATHS = frozenset({"/openapi.json", "/healthz", "/docs"})
 
 
 class RateLimiter:
@@ -76,22 +78,21 @@ class RateLimiter:
 class KmsApp:
     """The ASGI application of `kmsctl serve`.
 
-    `credentials` maps access keys to secret keys. `rate_limit` (requests a second per access key)
-    turns on throttling. The emulator is closed when the server shuts down.
+    `credentials` maps access keys to secret keys. `rate_limit` (requests a second) turns on throttling.
+    `dialects` are tried in order; the first that owns a request answers it. The emulator is closed when
+    the server shuts down.
     """
 
     def __init__(self, emulator: Emulator, credentials: Mapping[str, str], *, rate_limit: float | None = None,
-                 max_body: int = MAX_BODY_BYTES, workers: int = 8) -> None:
+                 max_body: int = MAX_BODY_BYTES, workers: int = 8, dialects: tuple[Dialect, ...] | None = None) -> None:
         if not credentials or not all(credentials.values()):
             raise InvalidParameter("the server needs an access key and a secret key (KMS_ACCESS_KEY, KMS_SECRET_KEY)")
         self.emulator = emulator
         self._secrets = dict(credentials)
         self.limiter = RateLimiter(rate_limit) if rate_limit else None
         self.max_body = max_body
+        self.dialects = dialects if dialects is not None else tuple(DIALECTS.values())
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kms-write")
-        self._ids = itertools.count(1)
-        self._id_suffix = os.urandom(4).hex().upper()
-        self._versions_ok = (signer.VERSION,)
         from .openapi import published
 
         self.openapi = published()
@@ -102,9 +103,14 @@ class KmsApp:
 
     # --- ASGI ----------------------------------------------------------------------------------------
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == "/" and scope["method"] == "POST":
-            await self._handle(scope, receive, send)
-        elif scope["type"] == "lifespan":
+        if scope["type"] == "http" and scope["path"] not in _SITE_PATHS:
+            req = WireRequest(scope["method"], scope["path"], _parse_query(scope["query_string"]),
+                              _headers(scope["headers"]), b"")
+            dialect = next((d for d in self.dialects if d.owns(req)), None)
+            if dialect is not None:
+                await self._handle(dialect, req, receive, send)
+                return
+        if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
         else:
             await self.site(scope, receive, send)
@@ -126,55 +132,47 @@ class KmsApp:
         log.info("stopped: every write finished, the state is closed")
 
     # --- the action endpoint -------------------------------------------------------------------------
-    def _request_id(self) -> str:
-        return f"{time.strftime('%Y%m%d%H%M%S', time.gmtime())}{next(self._ids):010X}{self._id_suffix}"
-
-    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request_id = self._request_id()
-        query = _parse_query(scope["query_string"])
-        action = next((v for k, v in query if k == "Action"), "")
-        version = next((v for k, v in query if k == "Version"), "")
-        region = ""
+    async def _handle(self, dialect: Dialect, head: WireRequest, receive: Receive, send: Send) -> None:
+        req = head
+        close = False
         try:
-            headers = _headers(scope["headers"])
-            body = await self._body(headers, receive)
+            body, close = await self._body(head.headers, receive)
+            req = WireRequest(head.method, head.path, head.query, head.headers, body)
             try:
-                cred = signer.verify(method="POST", path="/", query=query, headers=headers, body=body,
-                                     secret_for=self._secrets.get)
+                region = dialect.authenticate(req, self._secrets.get)
             except AccessDenied as denied:
-                log.warning("denied %s %r: %s", request_id, action[:64], denied.message)
+                log.warning("denied %s %s: %s", req.method, (req.param("Action") or req.path)[:64], denied.message)
                 raise
-            region = cred.region
-            if self.limiter is not None and not self.limiter.allow(cred.access_key):
-                raise Throttled(f"The request of Action: {action[:64]} upper limit is exceeded.")
-            params = self._params(query, action, version, body)
-            if action in INLINE:
-                result = self.emulator.call(region, action, params)
+            if self.limiter is not None and not self.limiter.allow(dialect.name):
+                raise Throttled(f"The request of Action: {(req.param('Action') or req.path)[:64]} upper limit is "
+                                "exceeded.")
+            parsed = dialect.parse(req)
+            if _inline(parsed):
+                results = _run(self.emulator, region, parsed)
             else:
                 loop = asyncio.get_running_loop()
-                call = self.emulator.call
-                result = await loop.run_in_executor(self._pool, lambda: call(region, action, params))
-            status, payload = 200, self._envelope(request_id, action, version, region, result=result)
+                emulator = self.emulator
+                results = await loop.run_in_executor(self._pool, lambda: _run(emulator, region, parsed))
+            answer = dialect.shape(req, parsed, results)
         except KmsError as err:
-            status, payload = err.status, self._envelope(request_id, action, version, region, error=err)
+            close = isinstance(err, _TooLarge)  # whatever followed the dropped body is not trusted
+            answer = dialect.shape_error(req, err)
         except Exception as exc:  # the one place an unexpected failure becomes a 500
             # Logged by type and place only: an exception's message or arguments could hold a plaintext.
             frames = "".join(traceback.format_tb(exc.__traceback__))
-            log.error("UndefinedError %s in %r (%s): %s\n%s", request_id, action[:64], region, type(exc).__name__,
-                      frames)
-            undefined = UndefinedError(f"{_UNDEFINED_MESSAGE} RequestId: {request_id}")
-            status, payload = 500, self._envelope(request_id, action, version, region, error=undefined)
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [*_JSON_HEADERS, (b"content-length", str(len(payload)).encode())]})
-        await send({"type": "http.response.body", "body": payload})
+            reference = os.urandom(8).hex().upper()
+            log.error("UndefinedError %s in %s %r: %s\n%s", reference, req.method,
+                      (req.param("Action") or req.path)[:64], type(exc).__name__, frames)
+            answer = dialect.shape_error(req, UndefinedError(f"{_UNDEFINED_MESSAGE} Reference: {reference}"))
+        await _respond(send, answer, close=close)
 
-    async def _body(self, headers: Mapping[str, str], receive: Receive) -> bytes:
+    async def _body(self, headers: Mapping[str, str], receive: Receive) -> tuple[bytes, bool]:
+        """The body, and whether the connection must close after the answer. A body over the cap is
+        read to its end and dropped, then answered 413: a client still sending gets the answer, not a
+        reset."""
         declared = headers.get("content-length")
-        if declared is not None:
-            if not declared.isdigit():
-                raise InvalidParameter("The request header Content-Length is invalid: not a number of bytes")
-            if int(declared) > self.max_body:
-                raise _TooLarge(self.max_body)
+        if declared is not None and not declared.isdigit():
+            raise InvalidParameter("The request header Content-Length is invalid: not a number of bytes")
         chunks: list[bytes] = []
         size = 0
         more = True
@@ -184,48 +182,17 @@ class KmsApp:
                 raise InvalidParameter("The request body is incomplete: the client went away")
             chunk = message.get("body", b"")
             size += len(chunk)
+            more = message.get("more_body", False)
             if size > self.max_body:
+                while more and size <= MAX_DRAIN_BYTES:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        break
+                    size += len(message.get("body", b""))
+                    more = message.get("more_body", False)
                 raise _TooLarge(self.max_body)
             chunks.append(chunk)
-            more = message.get("more_body", False)
-        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
-    def _params(self, query: list[tuple[str, str]], action: str, version: str, body: bytes) -> Any:
-        if sum(1 for k, _ in query if k == "Action") != 1:
-            raise InvalidParameter("The request parameter Action is required exactly once in the query string, "
-                                   "as in POST /?Action=CreateKey&Version=2021-02-18")
-        if version not in self._versions_ok:
-            raise InvalidParameter(f"The request parameter Version is invalid: this service speaks Version "
-                                   f"{signer.VERSION}")
-        if action not in actions.ACTIONS:
-            raise InvalidParameter(f"The request parameter Action is invalid: unknown action '{action[:64]}'")
-        if not body.strip():
-            return {}
-        try:
-            params = json.loads(body)
-        except UnicodeDecodeError:
-            raise InvalidParameter("The request body is invalid: it is not UTF-8 text") from None
-        except json.JSONDecodeError as exc:
-            raise InvalidParameter(f"The request body is invalid: not JSON ({exc.msg} at line {exc.lineno} "
-                                   f"column {exc.colno})") from None
-        except (ValueError, RecursionError):
-            raise InvalidParameter("The request body is invalid: a number is too long or the JSON nests too "
-                                   "deeply") from None
-        if not isinstance(params, dict):
-            raise InvalidParameter(f"The request body is invalid: it must be a JSON object of parameters, not "
-                                   f"a JSON {_json_type(params)}")
-        return params
-
-    def _envelope(self, request_id: str, action: str, version: str, region: str, *,
-                  result: Mapping[str, Any] | None = None, error: KmsError | None = None) -> bytes:
-        meta: dict[str, Any] = {"RequestId": request_id, "Action": action[:64], "Version": version[:32],
-                                "Service": signer.SERVICE, "Region": region}
-        doc: dict[str, Any] = {"ResponseMetadata": meta}
-        if error is not None:
-            meta["Error"] = {"Code": error.code, "Message": error.message}
-        else:
-            doc["Result"] = result
-        return json.dumps(doc, separators=(",", ":")).encode()
+        return (chunks[0] if len(chunks) == 1 else b"".join(chunks)), False
 
     # --- everything else -----------------------------------------------------------------------------
     def _site(self) -> Starlette:
@@ -242,10 +209,9 @@ class KmsApp:
                            "POST /?Action=...&Version=2021-02-18")
             else:
                 message = f"Not found path [{request.url.path[:128]}]: actions are POST /?Action=...&Version=2021-02-18"
-            body = {"ResponseMetadata": {"RequestId": self._request_id(),
-                                         "Action": request.query_params.get("Action", "")[:64],
+            body = {"ResponseMetadata": {"RequestId": "", "Action": request.query_params.get("Action", "")[:64],
                                          "Version": request.query_params.get("Version", "")[:32],
-                                         "Service": signer.SERVICE, "Region": "",
+                                         "Service": "kms", "Region": "",
                                          "Error": {"Code": "InvalidParameter" if status == 405 else "NotFound",
                                                    "Message": message}}}
             return JSONResponse(body, status_code=status)
@@ -258,6 +224,25 @@ class KmsApp:
                     Route("/", post_only, methods=["GET", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"])],
             exception_handlers={404: not_served, 405: not_served},
         )
+
+
+def _inline(parsed: Parsed) -> bool:
+    return isinstance(parsed, INLINE) or (isinstance(parsed, tuple) and all(isinstance(a, INLINE) for a in parsed))
+
+
+def _run(emulator: Emulator, region: str, parsed: Parsed) -> Results:
+    if isinstance(parsed, model.Action):
+        return emulator.execute(region, parsed)
+    return tuple(emulator.execute(region, action) for action in parsed)
+
+
+async def _respond(send: Send, answer: WireResponse, *, close: bool) -> None:
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers]
+    headers.append((b"content-length", str(len(answer.body)).encode()))
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+    await send({"type": "http.response.body", "body": answer.body})
 
 
 class _TooLarge(InvalidParameter):
@@ -289,15 +274,3 @@ def _parse_query(raw: bytes) -> list[tuple[str, str]]:
             name, _, value = part.partition("=")
             pairs.append((name, value))
     return pairs
-
-
-def _json_type(value: Any) -> str:
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, str):
-        return "string"
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    return "number"

@@ -1,8 +1,10 @@
-"""The generated part of docs/wire-protocol.md: every action's parameters and result.
+"""The generated part of docs/wire-protocol.md: every action of the volcengine dialect, its parameters and
+its result.
 
-Parameters come from the action models (the same ones that validate each call). Results come from
-a scripted run of every action against a scratch emulator, so the tables say what the service
-answers, not what someone remembered it answers. A test keeps the committed document equal to this.
+Parameters come from the dialect's models (the same ones that validate each request). Results come
+from a scripted run of every action through the dialect against a scratch emulator, so the tables say
+what the service answers, not what someone remembered it answers. A test keeps the committed document
+equal to this.
 
     python -m provider.server.docs docs/wire-protocol.md     # rewrite the generated section in place
 """
@@ -16,7 +18,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..domain import actions
+from ..dialects import WireRequest
+from ..dialects.volcengine import client, server, wire
+from ..domain import model
 from ..domain.errors import ERRORS_BY_CODE
 from .openapi import component_schemas
 
@@ -25,68 +29,96 @@ END = "<!-- END GENERATED -->"
 REGION = "cn-north-4"
 REPLICA_REGION = "cn-east-3"
 _KEY_RESULTS = {"Key", "ReplicaKey"}
+OURS = {m.__name__ for m in wire.EXTENSIONS}
 
 
-class _Recorder:
-    """A backend that remembers the first result of every action."""
+class _Scenario:
+    """Requests as the SDK sends them, through the dialect's parse and shape, on a scratch emulator."""
 
-    def __init__(self, backend: Any) -> None:
-        self.backend = backend
+    def __init__(self, path: Path) -> None:
+        from ..emulator import Emulator
+
+        self.emulator = Emulator(path, replication_delay=0)
         self.results: dict[str, dict[str, Any]] = {}
 
-    def call(self, region: str, action: str, params: Mapping[str, Any]) -> dict[str, Any]:
-        result: dict[str, Any] = self.backend.call(region, action, params)
-        self.results.setdefault(action, result)
-        return result
+    def __call__(self, action: str, region: str = REGION, **params: Any) -> dict[str, Any]:
+        call = client.http_call(action, params, repeatable=True)
+        req = WireRequest(call.method, call.path, call.query, {}, call.body)
+        parsed = server.parse(req)
+        if isinstance(parsed, model.Action):
+            results: Any = self.emulator.execute(region, parsed)
+        else:
+            results = tuple(self.emulator.execute(region, a) for a in parsed)
+        doc: dict[str, Any] = server.result_doc(req, parsed, results)
+        self.results.setdefault(action, doc)
+        return doc
 
-    def close(self) -> None:
-        self.backend.close()
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
 
 
 def sample_results() -> dict[str, dict[str, Any]]:
     """Run every action once on a scratch emulator; answer each action's result."""
-    from ..client import KmsClient
-    from ..emulator import Emulator
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
     with tempfile.TemporaryDirectory(prefix="kms-docs-") as tmp:
-        recorder = _Recorder(Emulator(Path(tmp), replication_delay=0))
-        kms = KmsClient(recorder, REGION)
-        key = kms.create_key("doc-aes", description="docs", tags={"team": "docs"})["ID"]
-        other = kms.create_key("doc-aes-2")["ID"]
-        kms.describe_key(key)
-        kms.list_keys()
-        kms.update_key(key, description="docs, updated")
-        kms.disable_key(key)
-        kms.enable_key(key)
-        kms.enable_key_rotation(key, 90)
-        kms.disable_key_rotation(key)
-        kms.tag_resources(key, {"env": "doc"})
-        kms.untag_resources(key, ["env"])
-        kms.replicate_key(key, REPLICA_REGION)
-        kms.create_alias("alias/doc", key)
-        kms.update_alias("alias/doc", other)
-        kms.list_aliases()
-        kms.delete_alias("alias/doc")
-        blob = kms.encrypt(key, b"docs", {"purpose": "docs"})
-        kms.decrypt(blob, {"purpose": "docs"})
-        kms.generate_data_key(key)
-        kms.generate_data_key_without_plaintext(key)
-        kms.re_encrypt(blob, other, {"purpose": "docs"})
-        rsa = kms.create_key("doc-rsa", key_spec="RSA_2048")["ID"]
-        sig = kms.sign(rsa, b"docs", "RSA_PSS_SHA_256")
-        kms.verify(rsa, b"docs", sig, "RSA_PSS_SHA_256")
-        kms.get_public_key(rsa)
-        mac_key = kms.create_key("doc-hmac", key_spec="HMAC_256")["ID"]
-        mac = kms.generate_mac(mac_key, b"docs")
-        kms.verify_mac(mac_key, b"docs", mac)
-        external = kms.create_key("doc-external", origin="External")["ID"]
-        kms.import_material(external, base64.b64decode(base64.b64encode(bytes(range(32)))))
-        doomed = kms.create_key("doc-doomed")["ID"]
-        kms.schedule_key_deletion(doomed, 7)
-        kms.cancel_key_deletion(doomed)
-        kms.advance_clock(0)
-        recorder.close()
-        return recorder.results
+        run = _Scenario(Path(tmp))
+        run("CreateKeyring", KeyringName="docs", Description="docs")
+        run("DescribeKeyrings", CurrentPage=1, PageSize=10)
+        run("UpdateKeyring", KeyringName="docs", Description="docs, updated")
+        run("QueryKeyring", KeyringName="docs")
+        key = run("CreateKey", KeyringName="docs", KeyName="doc-aes", Description="docs", MultiRegion=True,
+                  Tags=[{"Key": "team", "Value": "docs"}])["Key"]["ID"]
+        other = run("CreateKey", KeyringName="docs", KeyName="doc-aes-2")["Key"]["ID"]
+        run("DescribeKey", KeyID=key)
+        run("DescribeKeys", KeyringName="docs", CurrentPage=1, PageSize=10)
+        run("UpdateKey", KeyID=key, Description="docs, updated")
+        run("DisableKey", KeyID=key)
+        run("EnableKey", KeyID=key)
+        run("EnableKeyRotation", KeyID=key, RotateInterval=90)
+        run("DisableKeyRotation", KeyID=key)
+        run("TagResources", ResourceType="keys", ResourceIds=[key], Tags=[{"Key": "env", "Value": "doc"}])
+        run("ListTagsForResources", ResourceType="keys", ResourceIds=[key])
+        run("UntagResources", ResourceType="keys", ResourceIds=[key], TagKeys=["env"])
+        run("ReplicateKey", KeyID=key, ReplicaRegion=REPLICA_REGION)
+        run("CreateAlias", AliasName="alias/doc", KeyID=key)
+        run("UpdateAlias", AliasName="alias/doc", KeyID=other)
+        run("ListAliases")
+        run("DeleteAlias", AliasName="alias/doc")
+        blob = run("Encrypt", KeyID=key, Plaintext=b64(b"docs"), EncryptionContext={"purpose": "docs"})
+        run("Decrypt", CiphertextBlob=blob["CiphertextBlob"], EncryptionContext={"purpose": "docs"})
+        run("GenerateDataKey", KeyID=key, NumberOfBytes=32)
+        run("ReEncrypt", CiphertextBlob=blob["CiphertextBlob"], NewKeyID=other,
+            OldEncryptionContext={"purpose": "docs"})
+        rsa_key = run("CreateKey", KeyName="doc-rsa", KeySpec="RSA_2048", KeyUsage="ENCRYPT_DECRYPT")["Key"]["ID"]
+        sealed = run("AsymmetricEncrypt", KeyID=rsa_key, Plaintext=b64(b"docs"), Algorithm="RSAES_OAEP_SHA_256")
+        run("AsymmetricDecrypt", KeyID=rsa_key, CiphertextBlob=sealed["CiphertextBlob"],
+            Algorithm="RSAES_OAEP_SHA_256")
+        ec_key = run("CreateKey", KeyName="doc-ec", KeySpec="EC_P256", KeyUsage="SIGN_VERIFY")["Key"]["ID"]
+        sig = run("AsymmetricSign", KeyID=ec_key, Message=b64(b"docs"), Algorithm="ECDSA_SHA_256")
+        run("AsymmetricVerify", KeyID=ec_key, Message=b64(b"docs"), Signature=sig["Signature"],
+            Algorithm="ECDSA_SHA_256")
+        run("GetPublicKey", KeyID=ec_key)
+        mac_key = run("CreateKey", KeyName="doc-hmac", KeySpec="HMAC_256")["Key"]["ID"]
+        mac = run("GenerateMac", KeyID=mac_key, Message=b64(b"docs"), MacAlgorithm="HMAC_SHA_256")
+        run("VerifyMac", KeyID=mac_key, Message=b64(b"docs"), Mac=mac["Mac"], MacAlgorithm="HMAC_SHA_256")
+        external = run("CreateKey", KeyName="doc-external", Origin="External")["Key"]["ID"]
+        params = run("GetParametersForImport", KeyID=external)
+        wrapping = serialization.load_der_public_key(base64.b64decode(params["PublicKey"]))
+        assert isinstance(wrapping, rsa.RSAPublicKey)
+        wrapped = wrapping.encrypt(bytes(range(32)), padding.OAEP(mgf=padding.MGF1(hashes.SHA256()),
+                                                                  algorithm=hashes.SHA256(), label=None))
+        run("ImportKeyMaterial", KeyID=external, ImportToken=params["ImportToken"], EncryptedKeyMaterial=b64(wrapped))
+        doomed = run("CreateKey", KeyName="doc-doomed")["Key"]["ID"]
+        run("ScheduleKeyDeletion", KeyID=doomed, PendingWindowInDays=7)
+        run("CancelKeyDeletion", KeyID=doomed)
+        run("CreateKeyring", KeyringName="doc-empty")
+        run("DeleteKeyring", KeyringName="doc-empty")
+        run("AdvanceClock", Seconds=0)
+        run.emulator.close()
+        return run.results
 
 
 def _type(schema: Mapping[str, Any], defs: Mapping[str, Any]) -> str:
@@ -166,22 +198,29 @@ def render(results: Mapping[str, Mapping[str, Any]] | None = None) -> str:
              "`Key` (and `ReplicaKey`, and each item of `Keys`) is this object:", "",
              "| Field | Type |", "| --- | --- |"]
     lines += [f"| `{name}` | {kind} |" for name, kind in _fields(key_objects)]
-    for action in actions.ACTIONS:
+    for action in wire.MODELS:
         lines += ["", f"### {action}", ""]
-        doc = (actions.ACTIONS[action].__doc__ or "").strip()
-        if doc and not doc.startswith(("A key:", "Usage docs:")) and action != "AdvanceClock":
-            lines += [doc.splitlines()[0], ""]
+        if action in OURS:
+            lines += ["**Ours, not Volcengine's API** (a real Volcengine endpoint does not have it).", ""]
         if action == "AdvanceClock":
             lines += ["Emulator only: moves the service clock (never the signature window).", ""]
+        if wire.METHODS[action] == "GET":
+            lines += ["Sent as `GET` with the parameters in the query string (as the SDK sends it).", ""]
         rows = _param_rows(action, schemas)
         if rows:
             lines += ["| Parameter | Type | Required | Default |", "| --- | --- | --- | --- |", *rows, ""]
+            if action in ("CreateKey", "ReplicateKey"):
+                lines += ["`ClientToken` is ours (an idempotent create), not Volcengine's.", ""]
         else:
             lines += ["No parameters.", ""]
         result = results.get(action)
         if result is None:
             raise RuntimeError(f"the docs scenario never ran {action}")
-        lines += ["Result:", "", "| Field | Type |", "| --- | --- |"]
+        lines += ["Result:", ""]
+        if not result:
+            lines += ["Nothing (an empty `Result` object)."]
+            continue
+        lines += ["| Field | Type |", "| --- | --- |"]
         for name, kind in _fields([result]):
             if name in _KEY_RESULTS:
                 kind = "the key object"

@@ -1,6 +1,8 @@
-"""The OpenAPI 3.1 document of the endpoint, generated from the action models (one source of truth).
+"""The OpenAPI 3.1 document of the Volcengine dialect, generated from its parameter models
+(provider/dialects/volcengine/wire.py, the one source of truth).
 
-The protocol has one operation, `POST /`, whose query parameter `Action` picks the body's schema.
+The API has one operation, `POST /`, whose query parameter `Action` picks the body's schema (the few
+actions the SDK sends as GET carry the same parameters in the query string instead).
 OpenAPI cannot tie a body schema to a query value, so the published document lists every action's
 schema under `anyOf`; `openapi_document(action=...)` narrows it to one action, which is what a fuzzer
 needs to reach past parameter validation.
@@ -17,8 +19,8 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
-from ..backend import signer
-from ..domain import actions, rules
+from ..dialects.volcengine import wire
+from ..domain import rules
 
 ERROR_CODES = {
     400: ["InvalidParameter", "InvalidOperation", "InvalidReplicaRegion", "InvalidKeyStatus"],
@@ -41,7 +43,7 @@ def _enums() -> dict[str, list[str]]:
     """Parameters whose values are a fixed set: the models take strings (the rules give the message
     naming the allowed values), the document lists the values."""
     return {
-        "KeySpec": [s.value for s in rules.KeySpec],
+        "KeySpec": sorted({wire.SPEC_TO_WIRE.get(s.value, s.value) for s in rules.KeySpec} | {"AES_256"}),
         "KeyUsage": [u.value for u in rules.KeyUsage],
         "Origin": [o.value for o in rules.Origin],
         "ReplicaRegion": list(rules.catalog().names),
@@ -54,7 +56,6 @@ def _formats() -> dict[str, dict[str, Any]]:
     return {
         "KeyName": name,
         "NewKeyName": name,
-        "ReplicaKeyName": name,
         "AliasName": {"pattern": r"^alias/[A-Za-z0-9_\-:/]+$", "maxLength": rules.NAME_MAX},
         "KeyringName": {"pattern": rules.KEYRING_RE.pattern},
         "Description": {"maxLength": rules.DESCRIPTION_MAX},
@@ -69,7 +70,7 @@ def _refine(prop: dict[str, Any], keywords: dict[str, Any]) -> None:
 
 def component_schemas() -> dict[str, Any]:
     """Every action's parameter schema, from its model, refined with the value sets and name rules."""
-    _, top = models_json_schema([(model, "validation") for model in actions.ACTIONS.values()],
+    _, top = models_json_schema([(model, "validation") for model in wire.MODELS.values()],
                                 ref_template="#/components/schemas/{model}")
     schemas: dict[str, Any] = top.get("$defs", {})
     refinements = {name: {"enum": values} for name, values in _enums().items()} | _formats()
@@ -88,7 +89,7 @@ def _envelope_schemas() -> dict[str, Any]:
             "RequestId": {"type": "string"},
             "Action": {"type": "string"},
             "Version": {"type": "string"},
-            "Service": {"type": "string", "const": signer.SERVICE},
+            "Service": {"type": "string", "const": wire.SERVICE},
             "Region": {"type": "string"},
             "Error": {"$ref": "#/components/schemas/Error"},
         },
@@ -114,8 +115,8 @@ def published() -> bytes:
 
 def openapi_document(action: str | None = None) -> dict[str, Any]:
     """The document of the endpoint; with `action`, narrowed to that one action."""
-    names = list(actions.ACTIONS) if action is None else [action]
-    if action is not None and action not in actions.ACTIONS:
+    names = list(wire.MODELS) if action is None else [action]
+    if action is not None and action not in wire.MODELS:
         raise KeyError(action)
     schemas = component_schemas() | _envelope_schemas()
     bodies = [{"$ref": f"#/components/schemas/{name}"} for name in names]
@@ -129,9 +130,12 @@ def openapi_document(action: str | None = None) -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {
-            "title": "KMS emulator wire protocol",
-            "version": signer.VERSION,
-            "description": "The service of `kmsctl serve` (contract section 4). " + SIGNING,
+            "title": "Volcengine KMS OpenAPI (2021-02-18), as kmsctl serve speaks it",
+            "version": wire.VERSION,
+            "description": ("The `volcengine` dialect of `kmsctl serve` (contract section 4.1), exactly as "
+                            "volcenginesdk-kms 5.0.54 defines it. Ours, not Volcengine's: "
+                            + ", ".join(m.__name__ for m in wire.EXTENSIONS) + ". GET with query parameters: "
+                            + ", ".join(a for a, verb in wire.METHODS.items() if verb == "GET") + ". " + SIGNING),
         },
         "paths": {
             "/": {
@@ -142,7 +146,7 @@ def openapi_document(action: str | None = None) -> dict[str, Any]:
                         {"name": "Action", "in": "query", "required": True,
                          "schema": {"type": "string", "enum": names}},
                         {"name": "Version", "in": "query", "required": True,
-                         "schema": {"type": "string", "enum": [signer.VERSION]}},
+                         "schema": {"type": "string", "enum": [wire.VERSION]}},
                     ],
                     "requestBody": {
                         "required": True,

@@ -19,10 +19,14 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
+from urllib.parse import parse_qsl, urlsplit
 
+import requests
 import uvicorn
+from requests.auth import AuthBase
 
 from provider.backend.http import HttpBackend
+from provider.dialects.volcengine import signer
 from provider.server.app import KmsApp
 from provider.server.run import config
 
@@ -162,3 +166,28 @@ class ThreadServer:
 
     def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
         self.stop()
+
+
+class HmacAuth(AuthBase):
+    """Signs any `requests` call as the volcengine dialect does: `requests.post(url, auth=HmacAuth(...))`.
+
+    For tools that make their own requests (a fuzzer, a script)."""
+
+    def __init__(self, access_key: str, secret_key: str, region: str) -> None:
+        self.access_key = access_key
+        self._secret_key = secret_key
+        self.region = region
+
+    def __repr__(self) -> str:
+        return f"HmacAuth(access_key={self.access_key!r}, region={self.region!r}, secret_key=<hidden>)"
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        parts = urlsplit(r.url or "")
+        body = r.body if isinstance(r.body, bytes) else (r.body or "").encode()
+        covered = {"Content-Type": r.headers["Content-Type"]} if "Content-Type" in r.headers else {}
+        r.headers.update(signer.sign(
+            method=r.method or "POST", host=parts.netloc, path=parts.path or "/",
+            query=parse_qsl(parts.query, keep_blank_values=True), body=body, access_key=self.access_key,
+            secret_key=self._secret_key, region=self.region, headers=covered,
+        ))
+        return r

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from provider.backend import signer
+from provider.dialects.volcengine import signer
 from provider.emulator import Emulator
 from provider.server.app import KmsApp
 from tests.support.live_server import ACCESS_KEY, SECRET_KEY, KmsctlServer, ThreadServer

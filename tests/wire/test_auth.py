@@ -9,13 +9,13 @@ from collections.abc import Callable
 
 import pytest
 
-from provider.backend import signer
+from provider.dialects.volcengine import signer
 from tests.support.live_server import ACCESS_KEY, SECRET_KEY, KmsctlServer
 from tests.wire.conftest import Answer, post
 
 
 def _key_names(server: KmsctlServer, region: str = "cn-north-4") -> set[str]:
-    answer = post(server.endpoint, "DescribeKeys", {"Limit": 1000}, region=region)
+    answer = post(server.endpoint, "DescribeKeys", {"PageSize": 100}, region=region)
     return {k["KeyName"] for k in answer.result["Keys"]}
 
 
@@ -115,7 +115,7 @@ def test_x_date_inside_the_window_is_accepted(kmsctl: KmsctlServer) -> None:
 
 def test_credential_scope_region_selects_the_region(kmsctl: KmsctlServer) -> None:
     answer = post(kmsctl.endpoint, "CreateKey", {"KeyName": "scoped-east"}, region="cn-east-3")
-    assert answer.result["Key"]["Region"] == "cn-east-3"
+    assert ":cn-east-3:" in answer.result["Key"]["Trn"]
     assert answer.doc["ResponseMetadata"]["Region"] == "cn-east-3"
     assert "scoped-east" in _key_names(kmsctl, "cn-east-3")
     assert "scoped-east" not in _key_names(kmsctl, "cn-north-4")

@@ -9,7 +9,7 @@ import socket
 
 import pytest
 
-from provider.backend import signer
+from provider.dialects.volcengine import signer
 from tests.support.live_server import ACCESS_KEY, SECRET_KEY, KmsctlServer
 from tests.wire.conftest import post
 
@@ -74,7 +74,7 @@ def test_bad_input_answers_4xx_naming_the_parameter(kmsctl: KmsctlServer, case: 
 
 def test_the_server_survives_the_matrix(kmsctl: KmsctlServer) -> None:
     """After every bad request above it still serves (and no bad request left a key behind)."""
-    answer = post(kmsctl.endpoint, "DescribeKeys", {"Limit": 1000})
+    answer = post(kmsctl.endpoint, "DescribeKeys", {"PageSize": 100})
     assert answer.status == 200
     assert not [k for k in answer.result["Keys"] if k["KeyName"] in ("k", "a\u0000b", "team/default")]
 
@@ -82,6 +82,28 @@ def test_the_server_survives_the_matrix(kmsctl: KmsctlServer) -> None:
 def test_oversized_body_is_refused_before_the_signature(kmsctl: KmsctlServer) -> None:
     answer = post(kmsctl.endpoint, "Encrypt", b"{" + b" " * 200_000 + b"}", sign=False)
     assert answer.status == 413 and answer.error is not None
+
+
+def test_a_20_mb_body_is_answered_413_not_reset(kmsctl: KmsctlServer) -> None:
+    """The client sends all of it and reads the envelope; the server stays up."""
+    answer = post(kmsctl.endpoint, "Encrypt", {"KeyID": "k", "Plaintext": "A" * (20 * 1024 * 1024)})
+    assert answer.status == 413, answer.text[:300]
+    assert answer.error is not None and answer.error["Code"] == "InvalidParameter"
+    assert answer.doc["ResponseMetadata"]["Action"] == "Encrypt"
+    assert post(kmsctl.endpoint, "DescribeKeys", {}).status == 200
+
+
+def test_the_http_backend_reads_the_413(kmsctl: KmsctlServer) -> None:
+    from provider.domain import model
+    from provider.domain.errors import InvalidParameter
+
+    backend = kmsctl.backend(retries=0)
+    key = backend.execute("cn-north-4", model.CreateKey(name="big-body"))
+    assert isinstance(key, model.Key)
+    with pytest.raises(InvalidParameter, match="larger than the limit"):
+        backend.execute("cn-north-4", model.Encrypt(key=model.KeyRef(key_id=key.key_id),
+                                                    plaintext=b"x" * (20 * 1024 * 1024)))
+    backend.close()
 
 
 def _raw(port: int, head: bytes, body_parts: list[bytes]) -> tuple[int, bytes]:

@@ -1,11 +1,12 @@
-"""docs/wire-protocol.md lists every action with its parameters and result, and stays what the
-generator makes from the action models and a run of every action."""
+"""docs/wire-protocol.md lists every action of the volcengine dialect with its parameters and result,
+marks our extensions, and stays what the generator makes from the dialect's models and a run of every
+action."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from provider.domain import actions
+from provider.dialects.volcengine import wire
 from provider.domain.errors import ERRORS_BY_CODE
 from provider.server import docs
 
@@ -18,14 +19,16 @@ def test_generated_section_is_current() -> None:
     assert docs.splice(text, generated) == text, "stale: python -m provider.server.docs docs/wire-protocol.md"
 
 
-def test_every_action_and_error_code_is_documented() -> None:
+def test_every_action_and_error_code_is_documented_and_extensions_are_marked_ours() -> None:
     text = DOC.read_text()
-    for action in actions.ACTIONS:
+    ours = {m.__name__ for m in wire.EXTENSIONS}
+    for action, params in wire.MODELS.items():
         section = text.split(f"\n### {action}\n", 1)
         assert len(section) == 2, f"{action} is not documented"
         body = section[1].split("\n### ", 1)[0]
         assert "Result:" in body
-        for field in actions.ACTIONS[action].model_fields:
+        assert ("**Ours, not Volcengine's API**" in body) == (action in ours), action
+        for field in params.model_fields:
             assert f"`{field}`" in body, f"{action}.{field} is not documented"
     for code, cls in ERRORS_BY_CODE.items():
         assert f"| {cls.status} | `{code}` |" in text

@@ -4,6 +4,7 @@ service can reach, and the HTTP backend turning each back into the embedded back
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import re
 from collections.abc import Callable, Mapping
@@ -14,7 +15,9 @@ import pytest
 
 from provider.backend.http import HttpBackend
 from provider.client import KmsClient
-from provider.domain import errors
+from provider.dialects import WireRequest
+from provider.dialects.volcengine import server
+from provider.domain import errors, model
 from provider.emulator import Emulator
 from provider.server.app import KmsApp
 from tests.support.live_server import ACCESS_KEY, SECRET_KEY, KmsctlServer, ThreadServer
@@ -36,11 +39,12 @@ def test_success_envelope(fresh: ThreadServer) -> None:
     assert answer.status == 200
     _assert_envelope(answer.doc, "CreateKey", REGION)
     assert "Error" not in answer.doc["ResponseMetadata"]
-    # Seed 003's key object fields, plus the contract's Trn, Region, KeyringName, Tags.
+    # Seed 003's key object fields (MultiRegionConfiguration on multi-region keys), plus Trn and Tags.
     key = answer.result["Key"]
     seed_fields = {"ID", "CreationDate", "UpdateDate", "KeyName", "KeySpec", "Description", "KeyState", "KeyUsage",
-                   "ProtectionLevel", "Origin", "MultiRegion", "MultiRegionConfiguration"}
-    assert seed_fields | {"Trn", "Region", "KeyringName", "Tags"} <= set(key)
+                   "ProtectionLevel", "Origin", "MultiRegion"}
+    assert seed_fields | {"Trn", "Tags"} <= set(key)
+    assert (key["KeySpec"], key["MultiRegion"]) == ("SYMMETRIC_256", False)
 
 
 def test_request_ids_are_distinct(fresh: ThreadServer) -> None:
@@ -56,18 +60,24 @@ def _bad_spec(kms: KmsClient) -> tuple[str, dict[str, Any]]:
     return "CreateKey", {"KeyName": "k", "KeySpec": "AES_128"}
 
 
+def domain_action(action: str, params: Mapping[str, Any]) -> Any:
+    """The domain action a request means, as the dialect parses it."""
+    return server.parse(WireRequest("POST", "/", [("Action", action), ("Version", "2021-02-18")], {},
+                                    json.dumps(params).encode()))
+
+
 def _rotate_hmac(kms: KmsClient) -> tuple[str, dict[str, Any]]:
-    key = kms.create_key("mac", key_spec="HMAC_256")["ID"]
+    key = kms.create_key("mac", key_spec="HMAC_256").key_id
     return "EnableKeyRotation", {"KeyID": key}
 
 
 def _replica_outside_the_table(kms: KmsClient) -> tuple[str, dict[str, Any]]:
-    key = kms.create_key("primary")["ID"]
+    key = kms.create_key("primary").key_id
     return "ReplicateKey", {"KeyID": key, "ReplicaRegion": "ap-southeast-3"}
 
 
 def _encrypt_disabled(kms: KmsClient) -> tuple[str, dict[str, Any]]:
-    key = kms.create_key("off")["ID"]
+    key = kms.create_key("off").key_id
     kms.disable_key(key)
     return "Encrypt", {"KeyID": key, "Plaintext": base64.b64encode(b"x").decode()}
 
@@ -106,10 +116,10 @@ def test_error_envelope_and_the_same_exception_as_embedded(code: str, tmp_path: 
     setup, cls, status = ERROR_CASES[code]
     quota = 1 if code == "QuotaExceeded" else None
     # The embedded emulator's exception, on its own fresh state.
-    embedded = KmsClient(Emulator(tmp_path / "embedded", quota=quota), REGION)
-    action, local_params = setup(embedded)
+    emulator = Emulator(tmp_path / "embedded", quota=quota)
+    action, local_params = setup(KmsClient(emulator, REGION))
     with pytest.raises(errors.KmsError) as local:
-        embedded.call(action, **local_params)
+        emulator.execute(REGION, domain_action(action, local_params))
 
     app = KmsApp(Emulator(tmp_path / "served", quota=quota), {ACCESS_KEY: SECRET_KEY})
     with ThreadServer(app) as server:
@@ -123,7 +133,7 @@ def test_error_envelope_and_the_same_exception_as_embedded(code: str, tmp_path: 
 
         # Over the wire the caller gets the very exception the embedded backend raised.
         with pytest.raises(errors.KmsError) as remote:
-            KmsClient(server.backend(retries=0), REGION).call(action, **params)
+            server.backend(retries=0).execute(REGION, domain_action(action, params))
     assert type(remote.value) is type(local.value) is cls
     # The same words too, but for the ids each state generated for itself.
     assert _without_ids(remote.value.message) == _without_ids(local.value.message)
@@ -141,7 +151,7 @@ def test_throttling_envelope_and_backend_retry(tmp_path: Path) -> None:
         # The backend backs off and gets through.
         backend = HttpBackend(server.endpoint, access_key=ACCESS_KEY, secret_key=SECRET_KEY, retries=8, backoff=0.2)
         kms = KmsClient(backend, REGION)
-        names = [kms.create_key(f"throttled-{i}")["KeyName"] for i in range(8)]
+        names = [kms.create_key(f"throttled-{i}").name for i in range(8)]
         assert names == [f"throttled-{i}" for i in range(8)]
         assert len(kms.list_keys()) == 8
         backend.close()
@@ -150,8 +160,8 @@ def test_throttling_envelope_and_backend_retry(tmp_path: Path) -> None:
 class _Exploding(Emulator):
     """An emulator with a bug: an exception whose text holds a secret."""
 
-    def call(self, region: str, action: str, params: Mapping[str, Any]) -> dict[str, Any]:
-        raise RuntimeError(f"bug while holding plaintext {params.get('Plaintext')} and {SECRET_KEY}")
+    def execute(self, region: str, action: model.Action) -> model.Result:
+        raise RuntimeError(f"bug while holding plaintext {getattr(action, 'plaintext', b'')!r} and {SECRET_KEY}")
 
 
 def test_an_unexpected_fault_is_a_500_without_secrets(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -162,16 +172,15 @@ def test_an_unexpected_fault_is_a_500_without_secrets(tmp_path: Path, caplog: py
         assert answer.status == 500
         _assert_envelope(answer.doc, "Encrypt", REGION)
         assert answer.error is not None and answer.error["Code"] == "UndefinedError"
-        request_id = answer.doc["ResponseMetadata"]["RequestId"]
-        assert request_id in answer.error["Message"]
+        reference = answer.error["Message"].rsplit("Reference: ", 1)[1]
         for secret in (plaintext, SECRET_KEY, "very secret"):
             assert secret not in answer.text
             assert secret not in caplog.text
         # The operator can still find it: the log names the request and the exception type.
-        assert request_id in caplog.text and "RuntimeError" in caplog.text
+        assert reference in caplog.text and "RuntimeError" in caplog.text
 
         with pytest.raises(errors.UndefinedError):
-            server.backend(retries=1).call(REGION, "Encrypt", {"KeyID": "k", "Plaintext": plaintext})
+            server.backend(retries=1).execute(REGION, model.Encrypt(key=model.KeyRef(key_id="k"), plaintext=b"x"))
 
 
 def test_unknown_path_and_method_answer_the_envelope(fresh: ThreadServer) -> None:
@@ -179,7 +188,11 @@ def test_unknown_path_and_method_answer_the_envelope(fresh: ThreadServer) -> Non
 
     missing = requests.post(fresh.endpoint + "/v2/keys", timeout=10)
     assert missing.status_code == 404 and missing.json()["ResponseMetadata"]["Error"]["Code"] == "NotFound"
-    wrong_method = requests.get(fresh.endpoint + "/?Action=DescribeKeys&Version=2021-02-18", timeout=10)
+    wrong_method = requests.put(fresh.endpoint + "/?Action=DescribeKeys&Version=2021-02-18", timeout=10)
     assert wrong_method.status_code == 405
     assert "POST" in wrong_method.json()["ResponseMetadata"]["Error"]["Message"]
+    # GET with the parameters in the query is how the SDK sends a few actions: signed, it is served.
+    unsigned_get = requests.get(fresh.endpoint + "/?Action=EnableKey&Version=2021-02-18&KeyID=k", timeout=10)
+    assert unsigned_get.status_code == 403
+    assert unsigned_get.json()["ResponseMetadata"]["Error"]["Code"] == "AccessDenied"
     assert requests.get(fresh.endpoint + "/healthz", timeout=10).json() == {"status": "ok"}

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from provider.client import KmsClient
+from provider.domain import model
 from provider.domain.errors import KmsError
 from tests.support.live_server import KMSCTL, SECRET_KEY, KmsctlServer, free_port
 from tests.wire.conftest import REGION, post
@@ -66,7 +67,7 @@ def test_sigterm_lets_the_running_request_finish(tmp_path: Path) -> None:
     def slow_create() -> None:
         try:
             # RSA-4096 generation takes a while: the signal arrives while the request runs.
-            outcome["key"] = backend.call(REGION, "CreateKey", {"KeyName": "in-flight", "KeySpec": "RSA_4096"})["Key"]
+            outcome["key"] = backend.execute(REGION, model.CreateKey(name="in-flight", spec="RSA_4096"))
         except KmsError as err:
             outcome["error"] = err
 
@@ -101,7 +102,7 @@ def test_acknowledged_writes_survive_sigkill(tmp_path: Path) -> None:
             if stop.is_set():
                 return
             try:
-                created.append(kms.create_key(f"durable-{i}")["ID"])
+                created.append(kms.create_key(f"durable-{i}").key_id)
             except KmsError:
                 return
 
@@ -130,10 +131,10 @@ def test_acknowledged_writes_survive_sigkill(tmp_path: Path) -> None:
 
     with KmsctlServer(tmp_path / "state") as again:
         kms = KmsClient(again.backend(), REGION)
-        present = {k["ID"] for k in kms.list_keys()}
+        present = {k.key_id for k in kms.list_keys()}
         lost = [key_id for key_id in created if key_id not in present]
         assert not lost, f"{len(lost)} acknowledged keys lost"
-        counter = int(kms.describe_key(tagged)["Tags"][0]["Value"])
+        counter = int(kms.describe_key(tagged).tags["counter"])
         # The tag write in flight at the kill may or may not have landed; every acknowledged one did.
         assert counter >= last_tag[0]
 
@@ -142,11 +143,11 @@ def test_no_secret_reaches_the_server_log(tmp_path: Path) -> None:
     server = KmsctlServer(tmp_path / "state", log_level="debug").start()
     kms = KmsClient(server.backend(), REGION)
     plaintext = b"plaintext-that-must-never-be-logged"
-    key = kms.create_key("logged")["ID"]
+    key = kms.create_key("logged").key_id
     blob = kms.encrypt(key, plaintext, {"purpose": "log-test"})
     assert kms.decrypt(blob, {"purpose": "log-test"})[1] == plaintext
     _, data_key, wrapped = kms.generate_data_key(key)
-    external = kms.create_key("logged-external", origin="External")["ID"]
+    external = kms.create_key("logged-external", origin="External").key_id
     material = bytes(range(100, 132))
     kms.import_material(external, material)
     # Refused and malformed requests are logged too: their secrets must stay out as well.

@@ -19,7 +19,7 @@ from volcengine.base.Service import Service
 from volcengine.Credentials import Credentials
 from volcengine.ServiceInfo import ServiceInfo
 
-from provider.backend import signer
+from provider.dialects.volcengine import signer
 from tests.support.live_server import ACCESS_KEY, SECRET_KEY, KmsctlServer
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "wire-protocol.md"

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from urllib.parse import quote
 
-from ..domain.errors import AccessDenied
+from ...domain.errors import AccessDenied
 
 ALGORITHM = "HMAC-SHA256"
 SERVICE = "kms"

@@ -1,0 +1,108 @@
+"""Wire dialects: each real cloud's KMS API as a thin layer over the domain (contract section 4).
+
+A dialect is one package, `provider/dialects/<cloud>/`. Server side it parses an HTTP request into a
+domain action and shapes the result (or a `KmsError`) into that cloud's JSON; client side it turns a
+domain action into the HTTP calls that cloud's API defines and their answers back into the domain's
+result; and it signs and verifies that cloud's signature. `kmsctl serve` routes each request to the
+first dialect that `owns` it; `HttpBackend` speaks the one dialect the configuration names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from ..domain import model
+from ..domain.errors import InvalidParameter, KmsError
+
+
+@dataclass(frozen=True, slots=True)
+class WireRequest:
+    """What the server received; header names are lower-case."""
+
+    method: str
+    path: str
+    query: list[tuple[str, str]]
+    headers: dict[str, str]
+    body: bytes
+
+    def param(self, name: str) -> str | None:
+        """The first query parameter called `name`."""
+        return next((v for k, v in self.query if k == name), None)
+
+
+@dataclass(frozen=True, slots=True)
+class WireResponse:
+    """What the server answers."""
+
+    status: int
+    body: bytes
+    headers: list[tuple[str, str]] = field(default_factory=lambda: [("content-type", "application/json")])
+
+
+@dataclass(frozen=True, slots=True)
+class HttpCall:
+    """What a dialect's client side wants sent; `HttpBackend` signs it (per attempt) and sends it."""
+
+    method: str
+    path: str
+    query: list[tuple[str, str]]
+    body: bytes
+    headers: dict[str, str]
+    repeatable: bool  # safe to send again after a lost answer (reads, crypto, setters that converge)
+
+
+Send = Callable[[str, HttpCall], tuple[int, bytes]]
+# One request may carry several domain actions (Volcengine's TagResources names many keys): the server
+# executes them in order and shapes their results together.
+Parsed = model.Action | Sequence[model.Action]
+Results = model.Result | Sequence[model.Result]
+
+
+class Dialect(Protocol):
+    name: str  # "volcengine" | "huaweicloud"
+
+    # --- server side (`kmsctl serve`) ---
+    def owns(self, req: WireRequest) -> bool: ...
+
+    def authenticate(self, req: WireRequest, secret_for: Callable[[str], str | None]) -> str:
+        """Verify the signature; answer the region the request is for; raise AccessDenied otherwise."""
+        ...
+
+    def parse(self, req: WireRequest) -> Parsed: ...
+
+    def shape(self, req: WireRequest, action: Parsed, result: Results) -> WireResponse: ...
+
+    def shape_error(self, req: WireRequest, error: KmsError) -> WireResponse: ...
+
+    # --- client side (`HttpBackend`) ---
+    def execute(self, region: str, action: model.Action, send: Send) -> model.Result: ...
+
+    def throttled(self, status: int, body: bytes) -> bool:
+        """Whether an answer says "slow down" (HttpBackend retries it with backoff: the server did not act)."""
+        ...
+
+    def sign(self, region: str, call: HttpCall, host: str, access_key: str, secret_key: str) -> dict[str, str]:
+        """The signature headers for one attempt (called again on every retry: dates move)."""
+        ...
+
+
+DIALECTS: dict[str, Dialect] = {}
+
+
+def register(dialect: Dialect) -> Dialect:
+    DIALECTS[dialect.name] = dialect
+    return dialect
+
+
+def dialect(name: str) -> Dialect:
+    """The dialect called `name`; InvalidParameter naming the setting when there is none."""
+    found = DIALECTS.get(name)
+    if found is None:
+        raise InvalidParameter(f"kms:dialect / KMS_DIALECT must be one of {', '.join(sorted(DIALECTS))}, not {name!r}")
+    return found
+
+
+# Each dialect registers itself on import; the imports come last since they need the types above.
+from . import volcengine as _volcengine  # noqa: E402,F401
