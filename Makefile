@@ -6,7 +6,10 @@ STAMP  := $(VENV)/.installed
 # Where the engine lives: a user cache keyed by version, shared by every clone (scripts/setup-engine.sh).
 ENGINE_ENV = eval "$$(bash scripts/setup-engine.sh --print-env)"
 
-.PHONY: venv engine test lint typecheck pytest demo bench clean
+# Root installs packages itself; anyone else through sudo.
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: venv engine browser test lint typecheck pytest demo bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
@@ -19,13 +22,18 @@ venv: $(STAMP)
 engine: venv
 	bash scripts/setup-engine.sh
 
+# The review page's test renders it in a real headless browser: Debian's chromium, installed when missing.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
+
 lint: venv
 	$(VENV)/bin/ruff check provider tests benchmarks examples
 
 typecheck: venv
 	$(VENV)/bin/mypy provider
 
-pytest: venv engine
+pytest: venv engine browser
 	$(ENGINE_ENV) && $(VENV)/bin/pytest -q -p no:cacheprovider
 
 test: lint typecheck pytest

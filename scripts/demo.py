@@ -18,13 +18,14 @@ from pulumi import automation as auto
 
 ROOT = Path(__file__).resolve().parents[1]
 STATE = ROOT / ".pulumi-state"
+PASSPHRASE = os.environ.get("PULUMI_CONFIG_PASSPHRASE", "kms-keys-as-code-local")
 
 
 def stack() -> auto.Stack:
     STATE.mkdir(exist_ok=True)
     env = {
         "PULUMI_BACKEND_URL": STATE.as_uri(),
-        "PULUMI_CONFIG_PASSPHRASE": os.environ.get("PULUMI_CONFIG_PASSPHRASE", "kms-keys-as-code-local"),
+        "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
         "PULUMI_SKIP_UPDATE_CHECK": "true",
         "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
     }
@@ -60,7 +61,20 @@ def main() -> int:
     print(json.dumps(outputs, indent=2))
     print("\nCross-region decryption with the stack's keys:")
     cross_region_decrypt(outputs["keys"])
+    show_review()
     return 0
+
+
+def show_review() -> None:
+    """Preview a sample change on this stack (not applied) and say where its review can be read."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from review_sample import review_demo_stack
+
+    print("\nReview of a sample change (orders: key_spec AES_256 → RSA_2048; previewed, not applied):")
+    md, page = review_demo_stack(STATE, PASSPHRASE)
+    print(f"  {md.read_text().splitlines()[0].lstrip('# ')}")
+    print(f"  Markdown for the pull request: {md.relative_to(ROOT)}")
+    print(f"  the page with the key topology: {page.as_uri()}")
 
 
 if __name__ == "__main__":

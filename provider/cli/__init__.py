@@ -10,6 +10,6 @@ app = typer.Typer(help="Multi-region KMS keys: emulator server, keys, clock, env
 
 def main() -> None:
     # Each module registers its commands on `app`.
-    from . import envelope, keys, serve  # noqa: F401
+    from . import envelope, keys, review, serve  # noqa: F401
 
     app()

@@ -102,3 +102,36 @@ def advance(
     typer.echo(f"advanced {seconds}s; service clock offset is now {int(out.offset_seconds)}s")
 
 
+
+
+@keys_app.command("cancel-deletion")
+def cancel_deletion(
+    key: Annotated[str, typer.Argument(metavar="REGION:KEY", help="The key pending deletion: region, then id or TRN.")],
+    keep_disabled: Annotated[bool, typer.Option("--keep-disabled", help="Leave it Disable, as the service does.")
+                             ] = False,
+) -> None:
+    """Undo a scheduled deletion within its window: the key is back and (unless --keep-disabled) enabled."""
+    from ..envelope.errors import EnvelopeError
+    from ..envelope.keys import KeyRef
+
+    try:
+        ref = KeyRef.parse(key)
+    except EnvelopeError as exc:
+        raise typer.BadParameter(str(exc), param_hint="REGION:KEY") from None
+    from ..domain.rules import KeyState
+    from ..review.live import read_key
+
+    with service_errors():
+        kms = _client(ref.region)
+        live = read_key(kms, ref.region, ref.key)
+        if live is None or live.state != KeyState.PENDING_DELETE:
+            why = "no such key (a deletion whose window closed cannot be undone)" if live is None else (
+                f"the key is {live.state}, not pending deletion: nothing to cancel")
+            typer.echo(f"error: {ref}: {why}", err=True)
+            raise typer.Exit(1)
+        kms.cancel_key_deletion(ref.key)
+        if not keep_disabled:
+            kms.enable_key(ref.key)
+    state = "Disable" if keep_disabled else "Enable"
+    typer.echo(f"{ref.region}:{ref.key}: deletion cancelled; the key is {state}"
+               f"{' and decrypts again' if not keep_disabled else ''}")
