@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from . import app
+from .commands import app
 
 
 @app.command()
