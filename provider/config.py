@@ -53,13 +53,13 @@ def settings(
         return value or None
 
     path = pick("emulatorPath", "KMS_EMULATOR_PATH")
-    base = _project_dir((cwd or Path.cwd()).resolve())
     return Settings(
         region=pick("region", "KMS_REGION") or DEFAULT_REGION,
         endpoint=pick("endpoint", "KMS_ENDPOINT"),
         access_key=pick("accessKey", "KMS_ACCESS_KEY"),
         secret_key=pick("secretKey", "KMS_SECRET_KEY"),
-        emulator_path=Path(path) if path else base / EMULATOR_DIR,
+        # Only a default path needs the project's directory (a walk up the tree, per call: cwd may change).
+        emulator_path=Path(path) if path else _project_dir((cwd or Path.cwd()).resolve()) / EMULATOR_DIR,
     )
 
 
