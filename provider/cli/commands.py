@@ -1,4 +1,4 @@
-"""The typer app every command registers on (`from .commands import app`)."""
+"""The typer app every command registers on (`from . import app` in a module of COMMANDS)."""
 
 from __future__ import annotations
 

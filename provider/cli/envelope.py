@@ -8,8 +8,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from ..envelope.format import DEFAULT_FRAME_SIZE, MAX_FRAME_SIZE, MIN_FRAME_SIZE
-from . import streams
-from .commands import app
+from . import app, streams
 from .streams import CONTEXT_FLAGS, FRAME_SIZE_FLAG, KEY_FLAGS, PROGRESS_MIN_BYTES
 
 __all__ = ["PROGRESS_MIN_BYTES", "decrypt_command", "encrypt_command"]

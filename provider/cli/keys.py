@@ -10,15 +10,16 @@ import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
+from rich.console import Console
+from rich.table import Table
 
+from ..client import KmsClient
+from ..config import client, settings
 from ..domain.errors import KmsError
-from .commands import app
-
-if TYPE_CHECKING:
-    from ..client import KmsClient
+from . import app
 
 keys_app = typer.Typer(help="List and describe keys.", no_args_is_help=True)
 clock_app = typer.Typer(help="The emulator's clock (scheduled deletions and rotations).", no_args_is_help=True)
@@ -26,6 +27,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(clock_app, name="clock")
 
 RegionOpt = Annotated[str | None, typer.Option("--region", help="Region (default: KMS_REGION or cn-north-4).")]
+err = Console(stderr=True)
 
 
 @contextmanager
@@ -34,15 +36,11 @@ def service_errors() -> Iterator[None]:
     try:
         yield
     except KmsError as exc:
-        from rich.console import Console
-
-        Console(stderr=True).print(f"[red]error[/red]: {exc}", markup=True, highlight=False)
+        err.print(f"[red]error[/red]: {exc}", markup=True, highlight=False)
         raise typer.Exit(1) from None
 
 
 def _client(region: str | None) -> KmsClient:
-    from ..config import client, settings
-
     kms = client(settings())
     return kms.in_region(region) if region else kms
 
@@ -56,9 +54,6 @@ def list_keys(region: RegionOpt = None, as_json: Annotated[bool, typer.Option("-
     if as_json:
         typer.echo(json.dumps(keys, indent=2))
         return
-    from rich.console import Console
-    from rich.table import Table
-
     table = Table(title=f"keys in {kms.region}")
     # Ids are what a user copies into the next command: never shortened; the rest folds.
     table.add_column("ID", no_wrap=True, min_width=36)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from .commands import app
+from . import app
 
 
 @app.command()
