@@ -12,7 +12,7 @@ import os
 import sys
 from typing import NoReturn
 
-COMMANDS = ("encrypt", "decrypt")
+ENVELOPE_COMMANDS = ("encrypt", "decrypt")  # the commands read here
 
 
 def _read(args: list[str], command: str) -> tuple[list[str], dict[str, list[str]]] | None:
@@ -58,7 +58,7 @@ def _exit(status: int, line: str | None = None) -> NoReturn:
 def run(argv: list[str]) -> None:
     """Do `encrypt` or `decrypt` and exit, or return having done nothing."""
     command = argv[0] if argv else ""
-    if command not in COMMANDS or any(
+    if command not in ENVELOPE_COMMANDS or any(
             v.startswith("_") and v.endswith("_COMPLETE") for v in os.environ):  # click's shell completion
         return
     read = _read(argv[1:], command)
