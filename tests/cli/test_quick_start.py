@@ -30,7 +30,9 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     kms = KmsClient(Emulator(state), NORTH)
     for region in (NORTH, EAST):
         regional = kms.in_region(region)
-        regional.create_alias("alias/app", regional.create_key("app")["ID"])
+        key = regional.create_key("app")
+        # A typed model.Key once the client speaks the domain seam, a wire dict before.
+        regional.create_alias("alias/app", getattr(key, "key_id", None) or key["ID"])
     (tmp_path / "in.bin").write_bytes(PLAINTEXT)
     monkeypatch.setenv("KMS_EMULATOR_PATH", str(state))
     monkeypatch.delenv("KMS_ENDPOINT", raising=False)
