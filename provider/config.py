@@ -59,7 +59,6 @@ def settings(
     path = pick("emulatorPath", "KMS_EMULATOR_PATH")
     dialect = pick("dialect", "KMS_DIALECT") or DEFAULT_DIALECT
     project_ids = _project_ids(config, env, dialect)
-    base = _project_dir((cwd or Path.cwd()).resolve())
     return Settings(
         region=pick("region", "KMS_REGION") or DEFAULT_REGION,
         endpoint=pick("endpoint", "KMS_ENDPOINT"),
@@ -67,19 +66,21 @@ def settings(
         project_ids=project_ids,
         access_key=pick("accessKey", "KMS_ACCESS_KEY"),
         secret_key=pick("secretKey", "KMS_SECRET_KEY"),
-        emulator_path=Path(path) if path else base / EMULATOR_DIR,
+        # Only a default path needs the project's directory (a walk up the tree, per call: cwd may change).
+        emulator_path=Path(path) if path else _project_dir((cwd or Path.cwd()).resolve()) / EMULATOR_DIR,
     )
 
 
 def _project_ids(config: Mapping[str, str | None], env: Mapping[str, str], dialect: str) -> dict[str, str]:
     """`kms:projectIds` / `KMS_PROJECT_IDS` (`region=id,...`): Huawei Cloud names a region by a project id."""
-    from .dialects.huaweicloud import NAME, projects
-
     raw, setting = config.get("projectIds"), "kms:projectIds"
     if raw in (None, ""):
-        raw, setting = env.get(projects.ENV), projects.ENV
+        raw, setting = env.get("KMS_PROJECT_IDS"), "KMS_PROJECT_IDS"
     if not raw:
         return {}
+    # Only now: the dialect's import is not worth paying on every call of a stack that sets no ids.
+    from .dialects.huaweicloud import NAME, projects
+
     if dialect != NAME:
         raise InvalidParameter(f"{setting}: project ids are for the {NAME} dialect; kms:dialect is {dialect!r}")
     return projects.parse(raw, setting)

@@ -1,15 +1,43 @@
-"""`kmsctl`: the emulator server, key inspection, the emulator clock, and envelope encryption."""
+"""`kmsctl`: the emulator server, key inspection, the emulator clock, and envelope encryption.
+
+A user waits for its start (issue 13): typer brings rich and pydantic, a tenth of a second before
+any work. So `encrypt` and `decrypt`, the commands run in scripts and pipes, start without it when
+their arguments are plain (quick.py); help, completion and every usage error go to the typer app,
+which each module of COMMANDS fills on import.
+"""
 
 from __future__ import annotations
 
-import typer
+import importlib
+import sys
+from typing import TYPE_CHECKING, Any
 
-app = typer.Typer(help="Multi-region KMS keys: emulator server, keys, clock, envelope encryption.",
-                  no_args_is_help=True, add_completion=False)
+if TYPE_CHECKING:
+    import typer
+
+    app: typer.Typer
+
+# The modules that register commands on the app; add a module here to add its commands.
+COMMANDS = ("envelope", "keys", "review", "serve")
+
+
+def _app() -> typer.Typer:
+    from .commands import app
+
+    globals()["app"] = app  # before the imports below: a module may register with `from . import app`
+    for name in COMMANDS:
+        importlib.import_module(f"{__name__}.{name}")
+    return app
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        return _app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main() -> None:
-    # Each module registers its commands on `app`.
-    from . import envelope, keys, review, serve  # noqa: F401
+    from .quick import run
 
-    app()
+    run(sys.argv[1:])  # exits when it can do the command on its own
+    _app()()

@@ -1,0 +1,185 @@
+"""The work of `kmsctl encrypt` and `kmsctl decrypt` (contract section 6), without typer.
+
+The envelope format of seed 004 between files or pipes, the backend found as the resources find it
+(section 3). Both the typer commands (envelope.py) and the quick start (quick.py) run these, so a
+command behaves the same whichever way its arguments were read.
+
+An output file is written beside its final name and renamed into place only when the whole message
+has been processed, so a failure never leaves a partial (or unauthenticated) output behind, and an
+existing file is kept. Standard output cannot be taken back: there, the exit status says whether
+what was written may be used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+from ..config import open_backend, settings
+from ..domain.errors import KmsError
+from ..envelope import EnvelopeError, KeyRef
+
+if TYPE_CHECKING:
+    from ..client import KmsClient
+    from ..envelope.format import Progress
+
+# Below this an operation is over before a bar would be worth drawing.
+PROGRESS_MIN_BYTES = 8 * 1024 * 1024
+
+# The flags, named once for the typer commands and the quick start.
+KEY_FLAGS = ("--key", "-k")
+CONTEXT_FLAGS = ("--context", "-c")
+FRAME_SIZE_FLAG = "--frame-size"
+
+
+class UsageError(Exception):
+    """An argument breaks a rule; `flag` names it. The typer command shows it as a usage error."""
+
+    def __init__(self, message: str, flag: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.flag = flag
+
+
+class Failed(Exception):
+    """The command failed; `str()` is the one line for stderr. Exit status 1."""
+
+
+def key_refs(values: list[str]) -> list[KeyRef]:
+    region = settings().region
+    try:
+        return [KeyRef.parse(v, region) for v in values]
+    except EnvelopeError as err:
+        raise UsageError(str(err), KEY_FLAGS[0]) from None
+
+
+def context_pairs(values: list[str] | None) -> dict[str, str]:
+    ctx: dict[str, str] = {}
+    for item in values or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise UsageError(f"{item!r} is not NAME=VALUE", CONTEXT_FLAGS[0])
+        if name in ctx:
+            raise UsageError(f"{name!r} is given twice", CONTEXT_FLAGS[0])
+        ctx[name] = value
+    return ctx
+
+
+@contextlib.contextmanager
+def _input(path: str) -> Iterator[tuple[BinaryIO, int | None]]:
+    """The input and its size when it is known (a regular file)."""
+    if path == "-":
+        src: BinaryIO = sys.stdin.buffer
+        yield src, _regular_size(src)
+        return
+    with open(path, "rb") as f:
+        yield f, _regular_size(f)
+
+
+def _regular_size(f: BinaryIO) -> int | None:
+    try:
+        st = os.fstat(f.fileno())
+    except (OSError, ValueError):
+        return None
+    return st.st_size if stat.S_ISREG(st.st_mode) else None
+
+
+def _write_through(path: str) -> bool:
+    target = Path(path)
+    return path == "-" or (target.exists() and not target.is_file())
+
+
+@contextlib.contextmanager
+def _output(path: str, private: bool) -> Iterator[BinaryIO]:
+    if path == "-":
+        out = sys.stdout.buffer
+        yield out
+        out.flush()
+        return
+    target = Path(path)
+    if _write_through(path):
+        # A device or a FIFO (/dev/null, a named pipe): written as it comes, there is nothing to rename.
+        with open(target, "wb") as f:
+            yield f
+        return
+    if not target.parent.is_dir():
+        raise FileNotFoundError(errno.ENOENT, "No such directory for the output", str(target.parent))
+    import tempfile  # here only: a pipe or a device never needs it
+
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            yield f
+        if not private:
+            # mkstemp makes 0600; a ciphertext gets the permissions any new file would get.
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def _progress(verb: str, size: int | None) -> Iterator[Progress | None]:
+    """A bar on a terminal for large inputs of known size; nothing in pipes or logs."""
+    if size is None or size < PROGRESS_MIN_BYTES or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+
+    with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+                  TransferSpeedColumn(), TimeRemainingColumn(), console=Console(stderr=True)) as bar:
+        task = bar.add_task(verb, total=size)
+        yield lambda n: bar.advance(task, n)
+
+
+def _run(command: str, verb: str, inp: str, out: str, private: bool,
+         work: Callable[[KmsClient, BinaryIO, BinaryIO, Progress | None], None]) -> None:
+    from ..client import KmsClient
+
+    s = settings()
+    try:
+        backend = open_backend(s)
+        try:
+            with _input(inp) as (src, size), _output(out, private) as dst, _progress(verb, size) as progress:
+                work(KmsClient(backend, s.region), src, dst, progress)
+        finally:
+            backend.close()
+    except (EnvelopeError, KmsError, OSError) as err:
+        if not _write_through(out):
+            where = f" (nothing was written to {out})"
+        elif command == "decrypt":
+            where = " (what was already written is incomplete: discard it)"
+        else:
+            where = ""
+        raise Failed(f"kmsctl {command}: error: {err}{where}") from None
+
+
+def encrypt(inp: str, out: str, refs: list[KeyRef], ctx: dict[str, str], frame_size: int) -> None:
+    """Encrypt `inp` once so that any of `refs`, each in its region, can decrypt it."""
+    from ..envelope import encrypt_stream
+
+    def work(client: KmsClient, src: BinaryIO, dst: BinaryIO, progress: Progress | None) -> None:
+        encrypt_stream(client, refs, src, dst, ctx, frame_size=frame_size, progress=progress)
+
+    _run("encrypt", "Encrypting", inp, out, False, work)
+
+
+def decrypt(inp: str, out: str, ref: KeyRef, ctx: dict[str, str]) -> None:
+    """Decrypt `inp` with one key; the output file is readable by its owner only."""
+    from ..envelope import decrypt_stream
+
+    def work(client: KmsClient, src: BinaryIO, dst: BinaryIO, progress: Progress | None) -> None:
+        decrypt_stream(client, ref, src, dst, ctx or None, progress=progress)
+
+    _run("decrypt", "Decrypting", inp, out, True, work)
