@@ -390,7 +390,10 @@ def _outs(key: model.Key, want: Props, public_key: str | None) -> Props:
             "key_usage": key.usage.value,
             "keyring_name": key.keyring,
             "multi_region_type": key.multi_region_type.value,
-            "replica_regions": sorted(r.region for r in common.live_replicas(key)),
+            # A replica whose state the answer leaves out counts as live here (no client at hand to ask).
+            "replica_regions": sorted(
+                r.region for r in common.replica_list(key) if r.state != rules.KeyState.PENDING_DELETE
+            ),
             "public_key": public_key,
             "creation_date": common.timestamp(key.created),
         }
