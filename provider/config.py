@@ -58,6 +58,11 @@ def settings(
 
     path = pick("emulatorPath", "KMS_EMULATOR_PATH")
     dialect = pick("dialect", "KMS_DIALECT") or DEFAULT_DIALECT
+    if dialect != DEFAULT_DIALECT:
+        # A typo must fail at preview, not fall back to another cloud's API (the registry's own check).
+        from .dialects import dialect as known_dialect
+
+        known_dialect(dialect)
     project_ids = _project_ids(config, env, dialect)
     return Settings(
         region=pick("region", "KMS_REGION") or DEFAULT_REGION,

@@ -37,6 +37,19 @@ def test_a_wrong_project_ids_setting_names_the_setting(config: dict[str, str], w
         settings(config, environ={})
 
 
+@pytest.mark.parametrize("source", ["config", "environment"])
+def test_an_unknown_dialect_fails_naming_the_setting_and_the_choices(source: str) -> None:
+    config, environ = ({"dialect": "aws"}, {}) if source == "config" else ({}, {"KMS_DIALECT": "aws"})
+    with pytest.raises(InvalidParameter, match="kms:dialect / KMS_DIALECT must be one of huaweicloud, volcengine"):
+        settings({"endpoint": ENDPOINT, **config}, environ=environ)
+
+
+def test_an_unknown_dialect_fails_the_preview(configured: Any) -> None:
+    configured({"endpoint": ENDPOINT, "dialect": "huawei", "accessKey": "a", "secretKey": "s"})
+    with pytest.raises(InvalidParameter, match="kms:dialect"):
+        CustomKeyProvider().check({}, {"key_name": "k"})
+
+
 def test_the_environment_variable_is_named_when_it_is_the_source() -> None:
     with pytest.raises(InvalidParameter, match="KMS_PROJECT_IDS: 'oops'"):
         settings({"dialect": "huaweicloud"}, environ={"KMS_PROJECT_IDS": "oops"})
