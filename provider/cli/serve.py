@@ -20,7 +20,10 @@ def serve(
              ".kms-emulator beside the project's Pulumi.yaml, the embedded emulator's state.")] = None,
     log_level: Annotated[str, typer.Option(help="Log level: debug, info, warning or error.")] = "info",
 ) -> None:
-    """Serve the emulator over HTTP: POST /?Action=...&Version=2021-02-18, every request signed.
+    """Serve the emulator over HTTP to both clouds' SDKs on one port, every request signed.
+
+    Volcengine KMS at /?Action=...&Version=2021-02-18; Huawei Cloud KMS at /v1.0/{project_id}/kms/...
+    and /v2/{project_id}/kms/... (a project id is a region's name, or an id mapped by KMS_PROJECT_IDS).
 
     Credentials come from KMS_ACCESS_KEY and KMS_SECRET_KEY; KMS_RATE_LIMIT (requests a second per
     access key) turns on throttling; KMS_REPLICATION_DELAY sets how long a new replica stays Creating.
