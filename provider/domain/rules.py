@@ -11,12 +11,11 @@ import json
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
+from ..values import Value
 from .errors import (
     Conflict,
     InvalidKeyStatus,
@@ -485,8 +484,7 @@ def allows(state: KeyState, op: Op) -> bool:
 
 
 # --- Regions -----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class RegionCatalog:
+class RegionCatalog(Value):
     names: Mapping[str, str]
     replica_regions: Mapping[str, tuple[str, ...]]
 
@@ -510,7 +508,8 @@ def load_catalog(path: str | os.PathLike[str] | None = None) -> RegionCatalog:
     if path is not None:
         raw = json.loads(Path(path).read_text())
     else:
-        raw = json.loads(resources.files(__package__).joinpath("regions.json").read_text())
+        # Beside this module; not importlib.resources, whose import (tempfile, shutil) slows every start.
+        raw = json.loads(Path(__file__).with_name("regions.json").read_text())
     regions = raw["regions"]
     return RegionCatalog(
         names={rid: info["name"] for rid, info in regions.items()},

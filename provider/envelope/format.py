@@ -11,7 +11,6 @@ from __future__ import annotations
 import hmac
 import struct
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
@@ -19,6 +18,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from ..values import Value, field
 from .errors import AuthenticationError, FormatError, InvalidInput
 
 MAGIC = b"KMSE"
@@ -65,8 +65,7 @@ class Writer(Protocol):
 Progress = Callable[[int], None]
 
 
-@dataclass(frozen=True)
-class EncryptedDataKey:
+class EncryptedDataKey(Value):
     """One wrapping of the data key: which key (region, TRN, id) and the KMS ciphertext."""
 
     region: str
@@ -75,8 +74,7 @@ class EncryptedDataKey:
     blob: bytes = field(repr=False)
 
 
-@dataclass(frozen=True)
-class Header:
+class Header(Value):
     version: int
     suite: int
     message_id: bytes
