@@ -47,6 +47,7 @@ class _ValueType(type):
     _defaults: dict[str, Any]  # a plain default, or a _Field whose factory makes one
     _shown: tuple[str, ...]
     _kw_only: bool
+    _post_init: bool  # the class checks its values after construction
 
     def __new__(mcs, name: str, bases: tuple[type, ...], ns: dict[str, Any], kw_only: bool = False
                 ) -> _ValueType:
@@ -70,6 +71,7 @@ class _ValueType(type):
         cls._defaults = {**(parent._defaults if parent else {}), **defaults}
         cls._shown = (parent._shown if parent else ()) + tuple(n for n in own if n not in hidden)
         cls._kw_only = kw_only
+        cls._post_init = hasattr(cls, "__post_init__")
         return cls
 
 
@@ -81,6 +83,18 @@ class Value(metaclass=_ValueType):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         cls = type(self)
         names = cls._fields
+        set_ = object.__setattr__
+        if not args and len(kwargs) == len(names):
+            # Every field given by keyword (rows read from the state, results): the hot path of a request.
+            try:
+                for n in names:
+                    set_(self, n, kwargs[n])
+            except KeyError:
+                pass  # an unknown keyword in place of a field: reported below
+            else:
+                if cls._post_init:
+                    self.__post_init__()  # type: ignore[attr-defined]
+                return
         if args:
             if cls._kw_only or len(args) > len(names):
                 raise TypeError(f"{cls.__name__}() takes {0 if cls._kw_only else len(names)} positional "
@@ -89,7 +103,6 @@ class Value(metaclass=_ValueType):
                 if n in kwargs:
                     raise TypeError(f"{cls.__name__}() got multiple values for argument {n!r}")
                 kwargs[n] = v
-        set_ = object.__setattr__
         for n in names:
             v = kwargs.pop(n, _NO_DEFAULT)
             if v is _NO_DEFAULT:
@@ -101,9 +114,8 @@ class Value(metaclass=_ValueType):
             set_(self, n, v)
         if kwargs:
             raise TypeError(f"{cls.__name__}() got an unexpected keyword argument {next(iter(kwargs))!r}")
-        post = getattr(self, "__post_init__", None)
-        if post is not None:
-            post()
+        if cls._post_init:
+            self.__post_init__()  # type: ignore[attr-defined]
 
     def _values(self) -> tuple[Any, ...]:
         return tuple(getattr(self, n) for n in type(self)._fields)
