@@ -6,7 +6,6 @@ input fails identically before anything is created and at the service. Each rule
 
 from __future__ import annotations
 
-import hmac
 import json
 import os
 import re
@@ -372,6 +371,8 @@ def initial_state(origin: Origin) -> KeyState:
 def import_token(issued: tuple[str, float] | None, given: str, now: float) -> None:
     """ImportKeyMaterial needs the token of the key's latest GetParametersForImport (`issued`: the token
     and its end of validity), unexpired."""
+    import hmac  # here only: its import loads OpenSSL's hashlib, which no other start needs
+
     if issued is None or not hmac.compare_digest(issued[0].encode(), given.encode()):
         raise InvalidParameter(
             "The request parameter ImportToken is invalid: get fresh parameters with GetParametersForImport"

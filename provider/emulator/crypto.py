@@ -3,7 +3,6 @@ the operations of each key usage. No rule of the service lives here, only mechan
 
 from __future__ import annotations
 
-import hmac as std_hmac
 import os
 import struct
 from collections.abc import Mapping
@@ -237,4 +236,6 @@ def mac(spec: KeySpec, material: bytes, algorithm: str | None, message: bytes) -
 
 
 def mac_equal(a: bytes, b: bytes) -> bool:
+    import hmac as std_hmac  # here: its import loads OpenSSL's hashlib, which no other start needs
+
     return std_hmac.compare_digest(a, b)

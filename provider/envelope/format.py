@@ -8,7 +8,6 @@ message is its data key and its message id.
 
 from __future__ import annotations
 
-import hmac
 import struct
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
@@ -262,6 +261,8 @@ def verify_header(header: Header, data_key: bytes | bytearray) -> AESGCM:
     """Key commitment first (the data key must be the one the message was made with), then the
     header tag. Answers the content cipher."""
     aead, commitment = derive(data_key, header.message_id, header.suite)
+    import hmac  # here: encrypting never needs it, and its import loads OpenSSL's hashlib (issue 13)
+
     if not hmac.compare_digest(commitment, header.commitment):
         raise AuthenticationError("key commitment does not match: the data key that opened is not the one this "
                                   "message was encrypted with")
