@@ -123,6 +123,9 @@ def make_stack(
         "PULUMI_SKIP_UPDATE_CHECK": "true",
         "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
         "KMS_REPLICATION_DELAY": "0",
+        # Destroyed keys wait out their pending days and count against the quota of 100 keys a region:
+        # enough room for every round's keys, however many rounds.
+        "KMS_KEY_QUOTA": "100000",
     }
     opts = auto.LocalWorkspaceOptions(
         work_dir=str(work),

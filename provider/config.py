@@ -8,20 +8,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from .backend import Backend
 from .client import KmsClient
 from .domain.errors import InvalidParameter
+from .values import Value, field
 
 DEFAULT_REGION = "cn-north-4"
 EMULATOR_DIR = ".kms-emulator"
 DEFAULT_DIALECT = "volcengine"
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(Value):
     region: str = DEFAULT_REGION
     endpoint: str | None = None
     dialect: str = DEFAULT_DIALECT  # the real API the endpoint speaks (contract section 4)

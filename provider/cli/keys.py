@@ -6,7 +6,6 @@ embedded emulator at `KMS_EMULATOR_PATH` or `.kms-emulator/` beside the nearest 
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from collections.abc import Iterator
@@ -49,7 +48,7 @@ def _client(region: str | None) -> KmsClient:
 
 def _json(key: model.Key) -> dict[str, object]:
     """A key as JSON: its fields by their domain names (enums as their values, times as POSIX seconds)."""
-    return dataclasses.asdict(key)
+    return model.as_dict(key)
 
 
 @keys_app.command("list")

@@ -110,9 +110,7 @@ def _output(path: str, private: bool) -> Iterator[BinaryIO]:
         return
     if not target.parent.is_dir():
         raise FileNotFoundError(errno.ENOENT, "No such directory for the output", str(target.parent))
-    import tempfile  # here only: a pipe or a device never needs it
-
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    fd, tmp = _private_part(target)
     try:
         with os.fdopen(fd, "wb") as f:
             yield f
@@ -126,6 +124,18 @@ def _output(path: str, private: bool) -> Iterator[BinaryIO]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _private_part(target: Path) -> tuple[int, str]:
+    """A new 0600 file beside `target` to write into, then rename. By hand rather than tempfile.mkstemp,
+    whose import (shutil, random, the compressors) costs every start of `kmsctl encrypt` (issue 13)."""
+    for _ in range(100):
+        tmp = str(target.parent / f".{target.name}.{os.urandom(6).hex()}.part")
+        try:
+            return os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "No free name for a temporary file beside the output", str(target.parent))
 
 
 @contextlib.contextmanager

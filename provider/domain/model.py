@@ -14,8 +14,12 @@ whichever way it arrived.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
+from ..values import Value as Model
+from ..values import as_dict as as_dict
+from ..values import field
+from ..values import fields as fields
+from ..values import replace as replace
 from .rules import KeySpec, KeyState, KeyUsage, MultiRegionType, Origin
 
 Tags = Mapping[str, str]
@@ -23,8 +27,7 @@ Context = Mapping[str, str]
 
 
 # --- naming a key ---------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class KeyRef:
+class KeyRef(Model):
     """A key: `key_id` (an id, a TRN or an alias name), or `keyring` + `name` (seed 003)."""
 
     key_id: str | None = None
@@ -41,8 +44,7 @@ class KeyRef:
 
 
 # --- actions --------------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Action:
+class Action(Model, kw_only=True):
     """Base of every action; `name` is the action's service name (CreateKey ...)."""
 
     @classmethod
@@ -50,13 +52,11 @@ class Action:
         return cls.__name__
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class OnKey(Action):
+class OnKey(Action, kw_only=True):
     key: KeyRef
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CreateKey(Action):
+class CreateKey(Action, kw_only=True):
     name: str
     keyring: str | None = None
     spec: str = KeySpec.AES_256.value
@@ -70,13 +70,11 @@ class CreateKey(Action):
     client_token: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DescribeKey(OnKey):
+class DescribeKey(OnKey, kw_only=True):
     pass
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DescribeKeys(Action):
+class DescribeKeys(Action, kw_only=True):
     """A page of the region's keys, by name order: `offset` keys skipped, at most `limit` answered."""
 
     keyring: str | None = None
@@ -85,35 +83,29 @@ class DescribeKeys(Action):
     tag_filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class UpdateKey(OnKey):
+class UpdateKey(OnKey, kw_only=True):
     new_name: str | None = None
     description: str | None = None
     enterprise_project: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EnableKey(OnKey):
+class EnableKey(OnKey, kw_only=True):
     pass
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DisableKey(OnKey):
+class DisableKey(OnKey, kw_only=True):
     pass
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ScheduleKeyDeletion(OnKey):
+class ScheduleKeyDeletion(OnKey, kw_only=True):
     pending_days: int | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CancelKeyDeletion(OnKey):
+class CancelKeyDeletion(OnKey, kw_only=True):
     pass
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ReplicateKey(OnKey):
+class ReplicateKey(OnKey, kw_only=True):
     replica_region: str
     replica_name: str | None = None
     description: str | None = None
@@ -122,80 +114,66 @@ class ReplicateKey(OnKey):
     client_token: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EnableKeyRotation(OnKey):
+class EnableKeyRotation(OnKey, kw_only=True):
     rotation_days: int | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DisableKeyRotation(OnKey):
+class DisableKeyRotation(OnKey, kw_only=True):
     pass
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TagKey(OnKey):
+class TagKey(OnKey, kw_only=True):
     tags: Tags
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class UntagKey(OnKey):
+class UntagKey(OnKey, kw_only=True):
     tag_keys: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CreateKeyring(Action):
+class CreateKeyring(Action, kw_only=True):
     name: str
     description: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DescribeKeyrings(Action):
+class DescribeKeyrings(Action, kw_only=True):
     offset: int = 0
     limit: int = 100
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class UpdateKeyring(Action):
+class UpdateKeyring(Action, kw_only=True):
     name: str
     description: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DeleteKeyring(Action):
+class DeleteKeyring(Action, kw_only=True):
     name: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CreateAlias(Action):
+class CreateAlias(Action, kw_only=True):
     alias: str
     key: KeyRef
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class UpdateAlias(Action):
+class UpdateAlias(Action, kw_only=True):
     alias: str
     key: KeyRef
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DeleteAlias(Action):
+class DeleteAlias(Action, kw_only=True):
     alias: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ListAliases(Action):
+class ListAliases(Action, kw_only=True):
     key: KeyRef | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Encrypt(OnKey):
+class Encrypt(OnKey, kw_only=True):
     plaintext: bytes
     context: Context | None = None
     algorithm: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Decrypt(Action):
+class Decrypt(Action, kw_only=True):
     """`key` is optional for symmetric ciphertexts (they name their material); RSA needs it."""
 
     ciphertext: bytes
@@ -204,76 +182,65 @@ class Decrypt(Action):
     algorithm: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class GenerateDataKey(OnKey):
+class GenerateDataKey(OnKey, kw_only=True):
     number_of_bytes: int | None = None
     context: Context | None = None
     with_plaintext: bool = True
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ReEncrypt(Action):
+class ReEncrypt(Action, kw_only=True):
     ciphertext: bytes
     new_key: KeyRef
     old_context: Context | None = None
     new_context: Context | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Sign(OnKey):
+class Sign(OnKey, kw_only=True):
     message: bytes
     algorithm: str
     digest: bool = False  # `message` is already a digest
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Verify(OnKey):
+class Verify(OnKey, kw_only=True):
     message: bytes
     signature: bytes
     algorithm: str
     digest: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class GetPublicKey(OnKey):
+class GetPublicKey(OnKey, kw_only=True):
     pass
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class GenerateMac(OnKey):
+class GenerateMac(OnKey, kw_only=True):
     message: bytes
     algorithm: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class VerifyMac(OnKey):
+class VerifyMac(OnKey, kw_only=True):
     message: bytes
     mac: bytes
     algorithm: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class GetParametersForImport(OnKey):
+class GetParametersForImport(OnKey, kw_only=True):
     wrapping_algorithm: str = "RSAES_OAEP_SHA_256"
     wrapping_key_spec: str = "RSA_2048"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ImportKeyMaterial(OnKey):
+class ImportKeyMaterial(OnKey, kw_only=True):
     import_token: str
     encrypted_material: bytes
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AdvanceClock(Action):
+class AdvanceClock(Action, kw_only=True):
     """Emulator only: move the service clock so that deletions and rotations come due."""
 
     seconds: int
 
 
 # --- what the service answers ----------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class LinkedKey:
+class LinkedKey(Model):
     """The other end of a multi-region link: a primary seen from a replica, or one of its replicas."""
 
     key_id: str
@@ -282,8 +249,7 @@ class LinkedKey:
     state: KeyState | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Key:
+class Key(Model, kw_only=True):
     key_id: str
     trn: str
     region: str
@@ -317,14 +283,12 @@ class Key:
         return tuple(r.region for r in self.replicas)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class KeyPage:
+class KeyPage(Model, kw_only=True):
     keys: tuple[Key, ...]
     total: int  # keys matching, across all pages
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Keyring:
+class Keyring(Model, kw_only=True):
     name: str
     keyring_id: str
     trn: str
@@ -334,14 +298,12 @@ class Keyring:
     key_count: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class KeyringPage:
+class KeyringPage(Model, kw_only=True):
     keyrings: tuple[Keyring, ...]
     total: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Alias:
+class Alias(Model, kw_only=True):
     name: str
     key_id: str
     region: str
@@ -349,55 +311,47 @@ class Alias:
     created: float
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Ciphertext:
+class Ciphertext(Model, kw_only=True):
     key_id: str  # the key that made it
     ciphertext: bytes
     source_key_id: str | None = None  # ReEncrypt: the key that opened the old ciphertext
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Plaintext:
+class Plaintext(Model, kw_only=True):
     key_id: str  # the key of this region that opened it
     plaintext: bytes
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DataKey:
+class DataKey(Model, kw_only=True):
     key_id: str
     ciphertext: bytes
     plaintext: bytes | None  # None when asked without plaintext
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Signature:
+class Signature(Model, kw_only=True):
     key_id: str
     signature: bytes
     algorithm: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Mac:
+class Mac(Model, kw_only=True):
     key_id: str
     mac: bytes
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Verdict:
+class Verdict(Model, kw_only=True):
     key_id: str
     valid: bool
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PublicKey:
+class PublicKey(Model, kw_only=True):
     key_id: str
     pem: str
     spec: KeySpec
     usage: KeyUsage
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ImportParameters:
+class ImportParameters(Model, kw_only=True):
     key_id: str
     import_token: str
     public_key_der: bytes
@@ -405,14 +359,12 @@ class ImportParameters:
     wrapping_algorithm: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Clock:
+class Clock(Model, kw_only=True):
     now: float
     offset_seconds: float
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Done:
+class Done(Model, kw_only=True):
     """An action that changes something and answers nothing more (DeleteAlias, DeleteKeyring)."""
 
 

@@ -6,17 +6,15 @@ input fails identically before anything is created and at the service. Each rule
 
 from __future__ import annotations
 
-import hmac
 import json
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
+from ..values import Value
 from .errors import (
     Conflict,
     InvalidKeyStatus,
@@ -373,6 +371,8 @@ def initial_state(origin: Origin) -> KeyState:
 def import_token(issued: tuple[str, float] | None, given: str, now: float) -> None:
     """ImportKeyMaterial needs the token of the key's latest GetParametersForImport (`issued`: the token
     and its end of validity), unexpired."""
+    import hmac  # here only: its import loads OpenSSL's hashlib, which no other start needs
+
     if issued is None or not hmac.compare_digest(issued[0].encode(), given.encode()):
         raise InvalidParameter(
             "The request parameter ImportToken is invalid: get fresh parameters with GetParametersForImport"
@@ -485,8 +485,7 @@ def allows(state: KeyState, op: Op) -> bool:
 
 
 # --- Regions -----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class RegionCatalog:
+class RegionCatalog(Value):
     names: Mapping[str, str]
     replica_regions: Mapping[str, tuple[str, ...]]
 
@@ -510,7 +509,8 @@ def load_catalog(path: str | os.PathLike[str] | None = None) -> RegionCatalog:
     if path is not None:
         raw = json.loads(Path(path).read_text())
     else:
-        raw = json.loads(resources.files(__package__).joinpath("regions.json").read_text())
+        # Beside this module; not importlib.resources, whose import (tempfile, shutil) slows every start.
+        raw = json.loads(Path(__file__).with_name("regions.json").read_text())
     regions = raw["regions"]
     return RegionCatalog(
         names={rid: info["name"] for rid, info in regions.items()},

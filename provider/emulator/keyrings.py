@@ -3,8 +3,6 @@ being created; other keyrings are created, described, updated and deleted once e
 
 from __future__ import annotations
 
-import uuid
-
 from ..domain import model, rules
 from ..domain.errors import NotFound
 from . import clock
@@ -14,6 +12,7 @@ from .store import KeyringRow, Tx
 
 def _default(svc: Service, tx: Tx, region: str) -> KeyringRow:
     """The implicit `default` keyring: a stable id, born with the state."""
+    import uuid  # on writes only: its import (platform) would slow every start
     ring_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"kms:{svc.account_id}:{region}:keyring:default"))
     born = tx.created()
     return KeyringRow(region, rules.DEFAULT_KEYRING, ring_id, "", born, born)
@@ -34,6 +33,7 @@ def _required(svc: Service, tx: Tx, region: str, name: str) -> KeyringRow:
 
 
 def ensure_keyring(svc: Service, tx: Tx, region: str, name: str, now: float) -> None:
+    import uuid  # on writes only: its import (platform) would slow every start
     if _find(svc, tx, region, name) is None:
         tx.save_keyring(KeyringRow(region, name, str(uuid.uuid4()), "", now, now))
 
@@ -51,6 +51,7 @@ def _view(svc: Service, ring: KeyringRow, key_count: int) -> model.Keyring:
 
 
 def create_keyring(svc: Service, region: str, action: model.CreateKeyring) -> model.Keyring:
+    import uuid  # on writes only: its import (platform) would slow every start
     name = rules.keyring_to_create(action.name, "KeyringName")
     description = rules.description(action.description)
     with svc.store.write() as tx:

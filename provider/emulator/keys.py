@@ -3,7 +3,6 @@ deletion, rotation, tags. The state machine and every limit are in provider/doma
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 
 from ..domain import model, rules
@@ -18,6 +17,7 @@ Change = Callable[[Tx, KeyRow, float], None]
 
 def insert_key(svc: Service, tx: Tx, new: NewKey, now: float) -> str:
     """A new key row (a custom key or a replica) after the quota and the unique name are checked."""
+    import uuid  # on writes only: its import (platform) would slow every start
     rules.within_quota(tx.region_count(new.region), svc.quota, new.region)
     taken = tx.key_named(new.region, new.keyring, new.name)
     where = f"keyrings/{new.keyring}/keys/{new.name}"
@@ -28,6 +28,7 @@ def insert_key(svc: Service, tx: Tx, new: NewKey, now: float) -> str:
 
 
 def create_key(svc: Service, region: str, action: model.CreateKey) -> model.Key:
+    import uuid  # on writes only: its import (platform) would slow every start
     spec = rules.key_spec(action.spec)
     usage = rules.key_usage(spec, action.usage)
     origin = rules.origin(action.origin, spec)

@@ -14,11 +14,9 @@ import contextlib
 import json
 import os
 import sqlite3
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +25,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ..domain.errors import UndefinedError
 from ..domain.rules import KeySpec, KeyState, KeyUsage, Origin
+from ..values import Value
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS keys (
@@ -111,8 +110,7 @@ WHERE keyring != 'default' GROUP BY region, keyring
 _LIVE = "(deletion_at IS NULL OR deletion_at > ?)"
 
 
-@dataclass(frozen=True, slots=True)
-class KeyRow:
+class KeyRow(Value):
     """One key as stored; `state(now)` is what the service reports at that instant."""
 
     id: str
@@ -175,8 +173,7 @@ class KeyRow:
         return self.deletion_at is not None and self.deletion_at <= now
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NewKey:
+class NewKey(Value, kw_only=True):
     """A key about to be written: a custom key, or a replica (`primary_id` set, `ready_at` its end of
     replication)."""
 
@@ -196,8 +193,7 @@ class NewKey:
     multi_region: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class KeyringRow:
+class KeyringRow(Value):
     region: str
     name: str
     id: str
@@ -206,16 +202,14 @@ class KeyringRow:
     updated: float
 
 
-@dataclass(frozen=True, slots=True)
-class AliasRow:
+class AliasRow(Value):
     region: str
     name: str
     key_id: str
     created: float
 
 
-@dataclass(frozen=True, slots=True)
-class ImportRow:
+class ImportRow(Value):
     token: str
     algorithm: str
     wrapping_key_der: bytes
@@ -532,6 +526,8 @@ class Store:
         if not path.exists():
             # Written to a private temp file, then linked into place: two processes starting at once
             # agree on one root key (link fails for the loser, who then reads the winner's).
+            import tempfile  # here only: once per state directory, never on a start that finds its root key
+
             fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".root-")
             try:
                 os.fchmod(fd, 0o600)

@@ -8,10 +8,8 @@ message is its data key and its message id.
 
 from __future__ import annotations
 
-import hmac
 import struct
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
@@ -19,6 +17,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from ..values import Value, field
 from .errors import AuthenticationError, FormatError, InvalidInput
 
 MAGIC = b"KMSE"
@@ -65,8 +64,7 @@ class Writer(Protocol):
 Progress = Callable[[int], None]
 
 
-@dataclass(frozen=True)
-class EncryptedDataKey:
+class EncryptedDataKey(Value):
     """One wrapping of the data key: which key (region, TRN, id) and the KMS ciphertext."""
 
     region: str
@@ -75,8 +73,7 @@ class EncryptedDataKey:
     blob: bytes = field(repr=False)
 
 
-@dataclass(frozen=True)
-class Header:
+class Header(Value):
     version: int
     suite: int
     message_id: bytes
@@ -264,6 +261,8 @@ def verify_header(header: Header, data_key: bytes | bytearray) -> AESGCM:
     """Key commitment first (the data key must be the one the message was made with), then the
     header tag. Answers the content cipher."""
     aead, commitment = derive(data_key, header.message_id, header.suite)
+    import hmac  # here: encrypting never needs it, and its import loads OpenSSL's hashlib (issue 13)
+
     if not hmac.compare_digest(commitment, header.commitment):
         raise AuthenticationError("key commitment does not match: the data key that opened is not the one this "
                                   "message was encrypted with")

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
+from ..values import Value
 from .errors import InvalidInput
 
 _REGION = re.compile(r"[a-z]+(?:-[a-z0-9]+)+")
 
 
-@dataclass(frozen=True)
-class KeyRef:
+class KeyRef(Value):
     region: str
     key: str  # a key id, a TRN or an alias name (`alias/...`)
 

@@ -73,6 +73,28 @@ class BaseProvider(ResourceProvider):
         with _config_lock:
             _config.clear()
             _config.update(values)
+        _warm_backend()
+
+
+_warmed: set[tuple[tuple[str, str], ...]] = set()
+
+
+def _warm_backend() -> None:
+    """Open this configuration's backend in the background, once per process: the first create or delete
+    then finds the emulator imported and its state open instead of waiting for it (issue 13). Only the
+    opening is done early; a failure is left for the call that needs the backend to report."""
+    with _config_lock:
+        config = dict(_config)
+        key = tuple(sorted(config.items()))
+        if key in _warmed:
+            return
+        _warmed.add(key)
+
+    def warm() -> None:
+        with contextlib.suppress(Exception):
+            client(config=config)
+
+    threading.Thread(target=warm, name="kms-backend-warm", daemon=True).start()
 
 
 def resource_props(inputs: Mapping[str, Any], outputs: Iterable[str]) -> dict[str, Any]:

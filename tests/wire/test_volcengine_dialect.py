@@ -99,7 +99,7 @@ def _key(**changes: Any) -> m.Key:
         replicas=(m.LinkedKey("trn:kms:cn-east-3:2100000000:keyrings/ring/keys/orders",
                               "trn:kms:cn-east-3:2100000000:keyrings/ring/keys/orders", "cn-east-3"),),
     )
-    return m.Key(**{**{f: getattr(base, f) for f in base.__dataclass_fields__}, **changes})
+    return m.replace(base, **changes)
 
 
 def sdk_reads(action: str, result: Any, response_type: str) -> Any:

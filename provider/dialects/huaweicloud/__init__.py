@@ -9,7 +9,7 @@ maps each operation to the domain's actions and lists our extensions.
 from __future__ import annotations
 
 import json
-import uuid
+import os
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,6 +22,11 @@ from . import client, codec, projects, server, signer
 NAME = "huaweicloud"
 HUAWEI_HOSTS = (".myhuaweicloud.com", ".huaweicloud.com", ".myhuaweicloud.eu")
 _JSON = [("Content-Type", "application/json")]
+
+
+def _request_id() -> str:
+    # 32 hex digits as Huawei's ids are; random bytes without uuid4's object around them (issue 13).
+    return os.urandom(16).hex()
 
 
 def _domain_id(result: Any) -> str:
@@ -83,11 +88,11 @@ class HuaweiCloud:
         op, _, params = server.route(self._ops, req.method, req.path)
         reply = op.shape(server.read_fields(op, req.query, req.body, params), action, result, _domain_id(result))
         body = b"" if reply.body is None else json.dumps(reply.body).encode()
-        return WireResponse(reply.status, body, [*_JSON, ("X-Request-Id", uuid.uuid4().hex)])
+        return WireResponse(reply.status, body, [*_JSON, ("X-Request-Id", _request_id())])
 
     def shape_error(self, req: WireRequest, error: KmsError) -> WireResponse:
         status, code = codec.error_status_code(error)
-        return WireResponse(status, codec.error_body(code, error.message), [*_JSON, ("X-Request-Id", uuid.uuid4().hex)])
+        return WireResponse(status, codec.error_body(code, error.message), [*_JSON, ("X-Request-Id", _request_id())])
 
     # --- client side ---------------------------------------------------------------------------------
     def execute(self, region: str, action: model.Action, send: Send) -> model.Result:

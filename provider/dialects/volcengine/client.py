@@ -9,7 +9,6 @@ under the same signature as our documented extensions and fails on a real Volcen
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from collections.abc import Callable
@@ -137,7 +136,7 @@ class Session:
             other = Session(link.region, self.send).describe_plain(model.KeyRef(key_id=link.trn))
             return model.LinkedKey(other.key_id, link.trn, link.region, other.state)
 
-        return dataclasses.replace(key, primary=fill(key.primary) if key.primary else None,
+        return model.replace(key, primary=fill(key.primary) if key.primary else None,
                                    replicas=tuple(fill(r) for r in key.replicas))
 
     def describe_plain(self, key: model.KeyRef) -> model.Key:
@@ -212,13 +211,13 @@ def _replicate_key(s: Session, a: model.ReplicateKey) -> model.Key:
 
 def _update_key(s: Session, a: model.UpdateKey) -> model.Key:
     _no_project(a.enterprise_project)
-    after = a.key if a.key.key_id or not a.new_name else dataclasses.replace(a.key, name=a.new_name)
+    after = a.key if a.key.key_id or not a.new_name else model.replace(a.key, name=a.new_name)
     return s.then_describe("UpdateKey", a.key, {"NewKeyName": a.new_name, "Description": a.description}, after=after)
 
 
 def _schedule(s: Session, a: model.ScheduleKeyDeletion) -> model.Key:
     key = s.then_describe("ScheduleKeyDeletion", a.key, {"PendingWindowInDays": a.pending_days})
-    return dataclasses.replace(key, pending_days=a.pending_days) if a.pending_days else key
+    return model.replace(key, pending_days=a.pending_days) if a.pending_days else key
 
 
 def _tag(s: Session, action: str, key: model.KeyRef, params: dict[str, Any]) -> model.Key:
@@ -249,7 +248,7 @@ def _decrypt(s: Session, a: model.Decrypt) -> model.Plaintext:
         # Not a symmetric ciphertext: an RSA key the caller named opens it with the default algorithm.
         if a.key is None or s.describe(a.key).spec not in rules.RSA_SPECS:
             raise
-        return _decrypt(s, dataclasses.replace(a, algorithm=DEFAULT_RSA_ALGORITHM))
+        return _decrypt(s, model.replace(a, algorithm=DEFAULT_RSA_ALGORITHM))
     opener = str(res.get("KeyID") or "")
     if a.key is not None:
         named = s.key_id(a.key)
