@@ -20,6 +20,7 @@ from .. import HttpCall, Parsed, Results, Send, WireRequest, WireResponse, regis
 from . import client, codec, projects, server, signer
 
 NAME = "huaweicloud"
+ROUTES_KEPT = 4096
 HUAWEI_HOSTS = (".myhuaweicloud.com", ".huaweicloud.com", ".myhuaweicloud.eu")
 _JSON = [("Content-Type", "application/json")]
 
@@ -46,6 +47,10 @@ class HuaweiCloud:
     def __init__(self, project_ids: Mapping[str, str] | None = None) -> None:
         self.project_ids = None if project_ids is None else dict(project_ids)
         self._ops = server.operations(self._region_of_project)
+        # The server asks three times about each request (authenticate, parse, shape): the route of a
+        # (method, path) and the fields of the request last read are kept, not worked out again.
+        self._routes: dict[tuple[str, str], tuple[server.Operation, str, dict[str, str]]] = {}
+        self._last_read: tuple[WireRequest, server.Fields] | None = None
 
     def __repr__(self) -> str:
         return f"HuaweiCloud(project_ids={self.project_ids!r})"
@@ -75,18 +80,37 @@ class HuaweiCloud:
     def owns(self, req: WireRequest) -> bool:
         return server.PATH_RE.match(req.path) is not None
 
+    def _route(self, req: WireRequest) -> tuple[server.Operation, str, dict[str, str]]:
+        where = (req.method, req.path)
+        found = self._routes.get(where)
+        if found is None:
+            found = server.route(self._ops, req.method, req.path)  # raises for a path it does not serve
+            if len(self._routes) >= ROUTES_KEPT:  # paths hold key ids: keep the memo bounded
+                self._routes.clear()
+            self._routes[where] = found
+        return found
+
+    def _fields(self, req: WireRequest) -> tuple[server.Operation, server.Fields]:
+        op, _, params = self._route(req)
+        last = self._last_read
+        if last is not None and last[0] is req:
+            return op, last[1]
+        fields = server.read_fields(op, req.query, req.body, params)
+        self._last_read = (req, fields)
+        return op, fields
+
     def authenticate(self, req: WireRequest, secret_for: Callable[[str], str | None]) -> str:
         signer.verify(req.method, req.path, req.query, req.headers, req.body, secret_for)
-        _, project, _ = server.route(self._ops, req.method, req.path)
+        _, project, _ = self._route(req)
         return self._region_of_project(project)
 
     def parse(self, req: WireRequest) -> Parsed:
-        op, _, params = server.route(self._ops, req.method, req.path)
-        return op.parse(server.read_fields(op, req.query, req.body, params))
+        op, fields = self._fields(req)
+        return op.parse(fields)
 
     def shape(self, req: WireRequest, action: Parsed, result: Results) -> WireResponse:
-        op, _, params = server.route(self._ops, req.method, req.path)
-        reply = op.shape(server.read_fields(op, req.query, req.body, params), action, result, _domain_id(result))
+        op, fields = self._fields(req)
+        reply = op.shape(fields, action, result, _domain_id(result))
         body = b"" if reply.body is None else json.dumps(reply.body).encode()
         return WireResponse(reply.status, body, [*_JSON, ("X-Request-Id", _request_id())])
 
