@@ -8,7 +8,7 @@ method builds one action of provider/domain/model.py and answers its typed resul
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 from .backend import Backend
@@ -85,12 +85,11 @@ class KmsClient:
         return self.execute(action, model.KeyPage)
 
     def list_keys(self, keyring_name: str | None = None) -> list[model.Key]:
-        keys: list[model.Key] = []
-        while True:
-            page = self.describe_keys(offset=len(keys), limit=PAGE, keyring_name=keyring_name)
-            keys.extend(page.keys)
-            if not page.keys or len(keys) >= page.total:
-                return keys
+        def page(offset: int) -> tuple[tuple[model.Key, ...], int]:
+            found = self.describe_keys(offset=offset, limit=PAGE, keyring_name=keyring_name)
+            return found.keys, found.total
+
+        return _every(page)
 
     def update_key(
         self,
@@ -164,12 +163,11 @@ class KmsClient:
         return self.execute(model.DescribeKeyrings(offset=offset, limit=limit), model.KeyringPage)
 
     def list_keyrings(self) -> list[model.Keyring]:
-        rings: list[model.Keyring] = []
-        while True:
-            page = self.describe_keyrings(offset=len(rings), limit=PAGE)
-            rings.extend(page.keyrings)
-            if not page.keyrings or len(rings) >= page.total:
-                return rings
+        def page(offset: int) -> tuple[tuple[model.Keyring, ...], int]:
+            found = self.describe_keyrings(offset=offset, limit=PAGE)
+            return found.keyrings, found.total
+
+        return _every(page)
 
     def update_keyring(self, keyring_name: str, description: str | None = None) -> model.Keyring:
         return self.execute(model.UpdateKeyring(name=keyring_name, description=description), model.Keyring)
@@ -316,3 +314,13 @@ def _ctx(context: Mapping[str, str] | None) -> dict[str, str] | None:
 def tags_of(key: model.Key) -> dict[str, str]:
     """A key's tags as a plain dict."""
     return dict(key.tags)
+
+
+def _every(page: Callable[[int], tuple[tuple[T, ...], int]]) -> list[T]:
+    """Every item of a paged listing: pages fetched from offset 0 until the total is reached."""
+    items: list[T] = []
+    while True:
+        found, total = page(len(items))
+        items.extend(found)
+        if not found or len(items) >= total:
+            return items

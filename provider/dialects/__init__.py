@@ -66,8 +66,9 @@ class Dialect(Protocol):
     # --- server side (`kmsctl serve`) ---
     def owns(self, req: WireRequest) -> bool: ...
 
-    def authenticate(self, req: WireRequest, secret_for: Callable[[str], str | None]) -> str:
-        """Verify the signature; answer the region the request is for; raise AccessDenied otherwise."""
+    def authenticate(self, req: WireRequest, secret_for: Callable[[str], str | None]) -> tuple[str, str]:
+        """Verify the signature; answer the caller's access key (throttling counts per access key) and
+        the region the request is for; raise AccessDenied otherwise."""
         ...
 
     def parse(self, req: WireRequest) -> Parsed: ...

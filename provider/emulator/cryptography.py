@@ -18,7 +18,10 @@ from .store import KeyRow, Tx
 def _crypto_key(
     svc: Service, tx: Tx, region: str, ref: model.KeyRef, now: float, usage: KeyUsage, action: str
 ) -> KeyRow:
-    key = svc.resolve(tx, region, ref, now)
+    return _usable_for(svc.resolve(tx, region, ref, now), now, usage, action)
+
+
+def _usable_for(key: KeyRow, now: float, usage: KeyUsage, action: str) -> KeyRow:
     # Seed 001: "Only enabled custom keys can be used to encrypt or decrypt data."
     rules.require_state(key.state(now), Op.CRYPTO, key.id)
     rules.require_usage(key.usage, usage, key.id, action)
@@ -47,8 +50,7 @@ def _open(
 ) -> tuple[KeyRow, bytes]:
     named = svc.resolve(tx, region, ref, now) if ref is not None and (ref.key_id or ref.name) else None
     if named is not None and named.spec in rules.RSA_SPECS:
-        rules.require_state(named.state(now), Op.CRYPTO, named.id)
-        rules.require_usage(named.usage, KeyUsage.ENCRYPT_DECRYPT, named.id, "Decrypt")
+        _usable_for(named, now, KeyUsage.ENCRYPT_DECRYPT, "Decrypt")
         return named, crypto.rsa_decrypt(svc.material(tx, named)[1], blob, algorithm)
     material_id, version = crypto.blob_material(blob)
     # The ciphertext names its material: whichever key of this region holds it (the primary or a

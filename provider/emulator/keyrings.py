@@ -98,5 +98,6 @@ def delete_keyring(svc: Service, region: str, action: model.DeleteKeyring) -> mo
     return model.Done()
 
 
-def keyring_stored(svc: Service, tx: Tx, region: str, name: str) -> bool:
-    return _find(svc, tx, region, name) is not None
+def keyring_stored(tx: Tx, region: str, name: str) -> bool:
+    """Whether the keyring was created; `default` needs not be (rules.keyring_exists says so)."""
+    return tx.keyring(region, name) is not None

@@ -15,13 +15,16 @@ from .store import KeyRow, NewKey, Tx
 Change = Callable[[Tx, KeyRow, float], None]
 
 
+def _name_free(tx: Tx, region: str, keyring: str, name: str) -> None:
+    taken = tx.key_named(region, keyring, name)
+    rules.name_free(f"key {taken.id}" if taken else None, "key", f"keyrings/{keyring}/keys/{name}", region)
+
+
 def insert_key(svc: Service, tx: Tx, new: NewKey, now: float) -> str:
     """A new key row (a custom key or a replica) after the quota and the unique name are checked."""
     import uuid  # on writes only: its import (platform) would slow every start
     rules.within_quota(tx.region_count(new.region), svc.quota, new.region)
-    taken = tx.key_named(new.region, new.keyring, new.name)
-    where = f"keyrings/{new.keyring}/keys/{new.name}"
-    rules.name_free(f"key {taken.id}" if taken else None, "key", where, new.region)
+    _name_free(tx, new.region, new.keyring, new.name)
     key_id = str(uuid.uuid4())
     tx.insert_key(key_id, new, now)
     return key_id
@@ -49,7 +52,7 @@ def create_key(svc: Service, region: str, action: model.CreateKey) -> model.Key:
         now = clock.writing(tx)
         key_id = tx.key_of_token(token, "CreateKey", region)
         if key_id is None:
-            rules.keyring_exists(keyring, keyring_stored(svc, tx, region, keyring), region)
+            rules.keyring_exists(keyring, keyring_stored(tx, region, keyring), region)
             new = NewKey(
                 region=region,
                 keyring=keyring,
@@ -107,10 +110,7 @@ def update_key(svc: Service, region: str, action: model.UpdateKey) -> model.Key:
 
     def change(tx: Tx, key: KeyRow, now: float) -> None:
         if new_name is not None and new_name != key.name:
-            taken = tx.key_named(key.region, key.keyring, new_name)
-            rules.name_free(
-                f"key {taken.id}" if taken else None, "key", f"keyrings/{key.keyring}/keys/{new_name}", key.region
-            )
+            _name_free(tx, key.region, key.keyring, new_name)
             tx.update_key(key.id, now, name=new_name)
         if description is not None:
             tx.update_key(key.id, now, description=description)

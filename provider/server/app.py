@@ -139,11 +139,11 @@ class KmsApp:
             body, close = await self._body(head.headers, receive)
             req = WireRequest(head.method, head.path, head.query, head.headers, body)
             try:
-                region = dialect.authenticate(req, self._secrets.get)
+                access_key, region = dialect.authenticate(req, self._secrets.get)
             except AccessDenied as denied:
                 log.warning("denied %s %s: %s", req.method, (req.param("Action") or req.path)[:64], denied.message)
                 raise
-            if self.limiter is not None and not self.limiter.allow(dialect.name):
+            if self.limiter is not None and not self.limiter.allow(access_key):
                 raise Throttled(f"The request of Action: {(req.param('Action') or req.path)[:64]} upper limit is "
                                 "exceeded.")
             parsed = dialect.parse(req)

@@ -20,6 +20,7 @@ from typing import Any
 
 from ..dialects import WireRequest
 from ..dialects.volcengine import client, server, wire
+from ..dialects.volcengine.shapes import b64
 from ..domain import model
 from ..domain.errors import ERRORS_BY_CODE
 from .openapi import component_schemas
@@ -52,10 +53,6 @@ class _Scenario:
         doc: dict[str, Any] = server.result_doc(req, parsed, results)
         self.results.setdefault(action, doc)
         return doc
-
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
 
 
 def sample_results() -> dict[str, dict[str, Any]]:

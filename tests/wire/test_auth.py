@@ -3,9 +3,11 @@ minutes away answers 403 AccessDenied" — and a refused request changes nothing
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -126,3 +128,38 @@ def test_unknown_region_in_the_scope_is_a_bad_parameter(kmsctl: KmsctlServer) ->
     assert answer.status == 400
     assert answer.error is not None and answer.error["Code"] == "InvalidParameter"
     assert "mars-1" in answer.error["Message"] and "region" in answer.error["Message"]
+
+
+def test_throttling_counts_per_access_key(tmp_path: Path) -> None:
+    """KMS_RATE_LIMIT is a budget per access key: one caller using up its own leaves another's alone."""
+    from provider.emulator import Emulator
+    from provider.server.app import KmsApp
+
+    app = KmsApp(Emulator(tmp_path), {"AK-BUSY": "SK-BUSY", "AK-CALM": "SK-CALM"}, rate_limit=1)
+
+    def status(access_key: str, secret_key: str) -> int:
+        body = b'{"PageSize":10}'
+        query = (("Action", "DescribeKeys"), ("Version", signer.VERSION))
+        headers = signer.sign(method="POST", host="127.0.0.1", path="/", query=query, body=body,
+                              access_key=access_key, secret_key=secret_key, region="cn-north-4",
+                              headers={"Content-Type": "application/json"})
+        raw = [(k.lower().encode(), v.encode()) for k, v in {**headers, "Content-Type": "application/json"}.items()]
+        scope = {"type": "http", "method": "POST", "path": "/", "headers": raw,
+                 "query_string": f"Action=DescribeKeys&Version={signer.VERSION}".encode()}
+        sent: list[dict[str, object]] = []
+
+        async def receive() -> dict[str, object]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: dict[str, object]) -> None:
+            sent.append(message)
+
+        asyncio.run(app(scope, receive, send))
+        return int(sent[0]["status"])  # type: ignore[call-overload]
+
+    try:
+        assert status("AK-BUSY", "SK-BUSY") == 200
+        assert status("AK-BUSY", "SK-BUSY") == 403  # Reject.Throttling.Action: the burst of 1 is spent
+        assert status("AK-CALM", "SK-CALM") == 200
+    finally:
+        app.close()

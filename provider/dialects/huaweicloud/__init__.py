@@ -99,10 +99,10 @@ class HuaweiCloud:
         self._last_read = (req, fields)
         return op, fields
 
-    def authenticate(self, req: WireRequest, secret_for: Callable[[str], str | None]) -> str:
-        signer.verify(req.method, req.path, req.query, req.headers, req.body, secret_for)
+    def authenticate(self, req: WireRequest, secret_for: Callable[[str], str | None]) -> tuple[str, str]:
+        access_key = signer.verify(req.method, req.path, req.query, req.headers, req.body, secret_for)
         _, project, _ = self._route(req)
-        return self._region_of_project(project)
+        return access_key, self._region_of_project(project)
 
     def parse(self, req: WireRequest) -> Parsed:
         op, fields = self._fields(req)

@@ -40,10 +40,10 @@ class Volcengine:
     def owns(self, req: WireRequest) -> bool:
         return req.path == "/" and (req.method == "POST" or (req.method == "GET" and req.param("Action") is not None))
 
-    def authenticate(self, req: WireRequest, secret_for: Callable[[str], str | None]) -> str:
+    def authenticate(self, req: WireRequest, secret_for: Callable[[str], str | None]) -> tuple[str, str]:
         cred = signer.verify(method=req.method, path=req.path, query=req.query, headers=req.headers, body=req.body,
                              secret_for=secret_for)
-        return cred.region
+        return cred.access_key, cred.region
 
     def parse(self, req: WireRequest) -> Parsed:
         return server.parse(req)
