@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pulumi
 
 from .client import KmsClient
-from .domain import model, rules
+from .domain import model
 from .domain.errors import KmsError, NotFound
 from .resources import _common as common
 
@@ -121,7 +121,7 @@ def _key_result(key: model.Key) -> GetKeyResult:
         multi_region_type=key.multi_region_type.value,
         primary_key_id=primary.key_id if primary else key.key_id,
         primary_region=primary.region if primary else key.region,
-        replica_regions=sorted(r.region for r in key.replicas if r.state != rules.KeyState.PENDING_DELETE),
+        replica_regions=common.replica_regions(key),
         description=key.description,
         creation_date=common.timestamp(key.created),
     )

@@ -46,11 +46,6 @@ def _client(region: str | None) -> KmsClient:
     return kms.in_region(region) if region else kms
 
 
-def _json(key: model.Key) -> dict[str, object]:
-    """A key as JSON: its fields by their domain names (enums as their values, times as POSIX seconds)."""
-    return model.as_dict(key)
-
-
 @keys_app.command("list")
 def list_keys(region: RegionOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """The keys of a region."""
@@ -58,7 +53,7 @@ def list_keys(region: RegionOpt = None, as_json: Annotated[bool, typer.Option("-
         kms = _client(region)
         keys = kms.list_keys()
     if as_json:
-        typer.echo(json.dumps([_json(k) for k in keys], indent=2))
+        typer.echo(json.dumps([model.as_dict(k) for k in keys], indent=2))
         return
     table = Table(title=f"keys in {kms.region}")
     # Ids are what a user copies into the next command: never shortened; the rest folds.
@@ -76,7 +71,7 @@ def list_keys(region: RegionOpt = None, as_json: Annotated[bool, typer.Option("-
 def describe(key: Annotated[str, typer.Argument(help="Key id, TRN or alias.")], region: RegionOpt = None) -> None:
     """One key, as the service describes it (JSON)."""
     with service_errors():
-        typer.echo(json.dumps(_json(_client(region).describe_key(key)), indent=2))
+        typer.echo(json.dumps(model.as_dict(_client(region).describe_key(key)), indent=2))
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -117,20 +112,24 @@ def cancel_deletion(
         ref = KeyRef.parse(key)
     except EnvelopeError as exc:
         raise typer.BadParameter(str(exc), param_hint="REGION:KEY") from None
+    from ..domain.errors import NotFound
     from ..domain.rules import KeyState
-    from ..review.live import read_key
 
     with service_errors():
         kms = _client(ref.region)
-        live = read_key(kms, ref.region, ref.key)
+        try:
+            live: model.Key | None = kms.describe_key(ref.key)
+        except NotFound:  # any other service error is reported as itself by service_errors
+            live = None
         if live is None or live.state != KeyState.PENDING_DELETE:
             why = "no such key (a deletion whose window closed cannot be undone)" if live is None else (
                 f"the key is {live.state}, not pending deletion: nothing to cancel")
             typer.echo(f"error: {ref}: {why}", err=True)
             raise typer.Exit(1)
-        kms.cancel_key_deletion(ref.key)
-        if not keep_disabled:
-            kms.enable_key(ref.key)
-    state = "Disable" if keep_disabled else "Enable"
-    typer.echo(f"{ref.region}:{ref.key}: deletion cancelled; the key is {state}"
-               f"{' and decrypts again' if not keep_disabled else ''}")
+        # The service decides the state a cancelled key returns to (rules.state_after_cancel): Disable,
+        # or PendingImport for a key whose material was never imported, which cannot be enabled.
+        back = kms.cancel_key_deletion(ref.key)
+        if not keep_disabled and back.state == KeyState.DISABLE:
+            back = kms.enable_key(ref.key)
+    typer.echo(f"{ref.region}:{ref.key}: deletion cancelled; the key is {back.state}"
+               f"{' and decrypts again' if back.state == KeyState.ENABLE else ''}")

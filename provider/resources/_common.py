@@ -405,8 +405,10 @@ def refuse_imported_replacement(kind: str, olds: Props, news: Props, replaces: l
 
 
 # --- the service ---------------------------------------------------------------------------------------
-def replica_list(key: model.Key) -> list[model.LinkedKey]:
-    return list(key.replicas)
+def replica_regions(key: model.Key) -> list[str]:
+    """The regions of a key's replicas not scheduled for deletion, as the key's own answer tells (a replica
+    whose state the answer leaves out counts as live: `live_replicas` asks when that matters)."""
+    return sorted(r.region for r in key.replicas if r.state != rules.KeyState.PENDING_DELETE)
 
 
 def live_replicas(c: KmsClient, key: model.Key) -> list[model.LinkedKey]:
@@ -416,7 +418,7 @@ def live_replicas(c: KmsClient, key: model.Key) -> list[model.LinkedKey]:
     if key.multi_region_type != rules.MultiRegionType.PRIMARY:
         return []
     live = []
-    for r in replica_list(key):
+    for r in key.replicas:
         state = r.state
         if state is None:
             try:

@@ -390,10 +390,7 @@ def _outs(key: model.Key, want: Props, public_key: str | None) -> Props:
             "key_usage": key.usage.value,
             "keyring_name": key.keyring,
             "multi_region_type": key.multi_region_type.value,
-            # A replica whose state the answer leaves out counts as live here (no client at hand to ask).
-            "replica_regions": sorted(
-                r.region for r in common.replica_list(key) if r.state != rules.KeyState.PENDING_DELETE
-            ),
+            "replica_regions": common.replica_regions(key),
             "public_key": public_key,
             "creation_date": common.timestamp(key.created),
         }

@@ -183,7 +183,7 @@ def _adopt_standing(
 ) -> model.Key:
     """ReplicateKey answered Conflict: if the primary already has a replica in the region, take it over."""
     primary = pc.describe_key(primary.key_id)
-    for r in common.replica_list(primary):
+    for r in primary.replicas:
         if r.region == region:
             return rc.describe_key(r.key_id)
     raise err  # a name conflict, not a standing replica

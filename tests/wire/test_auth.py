@@ -154,7 +154,11 @@ def test_throttling_counts_per_access_key(tmp_path: Path) -> None:
         async def send(message: dict[str, object]) -> None:
             sent.append(message)
 
-        asyncio.run(app(scope, receive, send))
+        loop = asyncio.new_event_loop()  # not asyncio.run: it unsets the thread's loop later tests rely on
+        try:
+            loop.run_until_complete(app(scope, receive, send))
+        finally:
+            loop.close()
         return int(sent[0]["status"])  # type: ignore[call-overload]
 
     try:

@@ -7,9 +7,10 @@ Read takes the provider of the resource type named in the URN (`pulumi-python:dy
 `provider.resources.CustomKeyProvider`), serialized exactly as a program serializes it; everything else is
 the SDK's own servicer, unchanged.
 
-scripts/setup-engine.sh's `pulumi-resource-pulumi-python` shim runs this file ($KMS_PROVIDER_HOST, else the
-copy next to the shim). The language host tells programs that it does (see `engine_runs_import`), so that
-`import_` is left to the engine instead of being turned into an adoption by create.
+scripts/setup-engine.sh's `pulumi-resource-pulumi-python` shim runs this file ($KMS_PROVIDER_HOST, else this
+clone's tools/engine/kms_provider_host.py). The language host tells programs that it does (see
+`provider.resources._common.engine_imports`), so that `import_` is left to the engine instead of being turned
+into an adoption by create.
 """
 
 from __future__ import annotations
@@ -22,8 +23,6 @@ import types
 from pathlib import Path
 from typing import Any
 
-# Marks the shim that runs this host; the language host looks for it next to the engine.
-SHIM_MARKER = "kms_provider_host"
 TYPE_PREFIX = "pulumi-python:dynamic/kms:"
 RESOURCES = ("CustomKey", "ReplicaKey", "KeyAlias", "KeyTags")
 

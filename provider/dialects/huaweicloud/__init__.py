@@ -123,7 +123,8 @@ class HuaweiCloud:
         return client.execute(region, action, send, self.projects)
 
     def throttled(self, status: int, body: bytes) -> bool:
-        return status == 429 or isinstance(codec.read_error(status, body), Throttled)
+        # Only an error answer can be a throttling one: a success's body is not read here.
+        return status == 429 or (status >= 400 and isinstance(codec.read_error(status, body), Throttled))
 
     def sign(self, region: str, call: HttpCall, host: str, access_key: str, secret_key: str) -> dict[str, str]:
         return signer.sign(call.method, call.path, call.query, call.headers, call.body, host, access_key, secret_key)

@@ -16,15 +16,11 @@ from typing import Any
 
 from ...domain import model, rules
 from ...domain.errors import Conflict, InvalidParameter, UndefinedError
-from ...domain.rules import DEFAULT_KEYRING, PENDING_DAYS_DEFAULT, KeySpec
-from .. import HttpCall
+from ...domain.rules import DEFAULT_KEYRING, PENDING_DAYS_DEFAULT
+from ...emulator.crypto import MAC_ALGORITHMS
+from .. import HttpCall, Send
 from . import codec
 
-Send = Callable[[str, HttpCall], tuple[int, bytes]]
-MAC_ALGORITHMS = {
-    KeySpec.HMAC_256: "HMAC_SHA_256", KeySpec.HMAC_384: "HMAC_SHA_384", KeySpec.HMAC_512: "HMAC_SHA_512",
-    KeySpec.HMAC_SM3: "HMAC_SM3",
-}
 PAGE = 100
 
 
@@ -309,7 +305,7 @@ def _mac_algorithm(s: Session, key: model.KeyRef, algorithm: str | None) -> tupl
     spec = s.describe(key_id).spec
     if spec not in MAC_ALGORITHMS:
         raise InvalidParameter(f"key {key_id} is a {spec} key; MACs take an HMAC key")
-    return key_id, MAC_ALGORITHMS[spec]
+    return key_id, MAC_ALGORITHMS[spec][0]
 
 
 def _mac(s: Session, a: model.GenerateMac) -> model.Result:

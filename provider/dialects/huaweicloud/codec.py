@@ -203,10 +203,6 @@ class BadJson(HuaweiInvalid):
     huawei_code = "KMS.0202"
 
 
-class TooLong(HuaweiInvalid):
-    huawei_code = "KMS.0203"
-
-
 class MissingParameter(HuaweiInvalid):
     huawei_code = "KMS.0204"
 

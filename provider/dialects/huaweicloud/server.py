@@ -21,9 +21,8 @@ from ...domain import model, rules
 from ...domain.errors import InvalidParameter
 from ...domain.rules import DATA_KEY_BYTES_MAX
 from . import codec
-from .codec import BadJson, HuaweiInvalid, MissingParameter, TooLong
+from .codec import BadJson, HuaweiInvalid, MissingParameter
 
-MAX_BODY_BYTES = 64 * 1024
 PATH_RE = re.compile(r"^/(?P<version>v1\.0|v2)/(?P<project>[^/]+)/kms(?P<rest>/.*)?$")
 # AES_128 and AES_256 data keys of create-datakey's key_spec, in bytes.
 DATAKEY_SPECS = {"AES_256": 32, "AES_128": 16}
@@ -541,8 +540,6 @@ def route(ops: tuple[Operation, ...], method: str, path: str) -> tuple[Operation
 
 
 def read_fields(op: Operation, query: list[tuple[str, str]], body: bytes, path: dict[str, str]) -> Fields:
-    if len(body) > MAX_BODY_BYTES:
-        raise TooLong(f"the request body is {len(body)} bytes; at most {MAX_BODY_BYTES}")
     if op.query:
         raw: Any = dict(query)
     elif body.strip():

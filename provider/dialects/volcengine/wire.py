@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from ...domain import rules
 from ...domain.errors import InvalidParameter
 
 VERSION = "2021-02-18"
@@ -50,7 +51,7 @@ def _context(value: Any) -> Any:
 
 B64 = Annotated[bytes, BeforeValidator(_b64), Field(json_schema_extra={"type": "string", "format": "byte"})]
 Context = Annotated[dict[str, str] | None, BeforeValidator(_context)]
-Name = Annotated[str, Field(min_length=1, max_length=255)]
+Name = Annotated[str, Field(min_length=1, max_length=rules.NAME_MAX)]
 
 
 class Params(BaseModel):
@@ -89,7 +90,7 @@ class CreateKey(Params):
     Tags: list[Tag] = []
     CustomKeyStoreID: None = None  # not offered: key material always lives in the service
     XksKeyID: None = None
-    ClientToken: str | None = Field(default=None, max_length=128)  # ours: idempotent create
+    ClientToken: str | None = Field(default=None, max_length=rules.CLIENT_TOKEN_MAX)  # ours: idempotent create
 
 
 class DescribeKey(KeyRef):
@@ -130,7 +131,7 @@ class ReplicateKey(KeyRef):
     ReplicaRegion: str
     Description: str | None = None
     Tags: list[Tag] = []
-    ClientToken: str | None = Field(default=None, max_length=128)  # ours: idempotent replicate
+    ClientToken: str | None = Field(default=None, max_length=rules.CLIENT_TOKEN_MAX)  # ours: idempotent replicate
 
 
 class EnableKeyRotation(KeyRef):
@@ -281,7 +282,7 @@ class ListAliases(Params):
 
 
 class AdvanceClock(Params):
-    Seconds: int = Field(ge=0, le=200 * 365 * 86400)
+    Seconds: int = Field(ge=0, le=rules.CLOCK_SECONDS_MAX)
 
 
 EXTENSIONS: tuple[type[Params], ...] = (CreateAlias, UpdateAlias, DeleteAlias, ListAliases, AdvanceClock)
