@@ -24,10 +24,11 @@ def _live_reader(config: dict[str, str]) -> tuple[Reader | None, str | None]:
     """A `read(region, key_id)` on the backend configured as for the resources, or why there is none.
     The embedded emulator is read only where its state already exists: a review never creates one."""
     from .. import config as kms_config
+    from ..emulator.store import DB_FILE
     from ..review.live import read_key
 
     s = kms_config.settings(dict(config))
-    if s.embedded and not (s.emulator_path / "kms.sqlite3").is_file():
+    if s.embedded and not (s.emulator_path / DB_FILE).is_file():
         return None, f"no emulator state at {s.emulator_path}"
     try:
         kms = kms_config.client(s)
@@ -71,9 +72,7 @@ def review_command(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     read, why = _live_reader(dict(parsed.config))
-    review = build(parsed, read)
-    if why and read is None:
-        review.notes[-1] = f"live keys not read ({why}): dates assume no key is already pending deletion"
+    review = build(parsed, read, unread_because=why or "no backend reachable")
     if html:
         _write(html, page.render(review))
     _write(markdown or "-", md.render(review))

@@ -499,6 +499,7 @@ def _material_aad(material_id: bytes, version: int) -> bytes:
 
 
 BUSY_TIMEOUT_MS = 60_000
+DB_FILE = "kms.sqlite3"  # the state's database, inside the state directory
 
 
 class Store:
@@ -507,7 +508,7 @@ class Store:
     def __init__(self, directory: str | os.PathLike[str]) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
-        self.db_path = self.directory / "kms.sqlite3"
+        self.db_path = self.directory / DB_FILE
         self._local = threading.local()
         self._root = AESGCM(self._root_key())
         # Unsealed material by (material id, version): Encrypt must not pay an unseal per call.

@@ -200,8 +200,10 @@ def build(
     preview: Preview,
     read: Callable[[str, str], LiveKey | None] | None = None,
     now: dt.datetime | None = None,
+    unread_because: str = "no backend reachable",
 ) -> Review:
-    """The review of one preview; `read(region, key_id)` answers a live key, when a backend is reachable."""
+    """The review of one preview; `read(region, key_id)` answers a live key, when a backend is reachable
+    (else `unread_because` says why not)."""
     now = now or dt.datetime.now(dt.UTC)
     boxes = [
         KeyBox(s, _region(s, "replica_region", "region") if s.kind == "ReplicaKey" else _region(s, "region"))
@@ -268,7 +270,7 @@ def build(
             "`pulumi preview --json --show-sames` to see the whole stack"
         )
     if read is None:
-        notes.append("live keys not read (no backend reachable): dates assume no key is already pending deletion")
+        notes.append(f"live keys not read ({unread_because}): dates assume no key is already pending deletion")
     return Review(
         now=now,
         preview=preview,
