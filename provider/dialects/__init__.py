@@ -29,7 +29,10 @@ class WireRequest:
 
     def param(self, name: str) -> str | None:
         """The first query parameter called `name`."""
-        return next((v for k, v in self.query if k == name), None)
+        for key, value in self.query:
+            if key == name:
+                return value
+        return None
 
 
 @dataclass(frozen=True, slots=True)

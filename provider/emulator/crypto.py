@@ -23,11 +23,14 @@ _HEADER = struct.Struct(">B16sI")
 HEADER_LEN = _HEADER.size
 NONCE_LEN = 12
 TAG_LEN = 16
+_NO_CONTEXT = struct.pack(">I", 0)
 
 
 def encode_context(context: Mapping[str, str] | None) -> bytes:
     """Canonical, length-prefixed encryption context: {"a": "bc"} and {"ab": "c"} never collide."""
-    items = sorted((context or {}).items())
+    if not context:
+        return _NO_CONTEXT
+    items = sorted(context.items())
     out = [struct.pack(">I", len(items))]
     for k, v in items:
         kb, vb = k.encode(), v.encode()

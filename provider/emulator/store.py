@@ -11,6 +11,7 @@ Every SQL statement of the emulator is a method of `Tx` here; the handlers never
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import sqlite3
@@ -224,18 +225,40 @@ def _tags_json(tags: Mapping[str, str]) -> str:
     return json.dumps(dict(tags), sort_keys=True)
 
 
+_MISS = object()
+
+
 class Tx:
     """Every statement the service runs, on one connection: inside `Store.write()` they are one
-    transaction holding the write lock; from `Store.read()` each reads the latest commit."""
+    transaction holding the write lock; from `Store.read()` each reads the latest commit.
 
-    __slots__ = ("db", "store")
+    A read `Tx` carries `memo`: answers of the hot lookups (the clock, a key, the keys holding a
+    material, a material's latest version) kept while the database is unchanged since they were read
+    (`Store.read` checks), so a stream of Encrypts asks SQLite one question each, not four. A write
+    never uses it: it reads inside its own transaction."""
 
-    def __init__(self, store: Store, db: sqlite3.Connection) -> None:
+    __slots__ = ("db", "store", "memo")
+
+    def __init__(self, store: Store, db: sqlite3.Connection, memo: dict[Any, Any] | None = None) -> None:
         self.store = store
         self.db = db
+        self.memo = memo
+
+    def _remembered(self, key: tuple[Any, ...], read: Callable[[], Any]) -> Any:
+        memo = self.memo
+        if memo is None:
+            return read()
+        found = memo.get(key, _MISS)
+        if found is _MISS:
+            found = memo[key] = read()
+        return found
 
     # --- the clock --------------------------------------------------------------------------------
     def clock_offset(self) -> float:
+        offset: float = self._remembered(("clock",), self._read_clock_offset)
+        return offset
+
+    def _read_clock_offset(self) -> float:
         row = self.db.execute("SELECT v FROM meta WHERE k='clock_offset'").fetchone()
         return float(row[0]) if row else 0.0
 
@@ -249,10 +272,13 @@ class Tx:
 
     # --- keys -------------------------------------------------------------------------------------
     def key(self, key_id: str) -> KeyRow | None:
-        return _key(self.db.execute("SELECT * FROM keys WHERE id=?", (key_id,)).fetchone())
+        row: KeyRow | None = self._remembered(("key", key_id), lambda: _key(
+            self.db.execute("SELECT * FROM keys WHERE id=?", (key_id,)).fetchone()))
+        return row
 
     def key_in(self, region: str, key_id: str) -> KeyRow | None:
-        return _key(self.db.execute("SELECT * FROM keys WHERE id=? AND region=?", (key_id, region)).fetchone())
+        key = self.key(key_id)
+        return key if key is not None and key.region == region else None
 
     def key_named(self, region: str, keyring: str, name: str) -> KeyRow | None:
         return _key(
@@ -271,15 +297,16 @@ class Tx:
 
     def key_holding(self, material_id: bytes, region: str, now: float) -> KeyRow | None:
         """The live key of `region` that holds a material: the primary or one of its replicas."""
-        return _key(
-            self.db.execute(
-                f"SELECT * FROM keys WHERE material_id=? AND region=? AND {_LIVE}", (material_id, region, now)
-            ).fetchone()
-        )
+        holders: list[KeyRow] = self._remembered(("holding", material_id, region), lambda: [
+            KeyRow.from_row(r) for r in self.db.execute(
+                "SELECT * FROM keys WHERE material_id=? AND region=?", (material_id, region)).fetchall()])
+        return next((k for k in holders if not k.gone(now)), None)
 
     def replicas(self, primary_id: str, now: float) -> list[KeyRow]:
-        rows = self.db.execute(f"SELECT * FROM keys WHERE primary_id=? AND {_LIVE}", (primary_id, now)).fetchall()
-        return [KeyRow.from_row(r) for r in rows]
+        """The primary's live replicas."""
+        replicas: list[KeyRow] = self._remembered(("replicas", primary_id), lambda: [
+            KeyRow.from_row(r) for r in self.db.execute("SELECT * FROM keys WHERE primary_id=?", (primary_id,))])
+        return [k for k in replicas if not k.gone(now)]
 
     def keys_page(
         self,
@@ -384,34 +411,32 @@ class Tx:
     def material(self, material_id: bytes, version: int | None = None) -> tuple[int, bytes] | None:
         """A material version (the latest when `version` is None), unsealed; cached per process."""
         cache = self.store.materials
-        if version is not None:
-            cached = cache.get((material_id, version))
-            if cached is not None:
-                return version, cached
-            row = self.db.execute(
-                "SELECT version, sealed FROM materials WHERE material_id=? AND version=?", (material_id, version)
-            ).fetchone()
-        else:
-            row = self.db.execute(
-                "SELECT version, sealed FROM materials WHERE material_id=? ORDER BY version DESC LIMIT 1",
-                (material_id,),
-            ).fetchone()
+        if version is None:
+            version = self._remembered(("latest", material_id), lambda: self._latest_version(material_id))
+            if version is None:
+                return None
+        cached = cache.get((material_id, version))
+        if cached is not None:
+            return version, cached
+        row = self.db.execute(
+            "SELECT sealed FROM materials WHERE material_id=? AND version=?", (material_id, version)
+        ).fetchone()
         if row is None:
             return None
-        ver = int(row["version"])
-        cached = cache.get((material_id, ver))
-        if cached is None:
-            cached = self.store.unseal(row["sealed"], _material_aad(material_id, ver))
-            cache[(material_id, ver)] = cached
-        return ver, cached
+        cached = self.store.unseal(row["sealed"], _material_aad(material_id, version))
+        cache[(material_id, version)] = cached
+        return version, cached
+
+    def _latest_version(self, material_id: bytes) -> int | None:
+        (latest,) = self.db.execute("SELECT MAX(version) FROM materials WHERE material_id=?", (material_id,)).fetchone()
+        return None if latest is None else int(latest)
 
     def has_material(self, material_id: bytes) -> bool:
         return self.db.execute("SELECT 1 FROM materials WHERE material_id=?", (material_id,)).fetchone() is not None
 
     def add_material(self, material_id: bytes, material: bytes, now: float) -> int:
         """Store the next version of a material, sealed under the root key; answers its version."""
-        (latest,) = self.db.execute("SELECT MAX(version) FROM materials WHERE material_id=?", (material_id,)).fetchone()
-        version = (latest or 0) + 1
+        version = (self._latest_version(material_id) or 0) + 1
         self.db.execute(
             "INSERT INTO materials (material_id, version, sealed, created) VALUES (?, ?, ?, ?)",
             (material_id, version, self.store.seal(material, _material_aad(material_id, version)), now),
@@ -499,6 +524,7 @@ def _material_aad(material_id: bytes, version: int) -> bytes:
 
 
 BUSY_TIMEOUT_MS = 60_000
+MEMO_ENTRIES = 4096  # a read memo past this size starts over: it stays small however many keys are read
 DB_FILE = "kms.sqlite3"  # the state's database, inside the state directory
 
 
@@ -513,6 +539,9 @@ class Store:
         self._root = AESGCM(self._root_key())
         # Unsealed material by (material id, version): Encrypt must not pay an unseal per call.
         self.materials: dict[tuple[bytes, int], bytes] = {}
+        # Commits made by this process: a read's memo older than the last is dropped.
+        self._commits = itertools.count(1)
+        self.generation = 0
         self.conn()
 
     # --- root key --------------------------------------------------------------------------------
@@ -575,6 +604,7 @@ class Store:
             db = self._connect()
             self._local.db = db
             self._local.pid = os.getpid()
+            self._local.memo = None  # a new connection's data_version starts anew
         return db
 
     def _connect(self) -> sqlite3.Connection:
@@ -612,8 +642,19 @@ class Store:
         raise UndefinedError("the emulator state stayed locked for too long")
 
     def read(self) -> Tx:
-        """Statements outside a transaction: each reads the latest committed state."""
-        return Tx(self, self.conn())
+        """Statements outside a transaction: each reads the latest committed state.
+
+        Its memo (per thread, like the connection) is dropped when any connection, of this process or
+        another, has committed since it was filled: SQLite's `data_version` moves on the commits of
+        other connections, `self.generation` on this process's own."""
+        db = self.conn()
+        local = self._local
+        stamp = (db.execute("PRAGMA data_version").fetchone()[0], self.generation)
+        memo: dict[Any, Any] | None = getattr(local, "memo", None)
+        if memo is None or local.stamp != stamp or len(memo) > MEMO_ENTRIES:
+            memo = local.memo = {}
+            local.stamp = stamp
+        return Tx(self, db, memo)
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Tx]:
@@ -626,7 +667,10 @@ class Store:
             db.execute("ROLLBACK")
             raise
         else:
-            self._retry(lambda: db.execute("COMMIT"))
+            try:
+                self._retry(lambda: db.execute("COMMIT"))
+            finally:
+                self.generation = next(self._commits)  # atomic, unlike += from several threads
 
     def forget_material(self, material_id: bytes) -> None:
         self.materials = {k: v for k, v in self.materials.items() if k[0] != material_id}

@@ -16,6 +16,7 @@ import uvicorn
 from ..domain.errors import InvalidParameter
 from ..emulator import Emulator
 from .app import MAX_BODY_BYTES, KmsApp
+from .protocol import OneWriteProtocol
 
 log = logging.getLogger("kmsctl.server")
 
@@ -64,13 +65,14 @@ def _log_config(level: str) -> dict[str, Any]:
 
 
 def config(app: KmsApp, host: str, port: int, *, log_level: str = "INFO", own_logging: bool = True) -> uvicorn.Config:
-    """uvicorn set up for speed (no access log, the fastest loop and parser installed) and a graceful
+    """uvicorn set up for speed (no access log, the fastest loop, httptools answering in one write) and a graceful
     stop: on SIGTERM it stops accepting, lets running requests finish, then closes the state.
 
     `own_logging` sends the server's log to stderr; without it the embedding process's logging stays as
     it was (a server in a thread of a test run)."""
     return uvicorn.Config(
-        app, host=host, port=port, lifespan="on", access_log=False, proxy_headers=False, server_header=False,
+        app, host=host, port=port, lifespan="on", http=OneWriteProtocol, access_log=False, proxy_headers=False,
+        server_header=False,
         log_config=_log_config(log_level.upper()) if own_logging else None, log_level=log_level.lower(),
         timeout_graceful_shutdown=10, timeout_keep_alive=30,
     )

@@ -43,8 +43,11 @@ def _encode(value: str) -> str:
     return quote(value, safe="~")
 
 
+@lru_cache(maxsize=512)
 def canonical_uri(path: str, decoded: bool = False) -> str:
-    """`decoded`: the path is already percent-decoded (as a server receives it), else it is decoded here."""
+    """`decoded`: the path is already percent-decoded (as a server receives it), else it is decoded here.
+    Cached: a server sees the same few dozen paths over and over, and quoting each segment is most of a
+    verification."""
     uri = "/".join(_encode(segment) for segment in (path if decoded else unquote(path)).split("/"))
     return uri if uri.endswith("/") else uri + "/"
 

@@ -19,6 +19,7 @@ from .shapes import alias_doc, b64, domain_spec, key_doc, keyring_doc, page_info
 _ids = itertools.count(1)
 _ID_SUFFIX = os.urandom(4).hex().upper()
 _HEADERS = [("content-type", "application/json")]
+_ENCODER = json.JSONEncoder(separators=(",", ":"))  # made once: json.dumps with options makes one a call
 
 
 _stamp: tuple[int, str] = (0, "")
@@ -49,7 +50,7 @@ def envelope(req: WireRequest, status: int, *, result: Any = None, error: KmsErr
         meta["Error"] = {"Code": error.code, "Message": error.message}
     else:
         doc["Result"] = result
-    return WireResponse(status, json.dumps(doc, separators=(",", ":")).encode(), _HEADERS)
+    return WireResponse(status, _ENCODER.encode(doc).encode(), _HEADERS)
 
 
 # --- parse ------------------------------------------------------------------------------------------
