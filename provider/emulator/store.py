@@ -524,6 +524,9 @@ def _material_aad(material_id: bytes, version: int) -> bytes:
 
 
 BUSY_TIMEOUT_MS = 60_000
+# How many times this process is a fork away from where its connections were opened (no getpid per read).
+_forks = [0]
+os.register_at_fork(after_in_child=lambda: _forks.__setitem__(0, _forks[0] + 1))
 MEMO_ENTRIES = 4096  # a read memo past this size starts over: it stays small however many keys are read
 DB_FILE = "kms.sqlite3"  # the state's database, inside the state directory
 
@@ -600,10 +603,11 @@ class Store:
     # --- connections and transactions -------------------------------------------------------------
     def conn(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None or getattr(self._local, "pid", None) != os.getpid():
+        if db is None or self._local.forks != _forks[0]:
+            # A forked child must not use its parent's connection: it opens its own.
             db = self._connect()
             self._local.db = db
-            self._local.pid = os.getpid()
+            self._local.forks = _forks[0]
             self._local.memo = None  # a new connection's data_version starts anew
         return db
 

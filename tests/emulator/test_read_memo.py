@@ -121,3 +121,28 @@ def test_the_memo_stays_bounded_however_many_keys_are_read(tmp_path: Path) -> No
     memo = emulator.store.read().memo
     assert memo is not None and len(memo) <= MEMO_ENTRIES + 4
     assert kms.describe_key(ids[0]).key_id == ids[0]
+
+
+def test_a_forked_child_opens_its_own_connection_and_sees_the_parents_keys(tmp_path: Path) -> None:
+    import multiprocessing
+
+    emulator = Emulator(tmp_path)
+    kms = KmsClient(emulator, REGION)
+    key = kms.create_key("k")
+    blob = kms.encrypt(key.key_id, b"from the parent")
+    parent_db = emulator.store.conn()
+
+    def child(out: multiprocessing.SimpleQueue[object]) -> None:
+        forked = KmsClient(emulator, REGION)
+        out.put((emulator.store.conn() is not parent_db, forked.decrypt(blob)[1],
+                 forked.decrypt(forked.encrypt(key.key_id, b"from the child"))[1]))
+
+    ctx = multiprocessing.get_context("fork")
+    out: multiprocessing.SimpleQueue[object] = ctx.SimpleQueue()
+    proc = ctx.Process(target=child, args=(out,))
+    proc.start()
+    proc.join(60)
+    assert proc.exitcode == 0
+    assert out.get() == (True, b"from the parent", b"from the child")
+    kms.disable_key(key.key_id)  # the parent's connection still works after the child's went
+    assert kms.describe_key(key.key_id).state.value == "Disable"
