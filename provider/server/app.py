@@ -44,10 +44,10 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_DRAIN_BYTES = 1024 * 1024 * 1024
 # Cheap actions that only read the state run on the event loop (a thread hop costs more than they
 # do); writes wait for SQLite's write lock and key generation takes long, so they run in threads.
-INLINE: tuple[type[model.Action], ...] = (
+INLINE: frozenset[type[model.Action]] = frozenset({
     model.DescribeKey, model.DescribeKeys, model.ListAliases, model.GetPublicKey, model.Encrypt, model.Decrypt,
     model.GenerateDataKey, model.ReEncrypt, model.GenerateMac, model.VerifyMac, model.DescribeKeyrings,
-)
+})
 _UNDEFINED_MESSAGE = "Undefined Internal Error. Pls Contact With Admin."
 _SITE_PATHS = frozenset({"/openapi.json", "/healthz", "/docs"})
 
@@ -227,7 +227,9 @@ class KmsApp:
 
 
 def _inline(parsed: Parsed) -> bool:
-    return isinstance(parsed, INLINE) or (isinstance(parsed, tuple) and all(isinstance(a, INLINE) for a in parsed))
+    if type(parsed) in INLINE:
+        return True
+    return isinstance(parsed, tuple) and all(type(a) in INLINE for a in parsed)
 
 
 def _run(emulator: Emulator, region: str, parsed: Parsed) -> Results:

@@ -8,7 +8,6 @@ maps each operation to the domain's actions and lists our extensions.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -16,7 +15,7 @@ from urllib.parse import urlsplit
 
 from ...domain import model
 from ...domain.errors import KmsError, Throttled
-from .. import HttpCall, Parsed, Results, Send, WireRequest, WireResponse, register
+from .. import HttpCall, Parsed, Results, Send, WireRequest, WireResponse, register, write_json
 from . import client, codec, projects, server, signer
 
 NAME = "huaweicloud"
@@ -111,7 +110,7 @@ class HuaweiCloud:
     def shape(self, req: WireRequest, action: Parsed, result: Results) -> WireResponse:
         op, fields = self._fields(req)
         reply = op.shape(fields, action, result, _domain_id(result))
-        body = b"" if reply.body is None else json.dumps(reply.body).encode()
+        body = b"" if reply.body is None else write_json(reply.body)
         return WireResponse(reply.status, body, [*_JSON, ("X-Request-Id", _request_id())])
 
     def shape_error(self, req: WireRequest, error: KmsError) -> WireResponse:

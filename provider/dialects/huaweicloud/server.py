@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from typing import Any
 from ...domain import model, rules
 from ...domain.errors import InvalidParameter
 from ...domain.rules import DATA_KEY_BYTES_MAX
+from .. import read_json
 from . import codec
 from .codec import BadJson, HuaweiInvalid, MissingParameter
 
@@ -544,7 +544,7 @@ def read_fields(op: Operation, query: list[tuple[str, str]], body: bytes, path: 
         raw: Any = dict(query)
     elif body.strip():
         try:
-            raw = json.loads(body)
+            raw = read_json(body)
         except ValueError as exc:
             raise BadJson(f"the request body is not JSON: {exc}") from None
         if not isinstance(raw, dict):

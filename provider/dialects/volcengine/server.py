@@ -12,14 +12,13 @@ from typing import Any
 
 from ...domain import model, rules
 from ...domain.errors import InvalidParameter, KmsError, NotFound
-from .. import Parsed, Results, WireRequest, WireResponse
+from .. import Parsed, Results, WireRequest, WireResponse, read_json, write_json
 from . import wire as w
 from .shapes import alias_doc, b64, domain_spec, key_doc, keyring_doc, page_info, rfc3339
 
 _ids = itertools.count(1)
 _ID_SUFFIX = os.urandom(4).hex().upper()
 _HEADERS = [("content-type", "application/json")]
-_ENCODER = json.JSONEncoder(separators=(",", ":"))  # made once: json.dumps with options makes one a call
 
 
 _stamp: tuple[int, str] = (0, "")
@@ -50,7 +49,7 @@ def envelope(req: WireRequest, status: int, *, result: Any = None, error: KmsErr
         meta["Error"] = {"Code": error.code, "Message": error.message}
     else:
         doc["Result"] = result
-    return WireResponse(status, _ENCODER.encode(doc).encode(), _HEADERS)
+    return WireResponse(status, write_json(doc), _HEADERS)
 
 
 # --- parse ------------------------------------------------------------------------------------------
@@ -71,7 +70,7 @@ def params_of(req: WireRequest) -> tuple[str, w.Params]:
     if not req.body.strip():
         return action, w.validate(action, {})
     try:
-        params = json.loads(req.body)
+        params = read_json(req.body)
     except UnicodeDecodeError:
         raise InvalidParameter("The request body is invalid: it is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
