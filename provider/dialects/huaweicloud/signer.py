@@ -27,6 +27,7 @@ DATE_HEADER = "X-Sdk-Date"
 CONTENT_HASH_HEADER = "X-Sdk-Content-Sha256"
 DATE_FORMAT = "%Y%m%dT%H%M%SZ"
 MAX_SKEW_SECONDS = 15 * 60
+_CONTENT_HASH = CONTENT_HASH_HEADER.lower()
 _AUTH_RE = re.compile(
     r"^SDK-HMAC-SHA256\s+Access=(?P<ak>[^,\s]+),\s*SignedHeaders=(?P<signed>[^,\s]+),\s*Signature=(?P<sig>[0-9a-f]+)$"
 )
@@ -53,6 +54,8 @@ def canonical_uri(path: str, decoded: bool = False) -> str:
 
 
 def canonical_query(query: Iterable[tuple[str, str]]) -> str:
+    if not query:  # a POST's: most requests
+        return ""
     return "&".join(f"{_encode(k)}={_encode(v)}" for k, v in sorted(query))
 
 
@@ -61,7 +64,7 @@ def _canonical_request(
     body: bytes, decoded: bool = False,
 ) -> str:
     lines = "".join(f"{name}:{headers[name].strip()}\n" for name in signed)
-    payload = headers.get(CONTENT_HASH_HEADER.lower()) if body else None
+    payload = headers.get(_CONTENT_HASH) if body else None
     return "\n".join([
         method.upper(), canonical_uri(path, decoded), canonical_query(query), lines, ";".join(signed),
         payload or hashlib.sha256(body).hexdigest(),
