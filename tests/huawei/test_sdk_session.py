@@ -77,12 +77,12 @@ def test_create_describe_list_and_update(kms: KmsClient) -> None:
     listed = kms.list_keys(m.ListKeysRequest(body=m.ListKeysRequestBody(limit="100", key_spec="ALL")))
     assert key_id in listed.keys and listed.truncated == "false" and isinstance(listed.total, int)
     kms.update_key_description(m.UpdateKeyDescriptionRequest(
-        body=m.UpdateKeyDescriptionRequestBody(key_id=key_id, key_description="orders at rest")))
+        body=m.UpdateKeyDescriptionRequestBody(key_id=key_id, key_description="订单 at rest — ü")))
     renamed = kms.update_key_alias(m.UpdateKeyAliasRequest(
         body=m.UpdateKeyAliasRequestBody(key_id=key_id, key_alias=f"orders-renamed-{key_id[:8]}")))
     assert renamed.key_info.key_alias == f"orders-renamed-{key_id[:8]}"
     info = describe(kms, key_id)
-    assert info.key_description == "orders at rest" and info.key_alias == f"orders-renamed-{key_id[:8]}"
+    assert info.key_description == "订单 at rest — ü" and info.key_alias == f"orders-renamed-{key_id[:8]}"
 
 
 def test_list_keys_pages_with_a_marker(kms: KmsClient) -> None:

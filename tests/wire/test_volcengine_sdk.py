@@ -122,8 +122,9 @@ def test_paged_listing(home: v.KMSApi) -> None:
 
 
 def test_update(home: v.KMSApi, s: State) -> None:
-    home.update_key(v.UpdateKeyRequest(key_id=s["key"], description="orders and refunds"))
-    assert home.describe_key(v.DescribeKeyRequest(key_id=s["key"])).key.description == "orders and refunds"
+    # Not only ASCII: the answer's JSON is UTF-8 as it is, and the SDK reads it back unchanged.
+    home.update_key(v.UpdateKeyRequest(key_id=s["key"], description="订单与退款 — orders and refunds"))
+    assert home.describe_key(v.DescribeKeyRequest(key_id=s["key"])).key.description == "订单与退款 — orders and refunds"
 
 
 def test_encrypt_decrypt_with_context(home: v.KMSApi, server: KmsctlServer, s: State) -> None:
