@@ -45,6 +45,8 @@ class _ValueType(type):
 
     _fields: tuple[str, ...]
     _defaults: dict[str, Any]  # a plain default, or a _Field whose factory makes one
+    _plain: dict[str, Any]  # the plain defaults alone
+    _made: tuple[str, ...]  # the fields whose default a factory makes
     _shown: tuple[str, ...]
     _kw_only: bool
     _post_init: bool  # the class checks its values after construction
@@ -69,6 +71,8 @@ class _ValueType(type):
         parent = next((b for b in bases if isinstance(b, _ValueType)), None)
         cls._fields = (parent._fields if parent else ()) + own
         cls._defaults = {**(parent._defaults if parent else {}), **defaults}
+        cls._plain = {n: d for n, d in cls._defaults.items() if not isinstance(d, _Field)}
+        cls._made = tuple(n for n, d in cls._defaults.items() if isinstance(d, _Field))
         cls._shown = (parent._shown if parent else ()) + tuple(n for n in own if n not in hidden)
         cls._kw_only = kw_only
         cls._post_init = hasattr(cls, "__post_init__")
@@ -84,6 +88,16 @@ class Value(metaclass=_ValueType):
         cls = type(self)
         names = cls._fields
         set_ = object.__setattr__
+        if not args and len(kwargs) != len(names) and cls._defaults:
+            # Keywords with defaults left out (a described key's protection level): the defaults merged in
+            # at C speed, then the hot path below. An unknown keyword fails there and is reported below.
+            given = kwargs
+            kwargs = {**cls._plain, **given}
+            for n in cls._made:
+                if n not in kwargs:
+                    kwargs[n] = cls._defaults[n].make()
+            if len(kwargs) != len(names):
+                kwargs = given
         if not args and len(kwargs) == len(names):
             # Every field given by keyword (rows read from the state, results): the hot path of a request.
             try:
