@@ -86,3 +86,16 @@ def test_random_values_in_every_field_never_answer_500(endpoint: str) -> None:
         assert status < 500, (op.name, doc, answer)
         if status >= 400:
             assert answer["error"]["error_code"].startswith(("KMS.", "APIGW.")), answer
+
+
+def test_every_answer_carries_its_own_request_id(endpoint: str) -> None:
+    """Huawei's X-Request-Id: 32 hex digits, a different one on each answer (good or bad)."""
+    seen = []
+    for body in (b'{"key_alias": "rid-a"}', b"{not json", b'{"key_alias": "rid-b"}'):
+        path = "/v1.0/cn-north-4/kms/create-key"
+        headers = {"Content-Type": "application/json"}
+        headers |= signer.sign("POST", path, [], headers, body, urlsplit(endpoint).netloc, ACCESS_KEY, SECRET_KEY)
+        rid = requests.post(endpoint + path, data=body, headers=headers, timeout=30).headers["X-Request-Id"]
+        assert len(rid) == 32 and int(rid, 16) >= 0
+        seen.append(rid)
+    assert len(set(seen)) == 3
