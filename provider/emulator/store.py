@@ -411,20 +411,30 @@ class Tx:
     def material(self, material_id: bytes, version: int | None = None) -> tuple[int, bytes] | None:
         """A material version (the latest when `version` is None), unsealed; cached per process."""
         cache = self.store.materials
-        if version is None:
-            version = self._remembered(("latest", material_id), lambda: self._latest_version(material_id))
-            if version is None:
-                return None
-        cached = cache.get((material_id, version))
-        if cached is not None:
-            return version, cached
-        row = self.db.execute(
-            "SELECT sealed FROM materials WHERE material_id=? AND version=?", (material_id, version)
-        ).fetchone()
+        memo = self.memo
+        if version is None and memo is not None:
+            version = memo.get(("latest", material_id))
+        if version is not None:
+            cached = cache.get((material_id, version))
+            if cached is not None:
+                return version, cached
+            row = self.db.execute(
+                "SELECT version, sealed FROM materials WHERE material_id=? AND version=?", (material_id, version)
+            ).fetchone()
+        else:  # the latest, and its sealed bytes, in one question
+            row = self.db.execute(
+                "SELECT version, sealed FROM materials WHERE material_id=? ORDER BY version DESC LIMIT 1",
+                (material_id,),
+            ).fetchone()
+            if row is not None and memo is not None:
+                memo[("latest", material_id)] = int(row["version"])
         if row is None:
             return None
-        cached = self.store.unseal(row["sealed"], _material_aad(material_id, version))
-        cache[(material_id, version)] = cached
+        version = int(row["version"])
+        cached = cache.get((material_id, version))
+        if cached is None:
+            cached = self.store.unseal(row["sealed"], _material_aad(material_id, version))
+            cache[(material_id, version)] = cached
         return version, cached
 
     def _latest_version(self, material_id: bytes) -> int | None:
