@@ -22,13 +22,17 @@ from ..domain.errors import InvalidParameter, KmsError
 
 @dataclass(frozen=True, slots=True)
 class WireRequest:
-    """What the server received; header names are lower-case."""
+    """What the server received; header names are lower-case.
+
+    `notes` is what a dialect worked out about this request in one step and needs again in the next
+    (authenticate, parse, shape): the region of its credential, its route and fields."""
 
     method: str
     path: str
     query: list[tuple[str, str]]
     headers: dict[str, str]
     body: bytes
+    notes: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def param(self, name: str) -> str | None:
         """The first query parameter called `name`."""

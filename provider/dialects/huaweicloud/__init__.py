@@ -52,10 +52,9 @@ class HuaweiCloud:
     def __init__(self, project_ids: Mapping[str, str] | None = None) -> None:
         self.project_ids = None if project_ids is None else dict(project_ids)
         self._ops = server.operations(self._region_of_project)
-        # The server asks three times about each request (authenticate, parse, shape): the route of a
-        # (method, path) and the fields of the request last read are kept, not worked out again.
+        # The route of a (method, path), kept: every request on a path routes the same. A request's own
+        # fields go in its notes (authenticate, parse and shape each need them).
         self._routes: dict[tuple[str, str], tuple[server.Operation, str, dict[str, str]]] = {}
-        self._last_read: tuple[WireRequest, server.Fields] | None = None
 
     def __repr__(self) -> str:
         return f"HuaweiCloud(project_ids={self.project_ids!r})"
@@ -96,13 +95,11 @@ class HuaweiCloud:
         return found
 
     def _fields(self, req: WireRequest) -> tuple[server.Operation, server.Fields]:
-        op, _, params = self._route(req)
-        last = self._last_read
-        if last is not None and last[0] is req:
-            return op, last[1]
-        fields = server.read_fields(op, req.query, req.body, params)
-        self._last_read = (req, fields)
-        return op, fields
+        read: tuple[server.Operation, server.Fields] | None = req.notes.get("fields")
+        if read is None:
+            op, _, params = self._route(req)
+            read = req.notes["fields"] = (op, server.read_fields(op, req.query, req.body, params))
+        return read
 
     def authenticate(self, req: WireRequest, secret_for: Callable[[str], str | None]) -> tuple[str, str]:
         access_key = signer.verify(req.method, req.path, req.query, req.headers, req.body, secret_for)

@@ -43,6 +43,7 @@ class Volcengine:
     def authenticate(self, req: WireRequest, secret_for: Callable[[str], str | None]) -> tuple[str, str]:
         cred = signer.verify(method=req.method, path=req.path, query=req.query, headers=req.headers, body=req.body,
                              secret_for=secret_for)
+        req.notes["region"] = cred.region  # the answer's envelope names it
         return cred.access_key, cred.region
 
     def parse(self, req: WireRequest) -> Parsed:

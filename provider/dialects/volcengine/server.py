@@ -33,7 +33,11 @@ def request_id() -> str:
 
 
 def region_of(req: WireRequest) -> str:
-    """The credential scope's region (`Credential=AK/DATE/REGION/kms/request`), for the envelope."""
+    """The credential scope's region (`Credential=AK/DATE/REGION/kms/request`), for the envelope: as the
+    signature check found it, else (a request refused before or by that check) read from the header."""
+    noted: str | None = req.notes.get("region")
+    if noted is not None:
+        return noted[:64]
     auth = req.headers.get("authorization", "")
     start = auth.find("Credential=")
     parts = auth[start + 11:].split(",", 1)[0].split("/") if start >= 0 else []
