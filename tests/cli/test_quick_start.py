@@ -69,6 +69,7 @@ def test_every_form_of_the_arguments_makes_the_same_message(workdir: Path, args:
     assert [e.region for e in header.entries] == [NORTH, EAST]
     assert dict(header.context) == {"app": "billing"}
     for key in ("cn-north-4:alias/app", "cn-east-3:alias/app"):
+        (workdir / "out.bin").unlink(missing_ok=True)  # an existing output is refused without --force
         dec = kmsctl(["decrypt", "--context", "app=billing", "m.kmse", "-k", key, "out.bin"], workdir)
         assert dec.returncode == 0, dec.stderr
         assert (workdir / "out.bin").read_bytes() == PLAINTEXT

@@ -126,7 +126,7 @@ def test_a_failed_decrypt_removes_its_partial_output_and_keeps_an_existing_file(
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["bad.kmse", "in.bin", "m.kmse"]
 
     (tmp_path / "out.bin").write_bytes(b"keep me")
-    out = runner.invoke(app, ["decrypt", "-k", "cn-north-4:alias/app", "bad.kmse", "out.bin"])
+    out = runner.invoke(app, ["decrypt", "--force", "-k", "cn-north-4:alias/app", "bad.kmse", "out.bin"])
     assert out.exit_code == 1 and (tmp_path / "out.bin").read_bytes() == b"keep me"
     truncated = runner.invoke(app, ["decrypt", "-k", "cn-north-4:alias/app", "-", "out2.bin"],
                               input=bytes(message[: len(message) // 2]))

@@ -1,0 +1,54 @@
+"""How `kmsctl review` scales with the size of the preview: per-step time at `--steps` against a tenth of it.
+
+    python benchmarks/review_scale.py [--steps 20000] [--repeat 3]
+
+A preview of families (a primary, two replicas, an alias; created, updated, replaced, destroyed or unchanged)
+in the shape `pulumi preview --json` prints, reviewed in process as the command does (parse, build, the
+Markdown and the HTML page), best of `--repeat`. Both sizes are measured in the same run, so the machine's
+speed cancels out. Lines `ratio NAME VALUE`: per-step time of the large preview over the small one
+(linear = 1.0; quadratic = 10 at the default sizes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from provider.review import build, page, parse  # noqa: E402
+from provider.review import markdown as md  # noqa: E402
+from tests.review.synthetic import preview  # noqa: E402
+
+
+def review_seconds(text: str, repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        review = build(parse(text))
+        md.render(review)
+        page.render(review)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=20000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    small_n, large_n = max(10, args.steps // 10), args.steps
+    small_text, large_text = json.dumps(preview(small_n)), json.dumps(preview(large_n))
+    review_seconds(small_text, 1)  # imports and caches warm before either is timed
+    small = review_seconds(small_text, args.repeat)
+    large = review_seconds(large_text, args.repeat)
+    print(f"review {small_n} steps: {small:.3f} s ({small / small_n * 1e6:.1f} us/step)")
+    print(f"review {large_n} steps: {large:.3f} s ({large / large_n * 1e6:.1f} us/step)")
+    print(f"ratio review_per_step_{large_n}_over_{small_n} {(large / large_n) / (small / small_n):.3f}")
+
+
+if __name__ == "__main__":
+    main()
