@@ -32,7 +32,6 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(clock_app, name="clock")
 
 RegionOpt = Annotated[str | None, typer.Option("--region", help="Region (default: KMS_REGION or cn-north-4).")]
-err = Console(stderr=True)
 
 
 @contextmanager
@@ -41,7 +40,7 @@ def service_errors() -> Iterator[None]:
     try:
         yield
     except KmsError as exc:
-        err.print(f"[red]error[/red]: {exc}", markup=True, highlight=False)
+        typer.echo(f"error: {exc}", err=True)  # not rich: it would wrap the line at 80 columns in a pipe
         raise typer.Exit(1) from None
 
 
@@ -176,7 +175,7 @@ def schedule_deletion(
     key: Annotated[str, typer.Argument(metavar="REGION:KEY", help="The key to delete: region, then id, TRN or "
                                        "alias.")],
     days: Annotated[int, typer.Option(
-        "--days", min=rules.PENDING_DAYS_MIN, max=rules.PENDING_DAYS_MAX,
+        "--days",
         help=f"The waiting period in days ({rules.PENDING_DAYS_MIN}..{rules.PENDING_DAYS_MAX}) before the key "
              "is gone for good.")] = rules.PENDING_DAYS_DEFAULT,
     stack: StackOpt = None,
@@ -187,6 +186,9 @@ def schedule_deletion(
     `pulumi destroy` or by removing its resource. Undo within the window with `kmsctl keys cancel-deletion`."""
     import datetime as dt
 
+    if not rules.PENDING_DAYS_MIN <= days <= rules.PENDING_DAYS_MAX:
+        raise typer.BadParameter(f"{days} days is outside the service's deletion window, "
+                                 f"{rules.PENDING_DAYS_MIN}..{rules.PENDING_DAYS_MAX} days", param_hint="--days")
     region, ref = _region_key(key)
     with service_errors():
         kms = _client(region, stack)
