@@ -108,6 +108,12 @@ def _short(text: str, limit: int = 80) -> str:
     return quoted if len(quoted) <= limit else quoted[: limit - 2] + '…"'
 
 
+def _brief(v: Any) -> str:
+    """A value from the file as a short text for a message: a string quoted, anything else as JSON."""
+    text = json.dumps(v) if not isinstance(v, str) else _short(v)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
 def _kind(v: Any) -> str:
     return {list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number"}.get(
         type(v), "null" if v is None else "an object")
@@ -134,7 +140,7 @@ def _checked(name: str, v: Any, what: str) -> Any:
         raise Malformed(f"{what}: {name} is {_kind(v)}, not a string")
     if name in DAY_PROPS and (isinstance(v, bool) or not isinstance(v, int | float) or not (
             rules.PENDING_DAYS_MIN <= v <= rules.PENDING_DAYS_MAX) or v != int(v)):
-        raise Malformed(f"{what}: {name} is {_short(repr(v))}, not a whole number of days "
+        raise Malformed(f"{what}: {name} is {_brief(v)}, not a whole number of days "
                            f"{rules.PENDING_DAYS_MIN}..{rules.PENDING_DAYS_MAX}")
     return v
 
