@@ -58,6 +58,7 @@ def flat(text: str) -> str:
      "cn-east-3:alias/app"],
     ["encrypt", "-k", "alias/app", "--key", "cn-east-3:alias/app", "--frame-size", "4096", "--context",
      "app=billing", "in.bin", "m.kmse"],
+    ["encrypt", "--force", "-k", "alias/app", "-k", "cn-east-3:alias/app", "-c", "app=billing", "in.bin", "m.kmse"],
     # Forms typer reads (a value glued to a short flag, `--`): the same message either way.
     ["encrypt", "-kcn-north-4:alias/app", "-k", "cn-east-3:alias/app", "-c", "app=billing", "--", "in.bin",
      "m.kmse"],
@@ -88,6 +89,9 @@ def test_every_form_of_the_arguments_makes_the_same_message(workdir: Path, args:
     (["encrypt", "-k", "alias/app", "in.bin", "o", "extra"], "extra"),
     (["encrypt", "-k", "alias/app", "--armor", "in.bin", "o"], "--armor"),
     (["encrypt", "in.bin", "o", "-k"], "-k"),
+    (["encrypt", "-k", "alias/app", "--force=yes", "in.bin", "o"], "--force"),
+    (["encrypt", "-k", "alias/app", "--stack", "in.bin", "o"], "OUT"),
+    (["decrypt", "-k", "alias/app", "--force", "--force", "in.bin", "o"], ""),
     (["decrypt", "-k", "alias/app", "--frame-size", "4096", "in.bin", "o"], "--frame-size"),
     (["decrypt", "-k", "alias/app", "-k", "cn-east-3:alias/app", "in.bin", "o"], ""),
 ])
