@@ -21,6 +21,26 @@ if TYPE_CHECKING:
 Reader = Callable[[str, str], "LiveKey | None"]
 
 
+class _Reader:
+    """Reads live keys until the backend first fails (unreachable, refused), then no more: one failure says
+    enough, and waiting on every key of a large preview would not."""
+
+    def __init__(self, read: Reader) -> None:
+        self._read = read
+        self.failed: str | None = None
+
+    def __call__(self, region: str, key_id: str) -> LiveKey | None:
+        from ..domain.errors import KmsError
+
+        if self.failed is not None:
+            return None
+        try:
+            return self._read(region, key_id)
+        except KmsError as exc:
+            self.failed = str(exc)
+            return None
+
+
 def _live_reader(stack: str | None) -> tuple[Reader | None, str | None]:
     """A `read(region, key_id)` on the backend the reviewer configured (the environment, or `--stack`'s
     config), or why there is none. Never the preview's own `config`: a preview attached to a pull request
@@ -103,8 +123,12 @@ def review_command(
         read, why = _live_reader(stack)
     except StackError as exc:
         _fail(str(exc))
+    reader = _Reader(read) if read is not None else None
     try:
-        review = build(parsed, read, unread_because=why or "no backend reachable")
+        review = build(parsed, reader, unread_because=why or "no backend reachable")
+        if reader is not None and reader.failed is not None:
+            review.notes.append(f"live keys not read after the backend failed ({reader.failed}): dates assume no "
+                                "key is already pending deletion")
         html_text = page.render(review) if html else ""
         md_text = md.render(review)
     except (ValueError, TypeError, KeyError, AttributeError, OverflowError, RecursionError) as exc:

@@ -271,3 +271,21 @@ def test_an_unwritable_output_is_named_by_its_path(reviewable: Path) -> None:
     out = CliRunner().invoke(app, ["review", "p.json", "--markdown", target])
     assert out.exit_code == 1
     assert out.output == f"error: cannot write {target}: Permission denied\n"
+
+
+def test_an_unreachable_backend_of_the_reviewer_is_a_note(tmp_path: Path) -> None:
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there now
+    doc = preview(12)
+    for raw in doc["steps"][1:]:
+        if raw["op"] == "same":
+            raw["op"] = "delete"
+            raw.pop("newState", None)
+    done = run(["review", "-"], clean_env(KMS_ENDPOINT=f"http://127.0.0.1:{port}", KMS_ACCESS_KEY="AK",
+                                          KMS_SECRET_KEY="SK-never-shown"), tmp_path, stdin=json.dumps(doc))
+    assert done.returncode == 0, done.stderr
+    assert f"live keys not read after the backend failed (UndefinedError: could not reach http://127.0.0.1:{port}" \
+        in done.stdout
+    assert "SK-never-shown" not in done.stdout + done.stderr
