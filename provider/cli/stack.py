@@ -94,7 +94,7 @@ def missing_state(s: Settings, stack: str | None) -> str | None:
     if not s.embedded or (s.emulator_path / DB_FILE).is_file():
         return None
     if stack:
-        source = f"stack {stack} sets no kms:endpoint, and kms:emulatorPath or the project's {EMULATOR_DIR}"
+        source = f"stack {stack} sets no kms:endpoint: its kms:emulatorPath, else the project's {EMULATOR_DIR}"
     elif os.environ.get("KMS_EMULATOR_PATH"):
         source = "KMS_EMULATOR_PATH"
     else:
