@@ -31,7 +31,8 @@ clock_app = typer.Typer(help="The emulator's clock (scheduled deletions and rota
 app.add_typer(keys_app, name="keys")
 app.add_typer(clock_app, name="clock")
 
-RegionOpt = Annotated[str | None, typer.Option("--region", help="Region (default: KMS_REGION or cn-north-4).")]
+RegionOpt = Annotated[str | None, typer.Option("--region", help="Region (default: kms:region with --stack, else "
+                                                                   "KMS_REGION, else cn-north-4).")]
 
 
 @contextmanager

@@ -11,10 +11,7 @@ leave an empty emulator behind and then list it as if it were the user's.
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import subprocess
 from pathlib import Path
 
 from ..config import EMULATOR_DIR, Settings, settings
@@ -36,6 +33,11 @@ def _project_dir(start: Path) -> Path | None:
 
 def stack_config(name: str, cwd: Path | None = None) -> tuple[dict[str, str], Path]:
     """The stack's `kms:` config (keys without the prefix) and the project's directory."""
+    # Here, not at the top: `kmsctl encrypt` without --stack starts without paying for them.
+    import json
+    import shutil
+    import subprocess
+
     if not name.strip():
         raise StackError("--stack: the stack name is empty")
     here = (cwd or Path.cwd()).resolve()
