@@ -39,7 +39,8 @@ def step(op: str, kind: str, name: str, key_id: str, inputs: dict[str, Any], out
 
 
 def preview(steps: int, config: dict[str, Any] | None = None) -> dict[str, Any]:
-    """About `steps` steps: families of a primary, two replicas and an alias, each family with one op."""
+    """About `steps` steps: families of a primary, two replicas and an alias (and for some, tags), each family
+    with one op."""
     out: list[dict[str, Any]] = [{"op": "same", "urn": STACK, "newState": {"type": "pulumi:pulumi:Stack"}}]
     for i in itertools.count():
         if len(out) >= steps:
@@ -70,6 +71,11 @@ def preview(steps: int, config: dict[str, Any] | None = None) -> dict[str, Any]:
         out.append(step("same" if op == "same" else "update", "KeyAlias", f"{key}-alias", f"alias/{key}", a_inputs,
                         new_inputs={**a_inputs, "target_key_id": primary_id},
                         deps={"target_key_id": [urn("CustomKey", key)]}))
+        if i % 4 == 1:  # tags managed apart from the key, changed in place
+            t_inputs = {"key_id": kid, "region": region, "tags": {"team": "billing"}}
+            out.append(step("update", "KeyTags", f"{key}-tags", f"{region}:{kid}", t_inputs,
+                            new_inputs={**t_inputs, "tags": {"team": "billing", "env": "prod"}},
+                            deps={"key_id": [urn("CustomKey", key)]}))
     summary: dict[str, int] = {}
     for raw in out:
         summary[raw["op"]] = summary.get(raw["op"], 0) + 1
