@@ -1,6 +1,6 @@
 """How `kmsctl review` scales with the size of the preview: per-step time at `--steps` against a tenth of it.
 
-    python benchmarks/review_scale.py [--steps 20000] [--repeat 3]
+    python benchmarks/review_scale.py [--steps 20000] [--repeat 5]
 
 A preview of families (a primary, two replicas, an alias; created, updated, replaced, destroyed or unchanged)
 in the shape `pulumi preview --json` prints, reviewed in process as the command does (parse, build, the
