@@ -87,6 +87,7 @@ def review_demo_stack(state: Path, passphrase: str) -> list[Path]:
     preview = OUT / "preview.json"
     preview.write_text(pulumi("preview", "--json", "--show-sames"))
     md, page = OUT / "review.md", OUT / "review.html"
+    # --stack: live keys from the stack's own backend (never from the preview); --force: a rerun replaces them.
     subprocess.run([str(Path(sys.executable).with_name("kmsctl")), "review", str(preview), "--markdown", str(md),
-                    "--html", str(page)], check=True, cwd=project, env=env)
+                    "--html", str(page), "--stack", "dev", "--force"], check=True, cwd=project, env=env)
     return [md, page]

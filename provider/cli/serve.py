@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from . import app
+from .commands import StackOpt
 
 
 @app.command()
@@ -19,6 +20,7 @@ def serve(
         help="Directory of the emulator state (created if missing); default: KMS_EMULATOR_PATH, else "
              ".kms-emulator beside the project's Pulumi.yaml, the embedded emulator's state.")] = None,
     log_level: Annotated[str, typer.Option(help="Log level: debug, info, warning or error.")] = "info",
+    stack: StackOpt = None,
 ) -> None:
     """Serve the emulator over HTTP to both clouds' SDKs on one port, every request signed.
 
@@ -40,12 +42,16 @@ def serve(
         typer.echo(f"kmsctl serve: --log-level must be debug, info, warning or error, not {log_level!r}", err=True)
         raise typer.Exit(2)
 
-    from ..config import settings
     from ..domain.errors import KmsError
     from ..server import serve as run
+    from .stack import StackError, resolve
 
     if state is None:
-        state = settings().emulator_path
+        try:
+            state = resolve(stack).emulator_path  # with --stack: that stack's kms:emulatorPath
+        except (StackError, KmsError) as err:
+            typer.echo(f"kmsctl serve: {err}", err=True)
+            raise typer.Exit(2) from None
 
     try:
         run(state, host, port, access_key=access_key, secret_key=secret_key, log_level=log_level)

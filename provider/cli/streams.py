@@ -4,10 +4,11 @@ The envelope format of seed 004 between files or pipes, the backend found as the
 (section 3). Both the typer commands (envelope.py) and the quick start (quick.py) run these, so a
 command behaves the same whichever way its arguments were read.
 
-An output file is written beside its final name and renamed into place only when the whole message
+An output file is written beside its final name and moved into place only when the whole message
 has been processed, so a failure never leaves a partial (or unauthenticated) output behind, and an
-existing file is kept. Standard output cannot be taken back: there, the exit status says whether
-what was written may be used.
+existing file is kept. An existing output file is refused before any work unless `force`, and the move
+itself never replaces a file that appeared meanwhile (a hard link fails where the name exists, link(2)).
+Standard output cannot be taken back: there, the exit status says whether what was written may be used.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from ..config import open_backend, settings
+from ..config import Settings, open_backend
 from ..domain.errors import KmsError
 from ..envelope import EnvelopeError, KeyRef
+from .stack import StackError, missing_state, resolve
 
 if TYPE_CHECKING:
     from ..client import KmsClient
@@ -36,6 +38,9 @@ PROGRESS_MIN_BYTES = 8 * 1024 * 1024
 KEY_FLAGS = ("--key", "-k")
 CONTEXT_FLAGS = ("--context", "-c")
 FRAME_SIZE_FLAG = "--frame-size"
+STACK_FLAG = "--stack"
+FORCE_FLAG = "--force"
+FORCE_HELP = "Replace OUT if it is an existing file (without it, an existing file is refused and kept)."
 
 
 class UsageError(Exception):
@@ -51,8 +56,15 @@ class Failed(Exception):
     """The command failed; `str()` is the one line for stderr. Exit status 1."""
 
 
-def key_refs(values: list[str]) -> list[KeyRef]:
-    region = settings().region
+def backend_settings(command: str, stack: str | None) -> Settings:
+    """The backend as the resources find it: the environment, or `stack`'s config over it."""
+    try:
+        return resolve(stack)
+    except (StackError, KmsError) as err:
+        raise Failed(f"kmsctl {command}: error: {err}") from None
+
+
+def key_refs(values: list[str], region: str) -> list[KeyRef]:
     try:
         return [KeyRef.parse(v, region) for v in values]
     except EnvelopeError as err:
@@ -95,8 +107,39 @@ def _write_through(path: str) -> bool:
     return path == "-" or (target.exists() and not target.is_file())
 
 
+def _refuse_existing(command: str, path: str, force: bool) -> None:
+    if not force and path != "-" and Path(path).is_file():
+        raise Failed(f"kmsctl {command}: error: {path} exists and is kept; nothing was written "
+                     f"({FORCE_FLAG} replaces it)")
+
+
+def _named(err: OSError, path: str) -> OSError:
+    """The error as the user's path, not the temporary file beside it."""
+    return OSError(err.errno, err.strerror, path) if err.errno is not None else err
+
+
+def _place(tmp: str, target: Path, path: str, force: bool) -> None:
+    if force:
+        os.replace(tmp, target)
+        return
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        raise FileExistsError(errno.EEXIST, f"File exists (created while {path} was being written; "
+                              f"kept: {FORCE_FLAG} replaces it)", path) from None
+    except OSError as err:
+        if err.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
+            raise
+        # A file system without hard links: the best it offers is a check just before the rename.
+        if target.exists():
+            raise FileExistsError(errno.EEXIST, "File exists", path) from None
+        os.replace(tmp, target)
+        return
+    os.unlink(tmp)
+
+
 @contextlib.contextmanager
-def _output(path: str, private: bool) -> Iterator[BinaryIO]:
+def _output(path: str, private: bool, force: bool) -> Iterator[BinaryIO]:
     if path == "-":
         out = sys.stdout.buffer
         yield out
@@ -110,16 +153,22 @@ def _output(path: str, private: bool) -> Iterator[BinaryIO]:
         return
     if not target.parent.is_dir():
         raise FileNotFoundError(errno.ENOENT, "No such directory for the output", str(target.parent))
-    fd, tmp = _private_part(target)
+    try:
+        fd, tmp = _private_part(target)
+    except OSError as err:  # e.g. a directory the user cannot write to
+        raise _named(err, path) from None
     try:
         with os.fdopen(fd, "wb") as f:
             yield f
-        if not private:
-            # mkstemp makes 0600; a ciphertext gets the permissions any new file would get.
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, target)
+        try:
+            if not private:
+                # mkstemp makes 0600; a ciphertext gets the permissions any new file would get.
+                umask = os.umask(0)
+                os.umask(umask)
+                os.chmod(tmp, 0o666 & ~umask)
+            _place(tmp, target, path, force)
+        except OSError as err:
+            raise _named(err, path) from None
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -153,15 +202,19 @@ def _progress(verb: str, size: int | None) -> Iterator[Progress | None]:
         yield lambda n: bar.advance(task, n)
 
 
-def _run(command: str, verb: str, inp: str, out: str, private: bool,
+def _run(command: str, verb: str, inp: str, out: str, private: bool, s: Settings, force: bool, stack: str | None,
          work: Callable[[KmsClient, BinaryIO, BinaryIO, Progress | None], None]) -> None:
     from ..client import KmsClient
 
-    s = settings()
+    why = missing_state(s, stack)  # no key can be there: say where kmsctl looked instead of NotFound
+    if why is not None:
+        raise Failed(f"kmsctl {command}: error: {why}")
+    _refuse_existing(command, out, force)
     try:
         backend = open_backend(s)
         try:
-            with _input(inp) as (src, size), _output(out, private) as dst, _progress(verb, size) as progress:
+            with _input(inp) as (src, size), _output(out, private, force) as dst, \
+                    _progress(verb, size) as progress:
                 work(KmsClient(backend, s.region), src, dst, progress)
         finally:
             backend.close()
@@ -175,21 +228,23 @@ def _run(command: str, verb: str, inp: str, out: str, private: bool,
         raise Failed(f"kmsctl {command}: error: {err}{where}") from None
 
 
-def encrypt(inp: str, out: str, refs: list[KeyRef], ctx: dict[str, str], frame_size: int) -> None:
+def encrypt(inp: str, out: str, refs: list[KeyRef], ctx: dict[str, str], frame_size: int, s: Settings,
+            force: bool = False, stack: str | None = None) -> None:
     """Encrypt `inp` once so that any of `refs`, each in its region, can decrypt it."""
     from ..envelope import encrypt_stream
 
     def work(client: KmsClient, src: BinaryIO, dst: BinaryIO, progress: Progress | None) -> None:
         encrypt_stream(client, refs, src, dst, ctx, frame_size=frame_size, progress=progress)
 
-    _run("encrypt", "Encrypting", inp, out, False, work)
+    _run("encrypt", "Encrypting", inp, out, False, s, force, stack, work)
 
 
-def decrypt(inp: str, out: str, ref: KeyRef, ctx: dict[str, str]) -> None:
+def decrypt(inp: str, out: str, ref: KeyRef, ctx: dict[str, str], s: Settings, force: bool = False,
+            stack: str | None = None) -> None:
     """Decrypt `inp` with one key; the output file is readable by its owner only."""
     from ..envelope import decrypt_stream
 
     def work(client: KmsClient, src: BinaryIO, dst: BinaryIO, progress: Progress | None) -> None:
         decrypt_stream(client, ref, src, dst, ctx or None, progress=progress)
 
-    _run("decrypt", "Decrypting", inp, out, True, work)
+    _run("decrypt", "Decrypting", inp, out, True, s, force, stack, work)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..client import KmsClient
-from ..domain.errors import KmsError
+from ..domain.errors import InvalidParameter, NotFound
 
 
 @dataclass(frozen=True)
@@ -20,10 +20,11 @@ class LiveKey:
 
 
 def read_key(kms: KmsClient, region: str, key_id: str) -> LiveKey | None:
-    """The key as the service has it now; None when it is gone or cannot be read."""
+    """The key as the service has it now; None when it is gone (or the preview's id names no key). Any other
+    service error (unreachable, refused) is raised: the caller stops reading rather than wait on every key."""
     try:
         key = kms.in_region(region).describe_key(key_id)
-    except KmsError:  # NotFound included: a key whose window closed is gone
+    except (NotFound, InvalidParameter):  # a key whose window closed is gone
         return None
     return LiveKey(
         state=str(key.state),

@@ -150,19 +150,22 @@ def render(review: Review) -> str:
         out += [NOTHING, ""]
 
     out += ["### Changes by region", ""]
+    # Grouped once: a scan of every key, tag and alias per region would grow with regions times keys.
+    by_region: dict[object, list[str]] = {region: [] for region in review.regions}
+    for b in review.boxes:
+        if b.op != "same":
+            by_region.setdefault(b.region, []).append(_key_line(b))
+    for t in review.tags:
+        if t.op != "same":
+            by_region.setdefault(t.new.get("region") or t.old.get("region"), []).append(
+                f"- **{VERB[t.op]}** tags `{t.name}` on `{t.old.get('key_id') or t.new.get('key_id')}`: "
+                f"{_changes(t) or t.op}")
+    moving = review.moving
+    for a in moving:
+        by_region.setdefault(a.region, []).append(
+            "- **{}** alias {}: {} → {}".format(VERB[a.step.op], *(c for i, c in enumerate(alias_cells(a)) if i != 1)))
     for region in review.regions:
-        lines = [_key_line(b) for b in review.in_region(region) if b.op != "same"]
-        lines += [
-            f"- **{VERB[t.op]}** tags `{t.name}` on `{t.old.get('key_id') or t.new.get('key_id')}`: "
-            f"{_changes(t) or t.op}"
-            for t in review.tags
-            if t.op != "same" and (t.new.get("region") or t.old.get("region")) == region
-        ]
-        lines += [
-            "- **{}** alias {}: {} → {}".format(VERB[a.step.op], *(c for i, c in enumerate(alias_cells(a)) if i != 1))
-            for a in review.moving
-            if a.region == region
-        ]
+        lines = by_region[region]
         if lines:
             out += [f"#### {region}", "", *lines, ""]
     follow = [r for b in review.boxes for r in b.replicas if r.op == b.op and b.op != "same"]

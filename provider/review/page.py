@@ -4,6 +4,7 @@ Nothing is fetched: no script, no font, no stylesheet from elsewhere."""
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from html import escape
@@ -47,18 +48,26 @@ def _families(review: Review) -> list[list[KeyBox]]:
     return rows
 
 
+# How many of the latest bands a family may join. First fit over every band costs a scan of all of them per
+# family (quadratic in the keys); the latest few keep the picture as compact for any stack one can read.
+OPEN_BANDS = 16
+
+
 def _bands(rows: list[list[KeyBox]], col: dict[str, int]) -> list[list[list[KeyBox]]]:
     """Families side by side where their columns do not interleave (arrows never pass over another's keys)."""
     bands: list[tuple[list[list[KeyBox]], list[tuple[int, int]]]] = []
     for row in rows:
-        span = (min(col[b.region] for b in row), max(col[b.region] for b in row))
-        for members, spans in bands:
-            if all(span[1] < lo or span[0] > hi for lo, hi in spans):
+        columns = [col[b.region] for b in row]
+        lo, hi = min(columns), max(columns)
+        for members, spans in bands[-OPEN_BANDS:]:
+            # The spans of a band are disjoint and sorted: only the neighbours of `lo` can overlap.
+            at = bisect.bisect_left(spans, (lo, hi))
+            if (at == 0 or spans[at - 1][1] < lo) and (at == len(spans) or spans[at][0] > hi):
                 members.append(row)
-                spans.append(span)
+                spans.insert(at, (lo, hi))
                 break
         else:
-            bands.append(([row], [span]))
+            bands.append(([row], [(lo, hi)]))
     return [members for members, _ in bands]
 
 

@@ -180,19 +180,35 @@ def _region(step: Step, *props: str) -> str:
     return "?"
 
 
-def _resolve(step: Step, prop: str, boxes: list[KeyBox], region: str, side: str) -> KeyBox | str | None:
+@dataclass
+class _Index:
+    """The boxes by URN and by (old id, region), first listed first: a lookup per input, not a scan."""
+
+    by_urn: dict[str, KeyBox] = field(default_factory=dict)
+    by_id: dict[tuple[str, str], KeyBox] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, boxes: list[KeyBox]) -> _Index:
+        index = cls()
+        for b in boxes:
+            index.by_urn.setdefault(b.step.urn, b)
+            if b.old_id:
+                index.by_id.setdefault((b.old_id, b.region), b)
+        return index
+
+
+def _resolve(step: Step, prop: str, index: _Index, region: str, side: str) -> KeyBox | str | None:
     """The key an input names: through the engine's dependency (the new side) or by the key's old id."""
     if side == "new":
         for urn in step.depends.get(prop, ()):
-            for b in boxes:
-                if b.step.urn == urn:
-                    return b
+            if urn in index.by_urn:
+                return index.by_urn[urn]
     value = (step.new if side == "new" else step.old).get(prop)
     if value is UNKNOWN:
         return "(known after up)"
-    for b in boxes:
-        if value and b.old_id == value and b.region == region:
-            return b
+    found = index.by_id.get((value, region)) if isinstance(value, str) and value else None
+    if found is not None:
+        return found
     return str(value) if value else None
 
 
@@ -210,11 +226,12 @@ def build(
         for s in preview.steps
         if s.kind in KEY_KINDS
     ]
+    index = _Index.of(boxes)
     for b in boxes:
         if b.is_replica:
-            primary = _resolve(b.step, "primary_key_id", boxes, _region(b.step, "primary_region"), "new")
+            primary = _resolve(b.step, "primary_key_id", index, _region(b.step, "primary_region"), "new")
             if not isinstance(primary, KeyBox):
-                primary = _resolve(b.step, "primary_key_id", boxes, _region(b.step, "primary_region"), "old")
+                primary = _resolve(b.step, "primary_key_id", index, _region(b.step, "primary_region"), "old")
             if isinstance(primary, KeyBox):
                 b.primary = primary
                 primary.replicas.append(b)
@@ -231,8 +248,8 @@ def build(
         region = _region(s, "region")
         move = AliasMove(
             s, region, str(s.new.get("alias_name") or s.old.get("alias_name")),
-            _resolve(s, "target_key_id", boxes, region, "old") if s.op != "create" else None,
-            _resolve(s, "target_key_id", boxes, region, "new") if s.op != "delete" else None,
+            _resolve(s, "target_key_id", index, region, "old") if s.op != "create" else None,
+            _resolve(s, "target_key_id", index, region, "new") if s.op != "delete" else None,
         )
         aliases.append(move)
         shown_on = move.new_target if s.op != "delete" else move.old_target
@@ -240,13 +257,20 @@ def build(
             shown_on.aliases.append(move)
 
     # Families that change first (a primary with what `up` does to it or its replicas), primaries before replicas.
-    boxes.sort(key=lambda b: (all(m.op == "same" for m in ((b.primary or b), *(b.primary or b).replicas)),
-                              b.is_replica))
-    regions: list[str] = []
+    unchanged: dict[int, bool] = {}  # per family, computed once: a primary may list many replicas
+
+    def family_unchanged(b: KeyBox) -> bool:
+        head = b.primary or b
+        if id(head) not in unchanged:
+            unchanged[id(head)] = all(m.op == "same" for m in (head, *head.replicas))
+        return unchanged[id(head)]
+
+    boxes.sort(key=lambda b: (family_unchanged(b), b.is_replica))
+    seen: dict[str, None] = {}
     for b in boxes:  # primaries' regions first, then their replicas'
         for region in (b.region, *(r.region for r in b.replicas)):
-            if region not in regions:
-                regions.append(region)
+            seen.setdefault(region)
+    regions = list(seen)
 
     leaving = []
     for b in boxes:

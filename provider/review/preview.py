@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..domain import rules
+
 KMS_TYPE = "pulumi-python:dynamic/kms:"
 KINDS = ("CustomKey", "ReplicaKey", "KeyAlias", "KeyTags")
 # The engine's marker for a value computed during `up` (sdk/go/common/resource/properties.go).
@@ -33,6 +35,10 @@ RANK = {"same": 0, "create": 1, "update": 2, "delete": 3, "replace": 4}
 
 class PreviewError(ValueError):
     """The input cannot be reviewed; the message is one line for the user."""
+
+
+class Malformed(PreviewError):
+    """A part of the preview has the wrong shape; the message names the part and the shape it needs."""
 
 
 class Unknown:
@@ -78,55 +84,123 @@ class Preview:
         return [s for s in self.steps if s.kind == kind]
 
 
-def _value(v: Any) -> Any:
+# Deeper than any value of these resources (tags are a flat map); a hostile file may nest far deeper.
+MAX_DEPTH = 32
+# Numbers the review computes dates from (`pending_days`) must be days the service accepts.
+DAY_PROPS = frozenset({"pending_days"})
+# Properties the review reads as text (ids, regions, names); another JSON type there is malformed.
+TEXT_PROPS = frozenset({"region", "key_id", "primary_key_id", "primary_region", "replica_region", "alias_name",
+                        "target_key_id", "key_spec", "key_usage", "key_state", "key_name"})
+
+
+def _mapping(v: Any, what: str) -> Mapping[str, Any]:
+    """`v` as an object, {} when absent; anything else is malformed, named by `what`."""
+    if v is None:
+        return {}
+    if not isinstance(v, Mapping):
+        raise Malformed(f"{what} is {_kind(v)}, not an object")
+    return v
+
+
+def _short(text: str, limit: int = 80) -> str:
+    """A string from the file, safe inside a one-line message: quoted, escaped, shortened."""
+    quoted = json.dumps(text)
+    return quoted if len(quoted) <= limit else quoted[: limit - 2] + '…"'
+
+
+def _brief(v: Any) -> str:
+    """A value from the file as a short text for a message: a string quoted, anything else as JSON."""
+    text = json.dumps(v) if not isinstance(v, str) else _short(v)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _kind(v: Any) -> str:
+    return {list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number"}.get(
+        type(v), "null" if v is None else "an object")
+
+
+def _value(v: Any, what: str, key: str, depth: int = 0) -> Any:
+    if depth > MAX_DEPTH:
+        raise Malformed(f"{what}: {_short(key)} is nested more than {MAX_DEPTH} levels deep")
     if v == UNKNOWN_SENTINEL:
         return UNKNOWN
     if isinstance(v, Mapping):
         if SECRET_SIG in v:
             return "[secret]"
-        return {k: _value(x) for k, x in v.items()}
+        return {k: _value(x, what, key, depth + 1) for k, x in v.items()}
     if isinstance(v, list):
-        return [_value(x) for x in v]
+        return [_value(x, what, key, depth + 1) for x in v]
     return v
 
 
-def _props(state: Mapping[str, Any] | None, *parts: str) -> dict[str, Any]:
+def _checked(name: str, v: Any, what: str) -> Any:
+    if v is None or v is UNKNOWN or v == "[secret]":
+        return v
+    if name in TEXT_PROPS and not isinstance(v, str):
+        raise Malformed(f"{what}: {name} is {_kind(v)}, not a string")
+    if name in DAY_PROPS and (isinstance(v, bool) or not isinstance(v, int | float) or not (
+            rules.PENDING_DAYS_MIN <= v <= rules.PENDING_DAYS_MAX) or v != int(v)):
+        raise Malformed(f"{what}: {name} is {_brief(v)}, not a whole number of days "
+                           f"{rules.PENDING_DAYS_MIN}..{rules.PENDING_DAYS_MAX}")
+    return v
+
+
+def _props(state: Mapping[str, Any], what: str, *parts: str) -> dict[str, Any]:
     merged: dict[str, Any] = {}
     for part in parts:
-        merged.update((state or {}).get(part) or {})
-    return {k: _value(v) for k, v in merged.items() if not k.startswith("__")}
+        merged.update(_mapping(state.get(part), f"{what}: {part}"))
+    return {k: _checked(k, _value(v, what, k), what) for k, v in merged.items() if not k.startswith("__")}
 
 
-def _deps(state: Mapping[str, Any] | None) -> dict[str, tuple[str, ...]]:
-    return {k: tuple(v or ()) for k, v in ((state or {}).get("propertyDependencies") or {}).items()}
+def _deps(state: Mapping[str, Any], what: str) -> dict[str, tuple[str, ...]]:
+    out: dict[str, tuple[str, ...]] = {}
+    for k, v in _mapping(state.get("propertyDependencies"), f"{what}: propertyDependencies").items():
+        if v is None:
+            v = []
+        if not isinstance(v, list) or not all(isinstance(u, str) for u in v):
+            raise Malformed(f"{what}: propertyDependencies {_short(str(k))} is not a list of URNs")
+        out[k] = tuple(v)
+    return out
 
 
-def _step(raw: Mapping[str, Any]) -> Step | None:
+def _step(raw: Mapping[str, Any], index: int) -> Step | None:
     urn = raw.get("urn")
     op = OPS.get(str(raw.get("op")))
-    old_state, new_state = raw.get("oldState"), raw.get("newState")
+    # Named by position and URN; built only for the steps of this provider.
+    what = f"step {index + 1} ({_short(urn)})" if isinstance(urn, str) and op is not None else f"step {index + 1}"
+    old_state = _mapping(raw.get("oldState"), f"{what}: oldState")
+    new_state = _mapping(raw.get("newState"), f"{what}: newState")
     type_ = _type(raw)
     if not isinstance(urn, str) or op is None or not type_.startswith(KMS_TYPE):
         return None
-    old = _props(old_state, "inputs", "outputs") if op != "create" else {}
-    new = _props(new_state, "inputs") if op != "delete" else {}
-    old_inputs = _props(old_state, "inputs")
+    kind = type_[len(KMS_TYPE):]
+    if kind not in KINDS:
+        raise Malformed(f"{what}: type {_short(type_)} is not a resource of this provider ({', '.join(KINDS)})")
+    old = _props(old_state, what, "inputs", "outputs") if op != "create" else {}
+    new = _props(new_state, what, "inputs") if op != "delete" else {}
+    old_inputs = _props(old_state, what, "inputs")
     changed = (
         tuple(sorted(k for k in set(old_inputs) | set(new) if old_inputs.get(k) != new.get(k)))
         if op in ("update", "replace")
         else ()
     )
+    old_id = old_state.get("id") if op != "create" else None
+    if old_id is not None and not isinstance(old_id, str):
+        raise Malformed(f"{what}: oldState.id is {_kind(old_id)}, not a string")
+    reasons = raw.get("replaceReasons") or []
+    if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
+        raise Malformed(f"{what}: replaceReasons is not a list of property names")
     return Step(
         op=op,
-        kind=type_[len(KMS_TYPE):],
+        kind=kind,
         name=urn.rsplit("::", 1)[-1],
         urn=urn,
         old=old,
         new=new,
-        old_id=(old_state or {}).get("id") if op != "create" else None,
-        replace_reasons=tuple(raw.get("replaceReasons") or ()),
+        old_id=old_id or None,
+        replace_reasons=tuple(reasons),
         changed=changed,
-        depends=_deps(new_state) or _deps(old_state),
+        depends=_deps(new_state, what) or _deps(old_state, what),
         imported=raw.get("op") == "import",
     )
 
@@ -135,6 +209,8 @@ def parse(text: str | bytes, source: str = "the preview") -> Preview:
     """Read `pulumi preview --json`; a PreviewError names what is wrong in one line."""
     try:
         doc = json.loads(text)
+    except RecursionError:
+        raise PreviewError(f"{source} is JSON nested too deeply to be a preview") from None
     except (ValueError, UnicodeDecodeError):
         raise PreviewError(
             f"{source} is not JSON: give the output of `pulumi preview --json` (file or -)"
@@ -144,23 +220,36 @@ def parse(text: str | bytes, source: str = "the preview") -> Preview:
     ):
         raise PreviewError(f"{source} is JSON but not a preview: `pulumi preview --json` prints an object with "
                            '"steps" and "changeSummary"')
+    try:
+        return _parse(doc, source)
+    except Malformed as exc:
+        raise PreviewError(f"{source} is not a well-formed preview: {exc}") from None
+
+
+def _parse(doc: Mapping[str, Any], source: str) -> Preview:
+    diagnostics = doc.get("diagnostics") or []
+    if not isinstance(diagnostics, list):
+        raise Malformed(f"diagnostics is {_kind(diagnostics)}, not a list")
     errors = [
-        str(d.get("message", "")).strip().splitlines()[0]
-        for d in doc.get("diagnostics") or []
-        if isinstance(d, Mapping) and d.get("severity") == "error" and d.get("message")
+        lines[0]
+        for d in diagnostics
+        if isinstance(d, Mapping) and d.get("severity") == "error"
+        for lines in [str(d.get("message") or "").strip().splitlines()]
+        if lines
     ]
     raws = [s for s in doc.get("steps") or [] if isinstance(s, Mapping)]
     if errors and not any(s.get("op") != "same" for s in raws if not _is_stack(s)):
         raise PreviewError(f"{source} is of a preview that failed: {errors[0]}")
-    summary = {str(k): int(v) for k, v in (doc.get("changeSummary") or {}).items() if isinstance(v, int)}
+    summary = {str(k): int(v) for k, v in _mapping(doc.get("changeSummary"), "changeSummary").items()
+               if isinstance(v, int) and not isinstance(v, bool)}
     by_urn: dict[str, Step] = {}
     others = 0
     listed = 0
-    for raw in raws:
+    for index, raw in enumerate(raws):
         if _is_stack(raw) or _type(raw).startswith("pulumi:providers:"):
             continue
         listed += 1
-        step = _step(raw)
+        step = _step(raw, index)
         if step is None:
             others += 1
             continue
@@ -176,9 +265,11 @@ def parse(text: str | bytes, source: str = "the preview") -> Preview:
             )
         if total <= 1 and listed == 0:  # at most the stack itself
             raise PreviewError(f"{source} is an empty preview: the stack has no resources to review")
+    # Kept for what the preview says about its own stack; never used to reach a backend (the reviewer's own
+    # configuration decides that).
     config = {
         k.split(":", 1)[1]: str(v)
-        for k, v in (doc.get("config") or {}).items()
+        for k, v in _mapping(doc.get("config"), "config").items()
         if isinstance(k, str) and k.startswith("kms:") and isinstance(v, str | int | float)
         and k not in ("kms:secretKey", "kms:accessKey")
     }
@@ -193,4 +284,5 @@ def _is_stack(raw: Mapping[str, Any]) -> bool:
 
 
 def _type(raw: Mapping[str, Any]) -> str:
-    return str((raw.get("newState") or raw.get("oldState") or {}).get("type") or "")
+    state = raw.get("newState") or raw.get("oldState")
+    return str(state.get("type") or "") if isinstance(state, Mapping) else ""

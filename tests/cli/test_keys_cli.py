@@ -36,6 +36,7 @@ def test_list_and_describe(state: Path) -> None:
 
 
 def test_describe_unknown_key_is_one_clear_line(state: Path) -> None:
+    KmsClient(Emulator(state), "cn-north-4").create_key("another")  # an emulator whose state exists
     out = CliRunner().invoke(app, ["keys", "describe", "alias/nope"])
     assert out.exit_code == 1
     assert "NotFound" in out.output and "Traceback" not in out.output

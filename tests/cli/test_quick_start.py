@@ -58,6 +58,7 @@ def flat(text: str) -> str:
      "cn-east-3:alias/app"],
     ["encrypt", "-k", "alias/app", "--key", "cn-east-3:alias/app", "--frame-size", "4096", "--context",
      "app=billing", "in.bin", "m.kmse"],
+    ["encrypt", "--force", "-k", "alias/app", "-k", "cn-east-3:alias/app", "-c", "app=billing", "in.bin", "m.kmse"],
     # Forms typer reads (a value glued to a short flag, `--`): the same message either way.
     ["encrypt", "-kcn-north-4:alias/app", "-k", "cn-east-3:alias/app", "-c", "app=billing", "--", "in.bin",
      "m.kmse"],
@@ -69,6 +70,7 @@ def test_every_form_of_the_arguments_makes_the_same_message(workdir: Path, args:
     assert [e.region for e in header.entries] == [NORTH, EAST]
     assert dict(header.context) == {"app": "billing"}
     for key in ("cn-north-4:alias/app", "cn-east-3:alias/app"):
+        (workdir / "out.bin").unlink(missing_ok=True)  # an existing output is refused without --force
         dec = kmsctl(["decrypt", "--context", "app=billing", "m.kmse", "-k", key, "out.bin"], workdir)
         assert dec.returncode == 0, dec.stderr
         assert (workdir / "out.bin").read_bytes() == PLAINTEXT
@@ -87,6 +89,9 @@ def test_every_form_of_the_arguments_makes_the_same_message(workdir: Path, args:
     (["encrypt", "-k", "alias/app", "in.bin", "o", "extra"], "extra"),
     (["encrypt", "-k", "alias/app", "--armor", "in.bin", "o"], "--armor"),
     (["encrypt", "in.bin", "o", "-k"], "-k"),
+    (["encrypt", "-k", "alias/app", "--force=yes", "in.bin", "o"], "--force"),
+    (["encrypt", "-k", "alias/app", "--stack", "in.bin", "o"], "OUT"),
+    (["decrypt", "-k", "alias/app", "--force", "--force", "in.bin", "o"], ""),
     (["decrypt", "-k", "alias/app", "--frame-size", "4096", "in.bin", "o"], "--frame-size"),
     (["decrypt", "-k", "alias/app", "-k", "cn-east-3:alias/app", "in.bin", "o"], ""),
 ])

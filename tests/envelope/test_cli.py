@@ -126,7 +126,7 @@ def test_a_failed_decrypt_removes_its_partial_output_and_keeps_an_existing_file(
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["bad.kmse", "in.bin", "m.kmse"]
 
     (tmp_path / "out.bin").write_bytes(b"keep me")
-    out = runner.invoke(app, ["decrypt", "-k", "cn-north-4:alias/app", "bad.kmse", "out.bin"])
+    out = runner.invoke(app, ["decrypt", "--force", "-k", "cn-north-4:alias/app", "bad.kmse", "out.bin"])
     assert out.exit_code == 1 and (tmp_path / "out.bin").read_bytes() == b"keep me"
     truncated = runner.invoke(app, ["decrypt", "-k", "cn-north-4:alias/app", "-", "out2.bin"],
                               input=bytes(message[: len(message) // 2]))
@@ -248,3 +248,56 @@ def test_a_progress_bar_on_a_terminal_for_large_inputs_only(local: KmsClient, tm
     assert (tmp_path / "big.out").read_bytes() == (tmp_path / "big.bin").read_bytes()
     code, shown = _run_on_a_terminal(["encrypt", "-k", "cn-north-4:alias/app", "small.bin", "s.kmse"], env, tmp_path)
     assert code == 0 and shown == b""  # a small input: done before a bar would help
+
+
+def test_an_existing_output_is_kept_unless_force(local: KmsClient, tmp_path: Path) -> None:
+    (tmp_path / "in.bin").write_bytes(SECRET)
+    (tmp_path / "m.kmse").write_bytes(b"an older message")
+    runner = CliRunner()
+    refused = runner.invoke(app, ["encrypt", "-k", "cn-north-4:alias/app", "in.bin", "m.kmse"])
+    assert refused.exit_code == 1
+    assert refused.output == ("kmsctl encrypt: error: m.kmse exists and is kept; nothing was written "
+                              "(--force replaces it)\n")
+    assert (tmp_path / "m.kmse").read_bytes() == b"an older message"
+    forced = runner.invoke(app, ["encrypt", "--force", "-k", "cn-north-4:alias/app", "in.bin", "m.kmse"])
+    assert forced.exit_code == 0, forced.output
+    (tmp_path / "out.bin").write_bytes(b"mine")
+    kept = runner.invoke(app, ["decrypt", "-k", "cn-north-4:alias/app", "m.kmse", "out.bin"])
+    assert kept.exit_code == 1 and "out.bin exists and is kept" in kept.output
+    assert (tmp_path / "out.bin").read_bytes() == b"mine"
+    assert runner.invoke(app, ["decrypt", "-k", "cn-north-4:alias/app", "m.kmse", "out.bin", "--force"]
+                         ).exit_code == 0
+    assert (tmp_path / "out.bin").read_bytes() == SECRET
+    helped = runner.invoke(app, ["encrypt", "--help"])
+    assert "Replace OUT if it is an existing file" in " ".join(re.sub(r"[│]", " ", helped.output).split())
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
+
+
+def test_the_quick_start_refuses_an_existing_output_too(local: KmsClient, tmp_path: Path) -> None:
+    """A real process, arguments read without typer: the same answers."""
+    env = {k: v for k, v in os.environ.items() if k != "KMS_ENDPOINT"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    (tmp_path / "in.bin").write_bytes(SECRET)
+    (tmp_path / "m.kmse").write_bytes(b"keep")
+    refused = _kmsctl(["encrypt", "-k", "cn-north-4:alias/app", "in.bin", "m.kmse"], env, tmp_path)
+    assert refused.returncode == 1
+    assert refused.stderr == b"kmsctl encrypt: error: m.kmse exists and is kept; nothing was written " \
+                             b"(--force replaces it)\n"
+    assert (tmp_path / "m.kmse").read_bytes() == b"keep"
+    forced = _kmsctl(["encrypt", "-k", "cn-north-4:alias/app", "--force", "in.bin", "m.kmse"], env, tmp_path)
+    assert forced.returncode == 0, forced.stderr
+    assert decrypt(local, KeyRef("cn-north-4", "alias/app"), (tmp_path / "m.kmse").read_bytes()) == SECRET
+
+
+def test_an_unwritable_directory_is_named_by_the_users_path(local: KmsClient, tmp_path: Path) -> None:
+    (tmp_path / "in.bin").write_bytes(SECRET)
+    if os.geteuid() == 0:
+        # Root writes into any directory its mode forbids, but no file can be created at the top of sysfs.
+        target = "/sys/m.kmse"
+    else:
+        (tmp_path / "ro").mkdir(mode=0o500)
+        target = "ro/m.kmse"
+    out = CliRunner().invoke(app, ["encrypt", "-k", "cn-north-4:alias/app", "in.bin", target])
+    assert out.exit_code == 1 and out.output.count("\n") == 1
+    assert out.output == f"kmsctl encrypt: error: [Errno 13] Permission denied: '{target}' (nothing was written to " \
+                         f"{target})\n"
