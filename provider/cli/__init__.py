@@ -55,9 +55,11 @@ def main() -> None:
         extra = _missing_extra(err)
         if extra is None:
             raise
-        command = "kmsctl serve" if extra == "server" else "kmsctl"
+        command = " ".join(["kmsctl", *sys.argv[1:2]])
+        if sys.argv[1:2] == ["serve"]:
+            extra = "server"  # it brings the CLI's modules too
         print(
-            f"kmsctl: {command} needs the [{extra}] extra ({err.name} is not installed): "
+            f"{command} needs the [{extra}] extra ({err.name} is not installed): "
             f"pip install 'kms-keys-as-code[{extra}]'",
             file=sys.stderr,
         )
