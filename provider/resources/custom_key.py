@@ -1,4 +1,4 @@
-"""`CustomKey`: a custom (master) key in one region (contract section 2).
+"""`CustomKey`: a custom (master) key in one region.
 
 Immutable inputs (region, key_spec, key_usage, origin, keyring_name) force a replacement; everything
 else is changed in place. Create is transactional: a key whose follow-up steps fail is scheduled for

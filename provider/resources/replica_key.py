@@ -1,4 +1,4 @@
-"""`ReplicaKey`: a replica of a custom key in another region (seed 000, contract section 2).
+"""`ReplicaKey`: a replica of a custom key in another region.
 
 Replication is asynchronous: create returns once the replica is usable (`Enable`), polling with
 exponential backoff within the resource's create timeout. A replica that already stands in the target
