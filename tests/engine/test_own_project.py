@@ -179,6 +179,28 @@ def test_kmsctl_names_the_extra_a_command_needs(own_project: OwnProject) -> None
     assert serve.stderr.strip() == (
         "kmsctl serve needs the [server] extra (typer is not installed): pip install 'kms-keys-as-code[server]'"
     )
+    # The envelope commands need no extra: a message sealed in one region opens in the replica's.
+    work = own_project.dir.parent / "envelope"
+    work.mkdir(exist_ok=True)
+    env = own_project.env(KMS_EMULATOR_PATH=str(work / "emulator"), KMS_REPLICATION_DELAY="0")
+    made = subprocess.run(
+        [own_project.venv_bin("python"), "-c",
+         "from provider.backend.embedded import EmbeddedBackend\n"
+         "from provider.client import KmsClient\n"
+         "import os\n"
+         "kms = KmsClient(EmbeddedBackend(os.environ['KMS_EMULATOR_PATH']), 'cn-north-4')\n"
+         "key = kms.create_key('sealer')\n"
+         "print(key.key_id, kms.replicate_key(key.key_id, 'cn-east-3').key_id)\n"],
+        env=env, capture_output=True, text=True, timeout=120, check=True,
+    )
+    key_id, replica_id = made.stdout.split()
+    (work / "in.txt").write_bytes(b"a record")
+    for args in (["encrypt", "--key", f"cn-north-4:{key_id}", "in.txt", "out.kms"],
+                 ["decrypt", "--key", f"cn-east-3:{replica_id}", "out.kms", "back.txt"]):
+        done = subprocess.run([own_project.venv_bin("kmsctl"), *args], cwd=work, env=env, capture_output=True,
+                              text=True, timeout=120, check=False)
+        assert done.returncode == 0, done.stderr
+    assert (work / "back.txt").read_bytes() == b"a record"
     keys = subprocess.run([own_project.venv_bin("kmsctl"), "keys", "list"], cwd=own_project.dir,
                           env=own_project.env(), capture_output=True, text=True, timeout=120, check=False)
     assert keys.returncode == 2 and keys.stderr.strip() == (
