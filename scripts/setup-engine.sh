@@ -92,7 +92,12 @@ install_engine_dir() {
   #  5. python3.
   # Candidates 1, 3 and 4 count only when they have the Pulumi SDK (a virtualenv not yet installed does not).
   local default_py=""
-  [ -x "$ROOT/.venv/bin/python" ] && default_py="$ROOT/.venv/bin/python"
+  if [ -x "$ROOT/.venv/bin/python" ]; then
+    default_py="$ROOT/.venv/bin/python"
+  else
+    log "no $ROOT/.venv (make venv): before a project's virtualenv exists (pulumi install), the hosts fall back"
+    log "to \$KMS_PYTHON, an active venv or python3, which must have the pulumi package"
+  fi
   local pick
   pick='has_sdk() { [ -x "$1/bin/python" ] && compgen -G "$1/lib/python3*/site-packages/pulumi/__init__.py" >/dev/null; }
 project_venv() {  # the virtualenv option of the Pulumi.yaml in the working directory or above
