@@ -133,6 +133,13 @@ def own_project(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Ite
     (project.dir / "Pulumi.yaml").write_text(PULUMI_YAML)
     (project.dir / "requirements.txt").write_text(f"kms-keys-as-code @ {wheel.as_uri()}\n")
     (project.dir / "__main__.py").write_text(PROGRAM)
+    # Before `pulumi install` the project's virtualenv does not exist, and the preview says what to do.
+    project.run("stack", "init", "before", env=project.env())
+    early = subprocess.run([str(project.engine_dir / "pulumi"), "preview", "--stack", "before"], cwd=project.dir,
+                           env=project.env(), capture_output=True, text=True, timeout=300, check=False)
+    assert early.returncode != 0
+    assert "does not exist yet: run `pulumi install`" in early.stdout + early.stderr, early.stdout + early.stderr
+    project.run("stack", "rm", "before", "--yes", env=project.env())
     # `pulumi install` makes the project's virtualenv and installs requirements.txt into it (pip's cache
     # and index, as for any user).
     out = project.run("install", env=project.env(), timeout=900)

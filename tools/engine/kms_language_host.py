@@ -83,7 +83,10 @@ def _program_python(options: dict[str, Any], root_directory: str) -> str:
         venv_dir = venv if os.path.isabs(venv) else os.path.join(root_directory or os.getcwd(), venv)
         python = os.path.join(venv_dir, "bin", "python")
         if not os.path.exists(python):
-            raise RuntimeError(f"kms language host: virtualenv {venv_dir} has no bin/python")
+            raise RuntimeError(
+                f"kms language host: the project's virtualenv {venv_dir} (Pulumi.yaml runtime.options.virtualenv) "
+                "does not exist yet: run `pulumi install` to make it and install requirements.txt"
+            )
         return python
     return os.environ.get("KMS_PYTHON") or sys.executable
 
