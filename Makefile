@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 VPY    := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# The Pulumi release the repository is tested with: the engine's own pin (tools/engine/go.mod). The package
+# accepts any later 3.x (pyproject.toml); the development venv takes exactly this SDK to match the engine.
+PULUMI_VERSION := $(shell sed -n 's|^require github.com/pulumi/pulumi/pkg/v3 v\([0-9.]*\)$$|\1|p' tools/engine/go.mod)
 # Where the engine lives: a user cache keyed by version, shared by every clone (scripts/setup-engine.sh).
 ENGINE_ENV = eval "$$(bash scripts/setup-engine.sh --print-env)"
 
@@ -11,10 +14,11 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: venv engine browser test lint typecheck pytest demo bench clean
 
-$(STAMP): pyproject.toml
+# The `test` extra brings the `cli` and `server` extras (kmsctl, kmsctl serve) and the test tools.
+$(STAMP): pyproject.toml tools/engine/go.mod
 	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install -q --upgrade pip
-	$(VPY) -m pip install -q -e '.[test]'
+	$(VPY) -m pip install -q -e '.[test]' 'pulumi==$(PULUMI_VERSION)'
 	touch $@
 
 venv: $(STAMP)
@@ -28,7 +32,7 @@ browser:
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
 
 lint: venv
-	$(VENV)/bin/ruff check provider tests benchmarks examples
+	$(VENV)/bin/ruff check provider tests benchmarks examples scripts
 
 typecheck: venv
 	$(VENV)/bin/mypy provider
@@ -42,7 +46,7 @@ demo: venv engine
 	$(ENGINE_ENV) && $(VPY) scripts/demo.py
 
 bench: venv engine
-	$(VPY) -m pip install -q -e '.[test,bench]'
+	$(VPY) -m pip install -q -e '.[test,bench]' 'pulumi==$(PULUMI_VERSION)'
 	$(ENGINE_ENV) && for b in benchmarks/*.py; do echo "== $$b"; $(VPY) $$b || exit 1; done
 
 clean:

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+# The release; pyproject.toml reads it from here (setuptools' `attr:`, without importing the package).
+__version__ = "0.1.0"
+
 __all__ = [
     "CustomKey",
     "GetAliasResult",

@@ -36,8 +36,31 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+# The optional parts of the package (pyproject.toml extras) and the modules each brings.
+EXTRAS = {"cli": ("typer", "click", "rich"), "server": ("uvicorn", "starlette", "httptools", "uvloop")}
+
+
+def _missing_extra(err: ModuleNotFoundError) -> str | None:
+    top = (err.name or "").partition(".")[0]
+    return next((extra for extra, modules in EXTRAS.items() if top in modules), None)
+
+
 def main() -> None:
     from .quick import run
 
     run(sys.argv[1:])  # exits when it can do the command on its own
-    _app()()
+    try:
+        _app()()
+    except ModuleNotFoundError as err:
+        extra = _missing_extra(err)
+        if extra is None:
+            raise
+        command = " ".join(["kmsctl", *sys.argv[1:2]])
+        if sys.argv[1:2] == ["serve"]:
+            extra = "server"  # it brings the CLI's modules too
+        print(
+            f"{command} needs the [{extra}] extra ({err.name} is not installed): "
+            f"pip install 'kms-keys-as-code[{extra}]'",
+            file=sys.stderr,
+        )
+        sys.exit(2)

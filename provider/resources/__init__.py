@@ -1,4 +1,4 @@
-"""The Pulumi resources: `CustomKey`, `ReplicaKey`, `KeyAlias`, `KeyTags` (contract section 2).
+"""The Pulumi resources: `CustomKey`, `ReplicaKey`, `KeyAlias`, `KeyTags`.
 
 Each is a dynamic resource with type token `pulumi-python:dynamic/kms:<Name>`; its provider is a
 stateless class in this package, pickled by reference into the stack's state.

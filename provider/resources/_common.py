@@ -109,13 +109,20 @@ def resource_props(inputs: Mapping[str, Any], outputs: Iterable[str]) -> dict[st
 
 
 # --- import: the engine's own where our dynamic-provider host runs ---------------------------------------
-ENGINE_IMPORTS = "KMS_ENGINE_IMPORTS"  # "1": set by tools/engine/kms_language_host.py for the program
+ENGINE_IMPORTS = "KMS_ENGINE_IMPORTS"  # "1"/"0": set by tools/engine/kms_language_host.py for the program
 
 
 def engine_imports() -> bool:
     """Whether the engine running this program starts this project's dynamic-provider host, which answers the
-    engine's import (tools/engine/kms_provider_host.py). A stock host cannot (pulumi/pulumi#16175)."""
-    return os.environ.get(ENGINE_IMPORTS) == "1"
+    engine's import (tools/engine/kms_provider_host.py). A stock host cannot (pulumi/pulumi#16175). Our
+    language host says so in KMS_ENGINE_IMPORTS (a user may set "0" to keep adoption by create); an inline
+    Automation API program, which no language host of ours runs, asks the engine it drives (`_host`)."""
+    flag = os.environ.get(ENGINE_IMPORTS)
+    if flag in ("0", "1"):
+        return flag == "1"
+    from . import _host
+
+    return _host.engine_children_import()
 
 
 def located(ref: str, region: Any = None) -> tuple[str, str]:

@@ -1,4 +1,4 @@
-"""`CustomKey`: a custom (master) key in one region (contract section 2).
+"""`CustomKey`: a custom (master) key in one region.
 
 Immutable inputs (region, key_spec, key_usage, origin, keyring_name) force a replacement; everything
 else is changed in place. Create is transactional: a key whose follow-up steps fail is scheduled for
@@ -14,6 +14,7 @@ from typing import Any, cast
 import pulumi
 from pulumi import dynamic
 
+from .. import typing as kinds
 from ..client import KmsClient, tags_of
 from ..domain import model, rules
 from ..domain.errors import KmsError, NotFound
@@ -401,32 +402,26 @@ def _outs(key: model.Key, want: Props, public_key: str | None) -> Props:
 
 
 class CustomKey(dynamic.Resource, module="kms", name="CustomKey"):
-    """A custom key in one region.
+    """A custom key in one region, made by the KMS CreateKey API (Huawei Cloud:
+    https://support.huaweicloud.com/intl/en-us/api-dew/CreateKey.html; Volcengine:
+    https://www.volcengine.com/docs/6476/1337064) and kept as declared.
 
-    Inputs (keyword arguments, each accepting a Pulumi Input):
+    Every input is also an output attribute, set whether or not the program passed it (the value the key
+    has, or None where the service has none); see ``__init__`` for the inputs. The other outputs:
 
-    - ``region``: the key's region (replace). Default: stack config ``kms:region`` (then ``KMS_REGION``).
-    - ``key_spec``: AES_256 (default), HMAC_256, HMAC_384, HMAC_512, HMAC_SM3, RSA_2048, RSA_3072, RSA_4096,
-      EC_P256, EC_P384 (replace).
-    - ``key_usage``: ENCRYPT_DECRYPT, SIGN_VERIFY or GENERATE_VERIFY_MAC; default and allowed values per spec
-      as in seed 001 (replace).
-    - ``origin``: ``kms`` (default) or ``external`` (replace).
-    - ``keyring_name``: default ``default`` (replace).
-    - ``key_name``: the key's name; autonamed from the resource name plus a random suffix when omitted.
-    - ``description``, ``enterprise_project`` (default ``default``), ``enabled`` (default True).
-    - ``pending_days``: 7..1096, default 30: the waiting period used when the key is destroyed.
-    - ``rotation_enabled``, ``rotation_interval_days`` (30..365, default 365 when rotation is on).
-    - ``key_material``: secret; base64 key material for ``origin="external"``; never in outputs or state.
-    - ``tags``: a dict, at most 20: the key's whole tag set (tags added elsewhere are drift). Omitted: the
-      key's tags are left alone (manage some of them with KeyTags).
+    - ``key_id`` (the resource id), ``trn``, ``key_state``, ``creation_date``;
+    - ``multi_region_type``: ``NONE`` or ``PRIMARY``;
+    - ``replica_regions``: the regions of the ReplicaKeys this program declares on ``key_id`` (resolved once
+      they are created) plus any other live replica the service reported at the key's last create, update
+      or refresh;
+    - ``public_key``: PEM, for asymmetric keys (None otherwise).
 
-    Outputs: ``key_id``, ``trn``, ``key_state``, ``key_name``, ``region``, ``key_spec``, ``key_usage``,
-    ``multi_region_type`` (NONE, PRIMARY) and ``replica_regions``: the regions of the ReplicaKeys this
-    program declares on ``key_id`` (resolved once they are created) plus any other live replica the service
-    reported at the key's last create, update or refresh; ``public_key`` (PEM, asymmetric keys),
-    ``creation_date``.
+    ``key_material`` is never an output: its attribute is the secret the program passed, and neither the
+    key's state nor a preview holds it.
 
-    ``ResourceOptions(import_=KEY_ID)`` adopts an existing key of the region (see docs/resources.md).
+    ``ResourceOptions(import_=KEY_ID)`` takes an existing key of the region into the stack: an engine import
+    (``= import`` in the preview) where the engine runs this package's dynamic-provider host, else an
+    adoption made by create (``KEY_ID`` may be ``REGION:KEY_ID`` or a TRN, which name the region).
     """
 
     key_id: pulumi.Output[str]
@@ -434,9 +429,19 @@ class CustomKey(dynamic.Resource, module="kms", name="CustomKey"):
     key_state: pulumi.Output[str]
     key_name: pulumi.Output[str]
     region: pulumi.Output[str]
-    key_spec: pulumi.Output[str]
-    key_usage: pulumi.Output[str]
-    multi_region_type: pulumi.Output[str]
+    key_spec: pulumi.Output[kinds.KeySpec]
+    key_usage: pulumi.Output[kinds.KeyUsage]
+    origin: pulumi.Output[kinds.Origin]
+    keyring_name: pulumi.Output[str]
+    description: pulumi.Output[str | None]
+    enterprise_project: pulumi.Output[str | None]
+    enabled: pulumi.Output[bool]
+    pending_days: pulumi.Output[int]
+    rotation_enabled: pulumi.Output[bool | None]
+    rotation_interval_days: pulumi.Output[int | None]
+    key_material: pulumi.Output[str | None]
+    tags: pulumi.Output[dict[str, str]]
+    multi_region_type: pulumi.Output[kinds.MultiRegionType]
     replica_regions: pulumi.Output[list[str]]
     public_key: pulumi.Output[str | None]
     creation_date: pulumi.Output[str]
@@ -446,9 +451,9 @@ class CustomKey(dynamic.Resource, module="kms", name="CustomKey"):
         resource_name: str,
         *,
         region: pulumi.Input[str] | None = None,
-        key_spec: pulumi.Input[str] | None = None,
-        key_usage: pulumi.Input[str] | None = None,
-        origin: pulumi.Input[str] | None = None,
+        key_spec: pulumi.Input[kinds.KeySpec] | None = None,
+        key_usage: pulumi.Input[kinds.KeyUsage] | None = None,
+        origin: pulumi.Input[kinds.Origin] | None = None,
         keyring_name: pulumi.Input[str] | None = None,
         key_name: pulumi.Input[str] | None = None,
         description: pulumi.Input[str] | None = None,
@@ -461,6 +466,32 @@ class CustomKey(dynamic.Resource, module="kms", name="CustomKey"):
         tags: pulumi.Input[dict[str, pulumi.Input[str]]] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """Declare a custom key. Every argument but ``resource_name`` is keyword-only and takes a Pulumi Input.
+
+        :param resource_name: the resource's name in the stack (unique per type); the base of an automatic
+            ``key_name``.
+        :param region: the key's region (replace). Default: stack config ``kms:region``, then ``KMS_REGION``.
+        :param key_spec: ``AES_256`` (default), ``HMAC_256``, ``HMAC_384``, ``HMAC_512``, ``HMAC_SM3``,
+            ``RSA_2048``, ``RSA_3072``, ``RSA_4096``, ``EC_P256`` or ``EC_P384`` (replace).
+        :param key_usage: ``ENCRYPT_DECRYPT``, ``SIGN_VERIFY`` or ``GENERATE_VERIFY_MAC`` (replace). Each spec
+            allows its own: AES_256 encrypts (the default); HMAC_* make MACs; RSA_* sign (the default) or
+            encrypt; EC_* sign.
+        :param origin: ``kms`` (default: the service makes the material) or ``external`` (imported: see
+            ``key_material``) (replace).
+        :param keyring_name: the keyring holding the key, default ``default`` (replace).
+        :param key_name: the key's name: letters, digits, ``_ - : /``, at most 255 characters, not ending with
+            ``/default``. Omitted: the resource name plus a random suffix.
+        :param description: free text, at most 255 characters.
+        :param enterprise_project: default ``default``.
+        :param enabled: default True; False disables the key.
+        :param pending_days: 7..1096, default 30: the waiting period used when the key is destroyed.
+        :param rotation_enabled: automatic rotation of the key material (symmetric keys).
+        :param rotation_interval_days: 30..365, default 365 when rotation is on.
+        :param key_material: secret; base64 key material for ``origin="external"``; never in outputs or state.
+        :param tags: at most 20; the key's whole tag set (tags added elsewhere are drift). Omitted: the key's
+            tags are left alone (manage some of them with ``KeyTags``).
+        :param opts: Pulumi resource options (``import_``, ``custom_timeouts``, ``protect``, ...).
+        """
         props: dict[str, Any] = {
             "region": region,
             "key_spec": key_spec,
@@ -482,7 +513,7 @@ class CustomKey(dynamic.Resource, module="kms", name="CustomKey"):
         opts, import_id = common.import_option(opts, region)
         if import_id:
             props[IMPORT_ID] = import_id
-        super().__init__(CustomKeyProvider(), resource_name, common.resource_props(props, OUTPUTS), opts)
+        super().__init__(CustomKeyProvider(), resource_name, common.resource_props(props, (*OUTPUTS, *INPUTS)), opts)
         # The key id is the resource id: the engine keeps it known while previewing an update (outputs that
         # are not inputs turn unknown there), so resources built on it show no spurious replacement.
         self.key_id = self.id

@@ -14,6 +14,7 @@ import pulumi
 from pulumi import dynamic
 
 from .. import config as kms_config
+from .. import typing as kinds
 from ..client import KmsClient
 from ..domain import model, rules
 from ..domain.errors import InvalidOperation, KmsError, NotFound
@@ -183,14 +184,9 @@ def _outs(c: KmsClient, alias: model.Alias, region: str) -> Props:
 class KeyAlias(dynamic.Resource, module="kms", name="KeyAlias"):
     """An alias of a key in one region; any key argument of the service accepts it in place of the key id.
 
-    Inputs (keyword arguments, each accepting a Pulumi Input):
-
-    - ``alias_name``: starts with ``alias/`` (replace).
-    - ``target_key_id``: the id, TRN or alias of the key it names (update: the alias is retargeted).
-    - ``region``: the alias's region, the key's region (replace). Default: stack config ``kms:region``.
-
-    Outputs: ``alias_name``, ``target_key_id`` (the key id), ``trn``, ``target_key_usage`` (the key usage
-    of the key it names).
+    Every input is also an output attribute: ``alias_name``, ``target_key_id`` (the key id the alias names,
+    whatever reference the program gave), ``region``. The other outputs: ``trn`` and ``target_key_usage``
+    (the usage of the key it names).
 
     A new target of another key usage replaces the alias (deleted, then made on the new key): the service
     never moves an alias across usages. The preview knows when ``target_key_id`` is the ``key_id`` (or
@@ -199,8 +195,9 @@ class KeyAlias(dynamic.Resource, module="kms", name="KeyAlias"):
 
     alias_name: pulumi.Output[str]
     target_key_id: pulumi.Output[str]
+    region: pulumi.Output[str]
     trn: pulumi.Output[str]
-    target_key_usage: pulumi.Output[str]
+    target_key_usage: pulumi.Output[kinds.KeyUsage]
 
     def __init__(
         self,
@@ -211,6 +208,16 @@ class KeyAlias(dynamic.Resource, module="kms", name="KeyAlias"):
         region: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """Declare an alias. Every argument but ``resource_name`` is keyword-only and takes a Pulumi Input.
+
+        :param resource_name: the resource's name in the stack (unique per type).
+        :param alias_name: starts with ``alias/``; then letters, digits, ``_ - : /``, at most 255 characters
+            in all, not ending with ``/default`` (replace).
+        :param target_key_id: the id, TRN or alias of the key it names, a key of the alias's region (update:
+            the alias is retargeted).
+        :param region: the alias's region, which is its key's (replace). Default: stack config ``kms:region``.
+        :param opts: Pulumi resource options (``import_`` takes an existing alias by name).
+        """
         props: dict[str, Any] = {"alias_name": alias_name, "target_key_id": target_key_id, "region": region}
         target = common.key_behind(target_key_id)
         if target is not None:
@@ -218,4 +225,4 @@ class KeyAlias(dynamic.Resource, module="kms", name="KeyAlias"):
         opts, import_id = common.import_option(opts, region)
         if import_id:
             props[IMPORT_ID] = import_id
-        super().__init__(KeyAliasProvider(), resource_name, common.resource_props(props, OUTPUTS), opts)
+        super().__init__(KeyAliasProvider(), resource_name, common.resource_props(props, (*OUTPUTS, *INPUTS)), opts)

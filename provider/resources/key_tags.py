@@ -110,16 +110,10 @@ def _outs(key: model.Key, region: str, tags: dict[str, str]) -> Props:
 
 
 class KeyTags(dynamic.Resource, module="kms", name="KeyTags"):
-    """Tags on an existing key, managed by this resource alone.
+    """Tags on an existing key, managed by this resource alone (the key's other tags are left alone).
 
-    Inputs (keyword arguments, each accepting a Pulumi Input):
-
-    - ``key_id``: the id, TRN or alias of the key (replace).
-    - ``region``: the key's region (replace). Default: stack config ``kms:region``.
-    - ``tags``: a dict; tags are added and removed in place; destroy removes only these tag keys. The key's
-      total stays within 20 tags (seed 001).
-
-    Outputs: ``key_id`` (the key id), ``region``, ``tags``.
+    Every input is also an output attribute: ``key_id`` (the key id, whatever reference the program gave),
+    ``region``, ``tags``.
     """
 
     key_id: pulumi.Output[str]
@@ -135,5 +129,14 @@ class KeyTags(dynamic.Resource, module="kms", name="KeyTags"):
         region: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """Declare tags on a key. Every argument but ``resource_name`` is keyword-only and takes a Pulumi Input.
+
+        :param resource_name: the resource's name in the stack (unique per type).
+        :param key_id: the id, TRN or alias of the key (replace).
+        :param tags: added and removed in place; destroy removes only these tag keys. The key's total stays
+            within 20 tags, as the service allows.
+        :param region: the key's region (replace). Default: stack config ``kms:region``.
+        :param opts: Pulumi resource options.
+        """
         props: dict[str, Any] = {"key_id": key_id, "region": region, "tags": tags}
         super().__init__(KeyTagsProvider(), resource_name, common.resource_props(props, INPUTS), opts)

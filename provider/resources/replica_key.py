@@ -1,4 +1,4 @@
-"""`ReplicaKey`: a replica of a custom key in another region (seed 000, contract section 2).
+"""`ReplicaKey`: a replica of a custom key in another region.
 
 Replication is asynchronous: create returns once the replica is usable (`Enable`), polling with
 exponential backoff within the resource's create timeout. A replica that already stands in the target
@@ -14,6 +14,7 @@ from typing import Any
 import pulumi
 from pulumi import dynamic
 
+from .. import typing as kinds
 from ..client import KmsClient, tags_of
 from ..domain import model, rules
 from ..domain.errors import Conflict, KmsError, NotFound
@@ -253,19 +254,13 @@ def _outs(key: model.Key, want: Props) -> Props:
 
 
 class ReplicaKey(dynamic.Resource, module="kms", name="ReplicaKey"):
-    """A replica of a custom key in another region; it shares the primary's key material.
+    """A replica of a custom key in another region; it shares the primary's key material (Volcengine's
+    ReplicateKey API: https://www.volcengine.com/docs/6476/1438471).
 
-    Inputs (keyword arguments, each accepting a Pulumi Input):
-
-    - ``primary_key_id``: the id (or TRN, or alias) of the key to replicate (replace).
-    - ``primary_region``: the primary's region (replace). Default: stack config ``kms:region``.
-    - ``replica_region``: where the replica lives; one of the regions seed 000 allows for the primary's
-      region (replace).
-    - ``key_name``: the replica's name (default: the primary's name, as the service does).
-    - ``description`` (default: the primary's), ``enabled`` (default True), ``pending_days`` (7..1096,
-      default 30), ``tags`` (a dict, at most 20).
-
-    Outputs: ``key_id``, ``trn``, ``key_state``, ``key_spec``, ``key_usage``, ``primary_trn``, ``region``.
+    Every input is also an output attribute, set whether or not the program passed it (the value the
+    replica has); see ``__init__`` for the inputs. The other outputs: ``key_id`` (the resource id), ``trn``,
+    ``key_state``, ``key_spec``, ``key_usage`` (the primary's), ``primary_trn`` and ``region`` (the
+    replica's region).
 
     Create returns once the replica is usable, waiting at most the resource's create timeout
     (``ResourceOptions(custom_timeouts=CustomTimeouts(create="15m"))``, default 10 minutes).
@@ -274,10 +269,18 @@ class ReplicaKey(dynamic.Resource, module="kms", name="ReplicaKey"):
     key_id: pulumi.Output[str]
     trn: pulumi.Output[str]
     key_state: pulumi.Output[str]
-    key_spec: pulumi.Output[str]
-    key_usage: pulumi.Output[str]
+    key_spec: pulumi.Output[kinds.KeySpec]
+    key_usage: pulumi.Output[kinds.KeyUsage]
     primary_trn: pulumi.Output[str]
     region: pulumi.Output[str]
+    primary_key_id: pulumi.Output[str]
+    primary_region: pulumi.Output[str]
+    replica_region: pulumi.Output[str]
+    key_name: pulumi.Output[str]
+    description: pulumi.Output[str | None]
+    enabled: pulumi.Output[bool]
+    pending_days: pulumi.Output[int]
+    tags: pulumi.Output[dict[str, str] | None]
 
     def __init__(
         self,
@@ -293,6 +296,21 @@ class ReplicaKey(dynamic.Resource, module="kms", name="ReplicaKey"):
         tags: pulumi.Input[dict[str, pulumi.Input[str]]] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """Declare a replica. Every argument but ``resource_name`` is keyword-only and takes a Pulumi Input.
+
+        :param resource_name: the resource's name in the stack (unique per type).
+        :param primary_key_id: the id (or TRN, or alias) of the key to replicate, typically a
+            ``CustomKey``'s ``key_id`` (replace).
+        :param replica_region: where the replica lives: a region the cloud replicates the primary's region to
+            (replace).
+        :param primary_region: the primary's region (replace). Default: stack config ``kms:region``.
+        :param key_name: the replica's name. Default: the primary's name, as the service does.
+        :param description: default: the primary's.
+        :param enabled: default True; False disables the replica.
+        :param pending_days: 7..1096, default 30: the waiting period used when the replica is destroyed.
+        :param tags: at most 20. Omitted: the replica's tags are left alone.
+        :param opts: Pulumi resource options (``import_``, ``custom_timeouts``, ``protect``, ...).
+        """
         props: dict[str, Any] = {
             "primary_key_id": primary_key_id,
             "primary_region": primary_region,
@@ -312,7 +330,7 @@ class ReplicaKey(dynamic.Resource, module="kms", name="ReplicaKey"):
         opts, import_id = common.import_option(opts, replica_region)
         if import_id:
             props[IMPORT_ID] = import_id
-        super().__init__(ReplicaKeyProvider(), resource_name, common.resource_props(props, OUTPUTS), opts)
+        super().__init__(ReplicaKeyProvider(), resource_name, common.resource_props(props, (*OUTPUTS, *INPUTS)), opts)
         # The key id is the resource id: the engine keeps it known while previewing an update (outputs that
         # are not inputs turn unknown there), so resources built on it show no spurious replacement.
         self.key_id = self.id

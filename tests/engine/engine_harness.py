@@ -1,6 +1,6 @@
 """Drive the real Pulumi engine from pytest: the CLI built by scripts/setup-engine.sh and the Automation API.
 
-How the engine is found (first match wins; `pulumi version` must print the version pinned in pyproject.toml):
+How the engine is found (first match wins; `pulumi version` must print the version pinned in tools/engine/go.mod):
 
 1. `pulumi` on PATH — what `eval "$(bash scripts/setup-engine.sh --print-env)"` (and so `make pytest`) sets up;
 2. `.tools/pulumi/pulumi` — the link setup-engine.sh leaves in the repository, so a plain
@@ -50,11 +50,12 @@ class EngineNotAvailable(RuntimeError):
 
 
 def pinned_version() -> str:
-    """The `pulumi==X` pin of pyproject.toml: the CLI must be exactly this version."""
-    text = (REPO_ROOT / "pyproject.toml").read_text()
-    match = re.search(r'"pulumi==([0-9][0-9.]*)"', text)
+    """The engine's pin (the `github.com/pulumi/pulumi/pkg/v3 vX` require of tools/engine/go.mod): the CLI must
+    be exactly this version."""
+    text = (REPO_ROOT / "tools" / "engine" / "go.mod").read_text()
+    match = re.search(r"^require github\.com/pulumi/pulumi/pkg/v3 v([0-9][0-9.]*)$", text, re.MULTILINE)
     if not match:
-        raise EngineNotAvailable('pyproject.toml has no "pulumi==X" pin')
+        raise EngineNotAvailable("tools/engine/go.mod has no `require github.com/pulumi/pulumi/pkg/v3 vX` line")
     return match.group(1)
 
 

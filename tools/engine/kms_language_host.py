@@ -15,9 +15,10 @@ Two modes:
   fresh interpreter, like the upstream host does.
 
 Interpreter choice for a program: the `virtualenv` runtime option of Pulumi.yaml (relative to the project
-root) if given, else `$KMS_PYTHON`, else the interpreter running this host. Only the `pip` toolchain is
-supported. Plugins are never requested: GetRequiredPackages answers with none, so the engine does not try to
-download any.
+root) if given, else `$KMS_PYTHON`, else the interpreter running this host. `pulumi install` makes that
+virtualenv when it is missing and installs the project's requirements.txt into it. Only the `pip` toolchain
+is supported. Plugins are never requested: GetRequiredPackages answers with none, so the engine does not try
+to download any.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import subprocess
 import sys
 import threading
 import traceback
+from collections.abc import Iterator
 from concurrent import futures
 from typing import Any
 
@@ -81,9 +83,45 @@ def _program_python(options: dict[str, Any], root_directory: str) -> str:
         venv_dir = venv if os.path.isabs(venv) else os.path.join(root_directory or os.getcwd(), venv)
         python = os.path.join(venv_dir, "bin", "python")
         if not os.path.exists(python):
-            raise RuntimeError(f"kms language host: virtualenv {venv_dir} has no bin/python")
+            raise RuntimeError(
+                f"kms language host: the project's virtualenv {venv_dir} (Pulumi.yaml runtime.options.virtualenv) "
+                "does not exist yet: run `pulumi install` to make it and install requirements.txt"
+            )
         return python
     return os.environ.get("KMS_PYTHON") or sys.executable
+
+
+def _install_dependencies(options: dict[str, Any], root_directory: str) -> Iterator[tuple[bytes, bytes]]:
+    """`pulumi install` (and `pulumi new`): make the project's `virtualenv` if it is missing, then install its
+    requirements.txt into it, as the upstream Python language host does. Yields (stdout, stderr) chunks."""
+    toolchain = options.get("toolchain") or "pip"
+    if toolchain != "pip":
+        raise RuntimeError(f"kms language host: toolchain {toolchain!r} is not supported (only 'pip')")
+    root = root_directory or os.getcwd()
+    venv = options.get("virtualenv")
+    steps: list[list[str]] = []
+    if venv:
+        venv_dir = venv if os.path.isabs(venv) else os.path.join(root, venv)
+        python = os.path.join(venv_dir, "bin", "python")
+        if not os.path.exists(python):
+            # The interpreter this host runs on may itself be a venv's: `venv` builds on its base Python.
+            steps.append([sys.executable, "-m", "venv", venv_dir])
+        steps.append([python, "-m", "pip", "install", "--upgrade", "pip", "setuptools", "wheel"])
+    else:
+        python = os.environ.get("KMS_PYTHON") or sys.executable
+    requirements = os.path.join(root, "requirements.txt")
+    if os.path.isfile(requirements):
+        steps.append([python, "-m", "pip", "install", "-r", requirements])
+    elif not venv:
+        yield b"", f"kms language host: no requirements.txt in {root}; nothing to install\n".encode()
+    for cmd in steps:
+        yield f"$ {' '.join(cmd)}\n".encode(), b""
+        proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # noqa: S603
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            yield line, b""
+        if proc.wait() != 0:
+            raise RuntimeError(f"kms language host: `{' '.join(cmd)}` failed with exit code {proc.returncode}")
 
 
 def _serve(engine_address: str) -> None:
@@ -112,8 +150,14 @@ def _serve(engine_address: str) -> None:
             return language_pb2.GetProgramDependenciesResponse()
 
         def InstallDependencies(self, request, context):  # noqa: N802
-            # Dependencies come from the project's own virtualenv (make venv); nothing to install here.
-            return iter(())
+            info = request.info if request.HasField("info") else None
+            options = json_format.MessageToDict(info.options) if info and info.HasField("options") else {}
+            root = (info.root_directory if info else "") or request.directory
+            try:
+                for out, err in _install_dependencies(options, root):
+                    yield language_pb2.InstallDependenciesResponse(stdout=out, stderr=err)
+            except (RuntimeError, OSError) as exc:
+                context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
 
         def About(self, request, context):  # noqa: N802
             info = request.info if request.HasField("info") else None
