@@ -570,7 +570,7 @@ def wait_state(c: KmsClient, key_id: str, want: Iterable[str], timeout: float, w
                 f"{what}: key {key_id} in {c.region} is still {key.state} after {timeout:.0f}s "
                 f"(waiting for {' or '.join(sorted(wanted))}); run the update again to pick it up"
             )
-        time.sleep(min(delay, left))
+        engine_gone.wait(min(delay, left))  # a sleep that ends when the engine goes away
         delay = min(delay * 2, 5.0)
 
 
