@@ -34,6 +34,7 @@ RECOVERY = (
     ("refresh", "--clear-pending-creates", "--yes", "--skip-preview"),
     ("up", "--yes", "--skip-preview"),
 )
+ATTRS_EOF = "failed to load checkpoint: EOF"
 HUAWEI_PROJECTS = ",".join(
     f"{region}={index:02d}{'0' * 30}"
     for index, region in enumerate(["cn-north-4", "cn-east-3", "cn-south-1", "ap-southeast-3", "me-east-1"], 1)
@@ -148,11 +149,20 @@ class Trial:
             raise TimeoutError(f"hosts {left} still run {timeout} s after the engine was killed")
         return time.monotonic() - started
 
+    def empty_attrs(self) -> list[Path]:
+        """Empty `.attrs` side files of the file:// state backend: a kill while it wrote one leaves it empty, and
+        every later command fails with `failed to load checkpoint: EOF` (the README says to delete them)."""
+        return [f for f in (self.stack.state_dir / ".pulumi").rglob("*.attrs") if f.stat().st_size == 0]
+
     def recover(self) -> None:
         """The README's commands after an interrupted `pulumi up`; each must succeed (cancel: when there is
         something to cancel)."""
         for args in RECOVERY:
             run = self.pulumi(*args)
+            if ATTRS_EOF in run.stderr and self.empty_attrs():
+                for f in self.empty_attrs():  # the README's step for this one message, only when it is shown
+                    f.unlink()
+                run = self.pulumi(*args)
             if args[0] == "cancel" and run.returncode != 0 and "not locked" not in run.stderr + run.stdout:
                 # Nothing to cancel is fine; anything else is a failure of the documented path.
                 if "no update" not in (run.stderr + run.stdout).lower():
