@@ -88,3 +88,18 @@ def test_hosts_die_when_only_the_cli_is_killed(engine: Engine, tmp_path: Path) -
         # Gone for good: nothing more is made once they stopped.
         t.wait_hosts_gone(1.0)
         assert len(t.live_keys()) == live
+
+
+def test_a_forced_replacement_never_deletes_the_key_it_took_over(engine: Engine, tmp_path: Path) -> None:
+    # `up --replace` checks k0 without its old inputs: the create asks for k0's own autoname and finds k0.
+    with trial(engine, tmp_path, "embedded", keys=1) as t:
+        assert t.pulumi("up", "--yes", "--skip-preview").returncode == 0, t.runs[-1]
+        urn = next(r["urn"] for r in t.stack.state_resources() if r["urn"].endswith("::k0"))
+        before = t.stack.state_resource("k0")["id"]
+        replaced = t.pulumi("up", "--yes", "--skip-preview", "--replace", urn)
+        assert replaced.returncode == 0, t.runs[-1]
+        after = t.stack.state_resource("k0")["id"]
+        assert t.kms().describe_key(after).state == "Enable"  # the stack's key was not scheduled for deletion
+        audit = t.audit()
+        assert audit.orphans == set() and audit.duplicated_names == {}
+        assert after == before or t.kms().describe_key(before).state == "PendingDelete"
