@@ -17,6 +17,8 @@ import pytest
 from engine_harness import Engine
 from interrupted import Trial, alias_made, keys_at_least, trial
 
+from provider.client import OWNER_TAG
+
 DECLARED_KEYS = 8  # 6 custom keys and 2 replicas
 
 
@@ -103,3 +105,16 @@ def test_a_forced_replacement_never_deletes_the_key_it_took_over(engine: Engine,
         audit = t.audit()
         assert audit.orphans == set() and audit.duplicated_names == {}
         assert after == before or t.kms().describe_key(before).state == "PendingDelete"
+
+
+def test_a_stock_dynamic_provider_host_still_works_without_marks(engine: Engine, tmp_path: Path) -> None:
+    with trial(engine, tmp_path, "embedded", keys=2) as t:
+        t.env["KMS_PROVIDER_HOST"] = str(Path(__file__).parent / "stock_provider_host.py")
+        assert t.pulumi("up", "--yes", "--skip-preview").returncode == 0, t.runs[-1]
+        keys = [t.kms().describe_key(t.stack.state_resource(n)["id"]) for n in ("k0", "k1")]
+        assert keys[0].name.startswith("k0-") and keys[1].name == f"fixed-{t.stack.name}"
+        # Without the URN, nothing is marked: a lost create would not be found again (docs/resources.md).
+        assert all(OWNER_TAG not in dict(k.tags) for k in keys)
+        again = t.pulumi("up", "--yes", "--skip-preview")
+        assert again.returncode == 0 and "created" not in again.stdout, t.runs[-1]
+        assert t.audit().orphans == set()
