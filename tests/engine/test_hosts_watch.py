@@ -65,3 +65,12 @@ def test_the_provider_hosts_watch_ends_soon_after_the_engine_stops() -> None:
     stopped = time.monotonic()
     watcher.join(module.HEALTH_EVERY + module.WATCH_EVERY + 6.0)
     assert gone.is_set() and time.monotonic() - stopped < module.HEALTH_EVERY + 6.0
+
+
+def test_the_provider_host_knows_its_resources_under_a_parent_too() -> None:
+    module = load("kms_provider_host")
+    own = "urn:pulumi:dev::shop::pulumi-python:dynamic/kms:CustomKey::orders"
+    parented = "urn:pulumi:dev::shop::acme:index:KeySet$pulumi-python:dynamic/kms:ReplicaKey::orders-east"
+    assert module.ours(own) and module.ours(parented)
+    assert not module.ours("urn:pulumi:dev::shop::pulumi-python:dynamic:Resource::thing")
+    assert not module.ours("urn:pulumi:dev::shop::pulumi-python:dynamic/kms:CustomKey$acme:index:Other::x")

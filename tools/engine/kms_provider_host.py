@@ -63,8 +63,7 @@ def provider_for(urn: str) -> str:
     """The serialized provider of the resource type in `urn` (urn:pulumi:STACK::PROJECT::TYPE::NAME)."""
     from pulumi.dynamic.dynamic import serialize_provider
 
-    parts = urn.split("::")
-    type_ = parts[2] if len(parts) >= 4 else ""
+    type_ = resource_type(urn)
     name = type_.removeprefix(TYPE_PREFIX)
     if not type_.startswith(TYPE_PREFIX) or name not in RESOURCES:
         known = ", ".join(TYPE_PREFIX + r for r in RESOURCES)
@@ -75,8 +74,15 @@ def provider_for(urn: str) -> str:
 
 def ours(urn: str) -> bool:
     """Whether the URN names one of this project's resources (only those are handed the URN and seed)."""
+    type_ = resource_type(urn)
+    return type_.startswith(TYPE_PREFIX) and type_.removeprefix(TYPE_PREFIX) in RESOURCES
+
+
+def resource_type(urn: str) -> str:
+    """The resource's own type in urn:pulumi:STACK::PROJECT::QUALIFIED_TYPE::NAME, where QUALIFIED_TYPE is the
+    types of its parents and its own joined by `$` (Pulumi's URN format)."""
     parts = urn.split("::")
-    return len(parts) >= 4 and parts[2].startswith(TYPE_PREFIX) and parts[2].removeprefix(TYPE_PREFIX) in RESOURCES
+    return parts[2].rsplit("$", 1)[-1] if len(parts) >= 4 else ""
 
 
 def _resources_common() -> Any | None:
@@ -181,7 +187,7 @@ def main(argv: list[str] | None = None) -> None:
             copy.properties.update({sdk.PROVIDER_KEY: serialized})
             response = super().Read(copy, context)
             if not response.id:
-                type_ = request.urn.split("::")[2]
+                type_ = resource_type(request.urn)
                 context.abort(
                     grpc.StatusCode.NOT_FOUND,
                     f"import of {type_} {request.id}: no such key or alias (an id or alias of the stack's region "
