@@ -154,15 +154,20 @@ class Trial:
         every later command fails with `failed to load checkpoint: EOF` (the README says to delete them)."""
         return [f for f in (self.stack.state_dir / ".pulumi").rglob("*.attrs") if f.stat().st_size == 0]
 
+    def documented(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """A pulumi command after a kill, as the README says to run it: when it answers `failed to load
+        checkpoint: EOF`, delete the empty side files of the state and run it again."""
+        run = self.pulumi(*args)
+        if ATTRS_EOF in run.stderr and self.empty_attrs():
+            for f in self.empty_attrs():
+                f.unlink()
+            run = self.pulumi(*args)
+        return run
+
     def recover(self) -> None:
         """The README's commands after an interrupted `pulumi up`, in order; each must succeed."""
         for args in RECOVERY:
-            run = self.pulumi(*args)
-            if ATTRS_EOF in run.stderr and self.empty_attrs():
-                for f in self.empty_attrs():  # the README's step for this one message, only when it is shown
-                    f.unlink()
-                run = self.pulumi(*args)
-            if run.returncode != 0:
+            if self.documented(*args).returncode != 0:
                 raise AssertionError("\n".join(self.runs))
 
     def audit(self) -> Audit:

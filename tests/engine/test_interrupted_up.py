@@ -118,3 +118,19 @@ def test_a_stock_dynamic_provider_host_still_works_without_marks(engine: Engine,
         again = t.pulumi("up", "--yes", "--skip-preview")
         assert again.returncode == 0 and "created" not in again.stdout, t.runs[-1]
         assert t.audit().orphans == set()
+
+
+def test_an_up_without_the_refresh_converges_and_the_refresh_then_ends_the_warning(
+    engine: Engine, tmp_path: Path
+) -> None:
+    with trial(engine, tmp_path, "embedded") as t:
+        assert t.run_killed_up(keys_at_least(6))
+        t.wait_hosts_gone(10.0)
+        assert t.documented("cancel", "--yes").returncode == 0, t.runs[-1]
+        up = t.pulumi("up", "--yes", "--skip-preview")
+        assert up.returncode == 0, t.runs[-1]
+        assert "pending operations" in up.stdout + up.stderr  # Pulumi's warning: the creates are still pending
+        audit = t.audit()
+        assert audit.orphans == set() and audit.duplicated_names == {} and len(audit.state_ids) == DECLARED_KEYS
+        assert t.pulumi("refresh", "--clear-pending-creates", "--yes", "--skip-preview").returncode == 0
+        converged(t, aliases=True)
