@@ -77,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{args.trials} interrupted runs in {time.monotonic() - started:.0f}s: orphans={orphans} "
           f"duplicated={duplicates} failed_recoveries={failed} keys_made_by_killed_ups={made_total} "
           f"in_state_after_recovery={taken_over} up_finished_before_kill={not_killed}")
+    # As the other benchmarks end: `ratio NAME VALUE` (here per interrupted run; 0 is the goal).
+    print(f"ratio orphans_per_interrupted_up {orphans / max(args.trials, 1):.3f}")
+    print(f"ratio taken_over_of_made_by_killed_ups {taken_over / max(made_total, 1):.3f}")
     return 1 if orphans or duplicates or failed else 0
 
 
