@@ -10,6 +10,7 @@ real `kmsctl serve` in both dialects.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -81,10 +82,13 @@ def test_hosts_die_when_only_the_cli_is_killed(engine: Engine, tmp_path: Path) -
 
         def replica_creating(t: Trial) -> bool:
             at_kill[:] = t.hosts()
-            return len(t.live_keys()) >= 7 and len(at_kill) == 2  # both hosts run
+            # The language host, the program it runs and the provider host, waiting for a replica.
+            return len(t.live_keys()) >= 7 and len(at_kill) >= 3
 
+        started = time.monotonic()
         assert t.run_killed_up(replica_creating, group=False)
-        assert len(at_kill) == 2
+        assert time.monotonic() - started < 15.0  # killed while the replicas were still Creating
+        assert len(at_kill) >= 3
         assert t.wait_hosts_gone(5.0) < 5.0
         live = len(t.live_keys())
         # Gone for good: nothing more is made once they stopped.
