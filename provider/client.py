@@ -311,9 +311,14 @@ def _ctx(context: Mapping[str, str] | None) -> dict[str, str] | None:
     return dict(context) if context else None
 
 
+# The tag a Pulumi stack puts on each key it creates: a digest of the resource's URN, so that the next
+# `up` finds a key whose create the engine lost (provider/resources/_common.py). Not one of the program's tags.
+OWNER_TAG = "pulumi-owner"
+
+
 def tags_of(key: model.Key) -> dict[str, str]:
-    """A key's tags as a plain dict."""
-    return dict(key.tags)
+    """A key's tags as a plain dict, without the owner mark (it is the provider's, not the program's)."""
+    return {k: v for k, v in key.tags.items() if k != OWNER_TAG}
 
 
 def _every(page: Callable[[int], tuple[tuple[T, ...], int]]) -> list[T]:

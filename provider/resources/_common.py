@@ -14,6 +14,7 @@ import binascii
 import contextlib
 import copy
 import datetime as dt
+import hashlib
 import os
 import re
 import secrets
@@ -30,7 +31,7 @@ from pulumi.runtime import rpc
 
 from .. import config as kms_config
 from ..backend import Backend
-from ..client import KmsClient
+from ..client import OWNER_TAG, KmsClient
 from ..domain import model, rules
 from ..domain.errors import KmsError, NotFound
 
@@ -44,6 +45,11 @@ AUTONAMED = "__autonamed"  # True when check generated key_name
 IMPORT_ID = "__import_id"  # ResourceOptions(import_=ID), turned into an adoption by create
 TIMEOUT = "__create_timeout"  # seconds, from ResourceOptions(custom_timeouts=CustomTimeouts(create=...))
 TARGET_USAGE = "__target_key_usage"  # the usage of the key a KeyAlias is to name, as the program knows it
+OWNER = "__owner"  # digest of the resource's URN: marks what its create makes (see "Lost creates" below)
+# Put into Check's `news` by this project's provider host (tools/engine/kms_provider_host.py), never by a
+# program: the URN and the engine's random seed of CheckRequest, which pulumi.dynamic does not hand over.
+CHECK_URN = "__check_urn"
+CHECK_SEED = "__check_seed"
 
 DEFAULT_CREATE_TIMEOUT = 600.0  # the engine's own default for a create without custom timeouts
 DELETE_WAIT = 60.0  # how long a primary waits for its replicas to be scheduled for deletion
@@ -320,9 +326,106 @@ def decode_material(value: str) -> bytes:
         raise ValueError("key_material must be base64") from None
 
 
-def autoname(base: str) -> str:
-    """A legal key name from a resource name plus a random suffix, so replacements never collide."""
-    suffix = "-" + secrets.token_hex(4)
+# --- lost creates -----------------------------------------------------------------------------------------
+# A `pulumi up` killed while a create runs leaves a key the engine never recorded (Pulumi keeps a pending
+# "creating" operation instead, https://www.pulumi.com/docs/iac/concepts/state-and-backends/#pending-operations).
+# The next create of the same resource must find that key and take it over instead of making a second one.
+# Only what both clouds' APIs offer is used: the key's name (Huawei Cloud's key alias, Volcengine's keyring +
+# key name: unique in a region in both) and a tag (TagResources / the tags of create-key).
+#
+# * The owner mark: tag OWNER_TAG = a digest of the resource's URN (project, stack, type, parents, name), so
+#   a key is never taken over by another stack or another resource.
+# * The autoname: a digest of the owner and of the key this one replaces (none for a first create), so it is
+#   the same name when a lost create is retried and a new one for each replacement. The engine checks a
+#   replacement twice with one random seed, first with the old inputs (which hold the old name), then without
+#   them; the seed ties the second check to the first.
+# With pulumi.dynamic's stock host (no URN, no seed reach `check`) names stay random and nothing is marked:
+# a lost create then leaves a key that `up` does not find (docs/resources.md).
+_predecessors: dict[str, str] = {}
+_predecessors_lock = threading.Lock()
+_adopted: set[str] = set()
+
+
+def owner_of(urn: str) -> str:
+    return hashlib.sha256(urn.encode()).hexdigest()[:32]
+
+
+def check_identity(news: Props) -> tuple[str | None, str | None]:
+    """The owner digest and the engine's random seed of this Check, when the provider host passed them."""
+    urn, seed = news.get(CHECK_URN), news.get(CHECK_SEED)
+    owner = owner_of(urn) if isinstance(urn, str) and urn.startswith("urn:pulumi:") else None
+    return owner, seed if isinstance(seed, str) and seed else None
+
+
+def note_predecessor(seed: str | None, name: str) -> None:
+    """Check saw the old inputs of a registration: a replacement checked next with this seed replaces `name`."""
+    if seed:
+        with _predecessors_lock:
+            if len(_predecessors) > 100_000:  # one entry per registration of a deployment: bounded anyway
+                _predecessors.clear()
+            _predecessors[seed] = name
+
+
+def predecessor(seed: str | None) -> str:
+    with _predecessors_lock:
+        return _predecessors.get(seed or "", "")
+
+
+def owner_tags(tags: Mapping[str, str] | None, owner: str | None) -> dict[str, str]:
+    """The tags a create sends: the program's, plus the owner mark where the key has room (20 tags a key)."""
+    out = dict(tags or {})
+    if owner and len(out) < rules.MAX_TAGS:
+        out[OWNER_TAG] = owner
+    return out
+
+
+def owned(key: model.Key, owner: str | None, autonamed: bool) -> bool:
+    """Whether `key`, found under the name this resource's create asks for, is what a lost create of this
+    resource made: it carries this resource's owner mark, or it carries none (a create lost before its tags
+    were set, Huawei Cloud tags after create-key) and the name is an autoname, which embeds the owner digest."""
+    if not owner or key.state == rules.KeyState.PENDING_DELETE:
+        return False
+    mark = dict(key.tags).get(OWNER_TAG)
+    return mark == owner or (mark is None and autonamed)
+
+
+def find_named(c: KmsClient, name: str, keyring: str | None = None) -> model.Key | None:
+    """The key of this region named `name` (in `keyring`), with its tags; None when there is none. Volcengine
+    (and the emulator) describe a key by keyring and name; Huawei Cloud's describe-key takes only an id, so
+    there the region's keys are listed (list-keys answers each key's alias) and the one found is described."""
+    s = settings()
+    if not s.embedded and s.dialect == "huaweicloud":
+        found = next((k for k in c.list_keys() if k.name == name), None)
+        return None if found is None else c.describe_key(found.key_id)
+    try:
+        return c.describe_key(model.KeyRef(keyring=keyring or rules.DEFAULT_KEYRING, name=name))
+    except NotFound:
+        return None
+
+
+def adopted(key_id: str) -> None:
+    """Remember that a create of this process answered an existing key (see `was_adopted`)."""
+    _adopted.add(key_id)
+
+
+def was_adopted(key_id: str) -> bool:
+    """Whether a create of this process (this deployment) answered this existing key. A forced replacement
+    (`pulumi up --replace`, a taint) checks without the old inputs, so its create may find the very key it
+    replaces: the engine's delete of the old resource must then leave that key alone (the provider host asks)."""
+    return key_id in _adopted
+
+
+# The provider host sets this when the engine is gone: waits stop instead of starting more calls.
+engine_gone = threading.Event()
+
+
+def autoname(base: str, owner: str | None = None, replaces: str = "") -> str:
+    """A legal key name from a resource name plus a suffix: a digest of the owner and of the name of the key
+    this one replaces when the owner is known (stable across a retry, new for each replacement), else random."""
+    if owner:
+        suffix = "-" + hashlib.sha256(f"{owner}\0{replaces}".encode()).hexdigest()[:8]
+    else:
+        suffix = "-" + secrets.token_hex(4)
     cleaned = "".join(c if rules.NAME_RE.match(c) else "-" for c in base) or "key"
     if cleaned.startswith(rules.ALIAS_PREFIX):
         cleaned = "key-" + cleaned
@@ -466,13 +569,15 @@ def wait_state(c: KmsClient, key_id: str, want: Iterable[str], timeout: float, w
         key = c.describe_key(key_id)
         if key.state in wanted:
             return key
+        if engine_gone.is_set():
+            raise ProviderError(f"{what}: the Pulumi engine is gone; stopped waiting for key {key_id}")
         left = deadline - time.monotonic()
         if left <= 0:
             raise ProviderError(
                 f"{what}: key {key_id} in {c.region} is still {key.state} after {timeout:.0f}s "
                 f"(waiting for {' or '.join(sorted(wanted))}); run the update again to pick it up"
             )
-        time.sleep(min(delay, left))
+        engine_gone.wait(min(delay, left))  # a sleep that ends when the engine goes away
         delay = min(delay * 2, 5.0)
 
 

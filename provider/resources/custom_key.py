@@ -19,7 +19,7 @@ from ..client import KmsClient, tags_of
 from ..domain import model, rules
 from ..domain.errors import KmsError, NotFound
 from . import _common as common
-from ._common import AUTONAME, AUTONAMED, IMPORT_ID, Checker, Props, ProviderError, is_unknown
+from ._common import AUTONAME, AUTONAMED, IMPORT_ID, OWNER, Checker, Props, ProviderError, is_unknown
 
 ORIGINS = {rules.Origin.KMS: "kms", rules.Origin.EXTERNAL: "external"}
 REPLACES = ("region", "key_spec", "key_usage", "origin", "keyring_name")
@@ -124,7 +124,7 @@ class CustomKeyProvider(common.BaseProvider):
             ins["tags"] = c.tags("tags", news.get("tags"))
         _check_material(c, news.get("key_material"), spec, origin, ins)
         _check_name(c, olds, news, ins)
-        for key in (AUTONAME, IMPORT_ID):
+        for key in (AUTONAME, IMPORT_ID, OWNER):
             if news.get(key) is not None:
                 ins[key] = news[key]
         return dynamic.CheckResult({k: v for k, v in ins.items() if v is not None}, c.failures)
@@ -153,6 +153,9 @@ class CustomKeyProvider(common.BaseProvider):
         try:
             if props.get(IMPORT_ID):
                 return self._adopt(c, props, what)
+            lost = _lost_create(c, props)
+            if lost is not None:
+                return self._take_over(c, lost, props, what)
             key = c.create_key(
                 props["key_name"],
                 key_spec=props["key_spec"],
@@ -161,7 +164,7 @@ class CustomKeyProvider(common.BaseProvider):
                 keyring_name=props["keyring_name"],
                 description=props.get("description") or None,
                 enterprise_project=props["enterprise_project"],
-                tags=props.get("tags") or None,
+                tags=common.owner_tags(props.get("tags"), props.get(OWNER)) or None,
                 client_token=secrets.token_hex(16),
             )
         except KmsError as err:
@@ -176,6 +179,21 @@ class CustomKeyProvider(common.BaseProvider):
         except BaseException:
             common.roll_back(c, key.key_id, what)
             raise
+        return dynamic.CreateResult(key.key_id, _outs(key, props, public_key))
+
+    def _take_over(self, c: KmsClient, key: model.Key, props: Props, what: str) -> dynamic.CreateResult:
+        """The key a lost create of this resource made (see `_lost_create`): make it match the program. It is
+        never rolled back on failure: the next `up` takes it over again."""
+        live = _live_inputs(key, props)
+        wrong = [f"{p} is {live[p]!r}, the program says {props.get(p)!r}" for p in REPLACES if live[p] != props.get(p)]
+        if wrong:
+            raise ProviderError(
+                f"{what}: key {key.key_id} named {key.name} was made by an interrupted create of this resource but "
+                "does not match the program: " + "; ".join(wrong) + "; schedule it for deletion (kmsctl keys "
+                "schedule-deletion) or change the program back"
+            )
+        common.adopted(key.key_id)
+        key, public_key = _converge(c, key, {}, props, None)
         return dynamic.CreateResult(key.key_id, _outs(key, props, public_key))
 
     def _adopt(self, c: KmsClient, props: Props, what: str) -> dynamic.CreateResult:
@@ -273,8 +291,23 @@ def _check_material(
             c.fail("key_material", f"key_material for {spec} must be {want} bytes, got {len(raw)}")
 
 
+def _lost_create(c: KmsClient, props: Props) -> model.Key | None:
+    """The key an earlier create of this very resource made before the engine lost it (a killed `up`): the
+    live key under the name this create asks for that carries this resource's owner mark (see _common)."""
+    owner = props.get(OWNER)
+    if not owner:
+        return None
+    key = common.find_named(c, props["key_name"], props.get("keyring_name"))
+    if key is None or key.multi_region_type == rules.MultiRegionType.REPLICA:
+        return None
+    return key if common.owned(key, owner, bool(props.get(AUTONAMED))) else None
+
+
 def _check_name(c: Checker, olds: Props, news: Props, ins: Props) -> None:
     name = news.get("key_name")
+    owner, seed = common.check_identity(news)
+    if owner:
+        ins[OWNER] = owner
     existing = any(not k.startswith("__") for k in olds)
     if is_unknown(name):
         ins["key_name"], ins[AUTONAMED] = name, False
@@ -283,12 +316,15 @@ def _check_name(c: Checker, olds: Props, news: Props, ins: Props) -> None:
             c.rule("key_name", lambda: rules.key_name(name, "key_name"))
         ins["key_name"], ins[AUTONAMED] = name, False
     elif olds.get(AUTONAMED) and olds.get("key_name"):
-        # Stable across previews and updates; a replacement re-checks without olds and gets a new name.
+        # Stable across previews and updates; a replacement re-checks without olds (same seed) and gets a new
+        # name, derived from this one.
         ins["key_name"], ins[AUTONAMED] = olds["key_name"], True
+        common.note_predecessor(seed, str(olds["key_name"]))
     elif existing or news.get(IMPORT_ID):
         ins[AUTONAMED] = False  # an adopted key, or one whose name was dropped: it keeps its name
     else:
-        ins["key_name"], ins[AUTONAMED] = common.autoname(str(news.get(AUTONAME) or "key")), True
+        base = str(news.get(AUTONAME) or "key")
+        ins["key_name"], ins[AUTONAMED] = common.autoname(base, owner, common.predecessor(seed)), True
 
 
 def _wire_origin(origin: str) -> str:

@@ -17,7 +17,7 @@ from .. import config as kms_config
 from .. import typing as kinds
 from ..client import KmsClient
 from ..domain import model, rules
-from ..domain.errors import InvalidOperation, KmsError, NotFound
+from ..domain.errors import Conflict, InvalidOperation, KmsError, NotFound
 from . import _common as common
 from ._common import IMPORT_ID, TARGET_USAGE, Checker, Props, ProviderError, is_unknown
 
@@ -71,7 +71,7 @@ class KeyAliasProvider(common.BaseProvider):
                     raise ProviderError(f"KeyAlias {name} in {region}: import_: no such alias")
                 alias = _retarget(c, name, props["target_key_id"])
             else:
-                alias = c.create_alias(name, props["target_key_id"])
+                alias = _create(c, name, props["target_key_id"])
             outs = _outs(c, alias, region)
         except KmsError as err:
             raise common.failure(f"KeyAlias {name} in {region}: create", err) from None
@@ -112,6 +112,18 @@ class KeyAliasProvider(common.BaseProvider):
             return  # already gone, e.g. with the key it named
         except KmsError as err:
             raise common.failure(f"KeyAlias {name} in {region}: delete", err) from None
+
+
+def _create(c: KmsClient, name: str, target: str) -> model.Alias:
+    """Make the alias; one that already names the target key is taken over: a create the engine lost (a
+    killed `up`) made it. An alias naming any other key is not this resource's: the conflict stands."""
+    try:
+        return c.create_alias(name, target)
+    except Conflict:
+        standing = _find(c, name)
+        if standing is None or standing.key_id != common.canonical_id(c, target):
+            raise
+        return standing
 
 
 def _find(c: KmsClient, name: str) -> model.Alias | None:

@@ -19,7 +19,7 @@ from ..client import KmsClient, tags_of
 from ..domain import model, rules
 from ..domain.errors import Conflict, KmsError, NotFound
 from . import _common as common
-from ._common import IMPORT_ID, TIMEOUT, Checker, Props, ProviderError, is_unknown
+from ._common import IMPORT_ID, OWNER, TIMEOUT, Checker, Props, ProviderError, is_unknown
 
 REPLACES = ("primary_key_id", "primary_region", "replica_region")
 UPDATES = ("key_name", "description", "enabled", "pending_days", "tags")
@@ -74,6 +74,9 @@ class ReplicaKeyProvider(common.BaseProvider):
         )
         if news.get("tags") is not None:  # omitted: the replica's tags are not managed here
             ins["tags"] = c.tags("tags", news.get("tags"))
+        owner, _seed = common.check_identity(news)
+        if owner:
+            ins[OWNER] = owner
         for key in (TIMEOUT, IMPORT_ID, "key_spec", "key_usage"):
             # key_spec and key_usage: the primary's, from the program, so that a preview knows them (an alias
             # on this replica is replaced when the usage changes); the live values replace them on create.
@@ -116,12 +119,12 @@ class ReplicaKeyProvider(common.BaseProvider):
                         replica_region,
                         replica_key_name=props.get("key_name"),
                         description=props.get("description"),
-                        tags=props.get("tags") or None,
+                        tags=common.owner_tags(props.get("tags"), props.get(OWNER)) or None,
                         client_token=secrets.token_hex(16),
                     )
                     old_tags = dict(props.get("tags") or {})
                 except Conflict as err:
-                    replica = _adopt_standing(pc, rc, primary, replica_region, err)
+                    replica = _adopt_standing(pc, rc, primary, replica_region, err, props)
                     old_tags = {}
             if replica.state == rules.KeyState.PENDING_DELETE:
                 replica = rc.cancel_key_deletion(replica.key_id)
@@ -180,13 +183,19 @@ class ReplicaKeyProvider(common.BaseProvider):
 
 
 def _adopt_standing(
-    pc: KmsClient, rc: KmsClient, primary: model.Key, region: str, err: Conflict
+    pc: KmsClient, rc: KmsClient, primary: model.Key, region: str, err: Conflict, props: Props
 ) -> model.Key:
-    """ReplicateKey answered Conflict: if the primary already has a replica in the region, take it over."""
+    """ReplicateKey answered Conflict: if the primary already has a replica in the region (a create the engine
+    lost, or one that timed out), take it over. Volcengine (and the emulator) name a primary's replicas; Huawei
+    Cloud's answers never do, so there the replica is the key of the region under the replica's name that
+    carries this resource's owner mark (see _common)."""
     primary = pc.describe_key(primary.key_id)
     for r in primary.replicas:
         if r.region == region:
             return rc.describe_key(r.key_id)
+    found = common.find_named(rc, props.get("key_name") or primary.name)
+    if found is not None and found.key_id != primary.key_id and common.owned(found, props.get(OWNER), False):
+        return found
     raise err  # a name conflict, not a standing replica
 
 

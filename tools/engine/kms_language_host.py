@@ -9,7 +9,9 @@ using the stubs that ship with the pinned `pulumi` Python SDK.
 Two modes:
 
 * host (what the engine starts): `kms_language_host.py [flags] ENGINE_ADDRESS` listens on 127.0.0.1,
-  prints the port on stdout and serves LanguageRuntime until the engine kills it (or its parent goes away).
+  prints the port on stdout and serves LanguageRuntime until the engine kills it, or until the engine is gone:
+  its parent process changed or the engine's gRPC health service no longer answers (as Pulumi's own plugins
+  watch it with rpcutil.Healthcheck). Then it starts no new program, stops the running one and exits.
 * exec (what the host starts for each Run): `kms_language_host.py --exec` reads the run request from the
   environment, configures the SDK's runtime settings and runs the program's entry point inside a stack, in a
   fresh interpreter, like the upstream host does.
@@ -32,6 +34,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Iterator
 from concurrent import futures
@@ -45,6 +48,9 @@ PROVIDER_SHIM = "pulumi-resource-pulumi-python"
 PROVIDER_HOST_MARKER = "kms_provider_host"  # what tools/engine/kms_provider_host.py's shim runs
 # Exit code of the exec child when it already reported the error to the engine (the engine then "bails").
 BAIL_EXIT = 32
+WATCH_EVERY = 0.5  # seconds between looks at the parent process
+HEALTH_EVERY = 2.0  # seconds between health checks of the engine
+CHILD_GRACE = 3.0  # seconds a program gets to stop after SIGTERM once the engine is gone
 
 
 def _sdk_version() -> str:
@@ -124,6 +130,21 @@ def _install_dependencies(options: dict[str, Any], root_directory: str) -> Itera
             raise RuntimeError(f"kms language host: `{' '.join(cmd)}` failed with exit code {proc.returncode}")
 
 
+def engine_alive(channel: Any) -> bool:
+    """One call of the engine's grpc.health.v1.Health/Check: an engine that answers (UNIMPLEMENTED included,
+    as rpcutil.Healthcheck treats it) is alive; one that cannot be reached is gone."""
+    import grpc
+
+    check = channel.unary_unary(
+        "/grpc.health.v1.Health/Check", request_serializer=lambda _: b"", response_deserializer=lambda b: b
+    )
+    try:
+        check(None, timeout=5.0)
+    except grpc.RpcError as err:
+        return err.code() not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+    return True
+
+
 def _serve(engine_address: str) -> None:
     import grpc
     from google.protobuf import empty_pb2, json_format
@@ -173,6 +194,8 @@ def _serve(engine_address: str) -> None:
             )
 
         def Run(self, request, context):  # noqa: N802
+            if stop.is_set():
+                return language_pb2.RunResponse(error="kms language host: the Pulumi engine is gone")
             info = request.info if request.HasField("info") else None
             options = json_format.MessageToDict(info.options) if info and info.HasField("options") else {}
             root_directory = info.root_directory if info else ""
@@ -210,6 +233,8 @@ def _serve(engine_address: str) -> None:
                 return language_pb2.RunResponse(error=f"kms language host: cannot start {python}: {exc}")
             with lock:
                 children.add(child)
+                if stop.is_set():  # the engine went away while the program was starting
+                    child.terminate()
             try:
                 code = child.wait()
             finally:
@@ -227,23 +252,37 @@ def _serve(engine_address: str) -> None:
                     child.terminate()
             return empty_pb2.Empty()
 
+    stop = threading.Event()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8), options=_GRPC_CHANNEL_OPTIONS)
     language_pb2_grpc.add_LanguageRuntimeServicer_to_server(Host(), server)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     print(port, flush=True)
 
-    stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     parent = os.getppid()
-    # The engine kills its plugins when done; if it dies first we notice that our parent changed.
-    while not stop.wait(1.0):
+    channel = grpc.insecure_channel(engine_address) if engine_address else None
+    next_health = time.monotonic() + HEALTH_EVERY
+    # The engine kills its plugins when done; if it dies first, our parent changes or its health check fails.
+    while not stop.wait(WATCH_EVERY):
         if os.getppid() != parent:
             break
+        if channel is not None and time.monotonic() >= next_health:
+            if not engine_alive(channel):
+                break
+            next_health = time.monotonic() + HEALTH_EVERY
+    stop.set()
     with lock:
-        for child in children:
-            child.terminate()
+        running = list(children)
+    for child in running:
+        child.terminate()
+    deadline = time.monotonic() + CHILD_GRACE
+    for child in running:
+        try:
+            child.wait(max(deadline - time.monotonic(), 0.01))
+        except subprocess.TimeoutExpired:
+            child.kill()
     server.stop(grace=0.5)
 
 

@@ -7,6 +7,16 @@ Read takes the provider of the resource type named in the URN (`pulumi-python:dy
 `provider.resources.CustomKeyProvider`), serialized exactly as a program serializes it; everything else is
 the SDK's own servicer, unchanged.
 
+Two more things that the stock host lacks:
+
+* Check of this project's resources also hands the provider the resource's URN and the engine's random seed
+  (CheckRequest.randomSeed), as hidden `__check_urn` / `__check_seed` inputs: they make autonames stable
+  across a retry of a create the engine lost, and mark what a create makes with its owner
+  (provider/resources/_common.py, "lost creates").
+* The host dies with the engine: it watches its parent process and the engine's gRPC health service (as
+  Pulumi's own Go plugins do with rpcutil.Healthcheck). Once the engine is gone it starts no new call, stops
+  the waits of calls in flight, lets them finish for a few seconds and exits.
+
 scripts/setup-engine.sh's `pulumi-resource-pulumi-python` shim runs this file ($KMS_PROVIDER_HOST, else this
 clone's tools/engine/kms_provider_host.py). The language host tells programs that it does (see
 `provider.resources._common.engine_imports`), so that `import_` is left to the engine instead of being turned
@@ -19,12 +29,19 @@ import importlib
 import importlib.util
 import os
 import sys
+import threading
+import time
 import types
+from concurrent import futures
 from pathlib import Path
 from typing import Any
 
 TYPE_PREFIX = "pulumi-python:dynamic/kms:"
 RESOURCES = ("CustomKey", "ReplicaKey", "KeyAlias", "KeyTags")
+CHECK_URN, CHECK_SEED = "__check_urn", "__check_seed"  # provider.resources._common reads them
+WATCH_EVERY = 0.5  # seconds between looks at the parent process
+HEALTH_EVERY = 2.0  # seconds between health checks of the engine
+IN_FLIGHT_GRACE = 5.0  # seconds calls already running get to finish once the engine is gone
 
 
 def _sdk_host() -> types.ModuleType:
@@ -46,8 +63,7 @@ def provider_for(urn: str) -> str:
     """The serialized provider of the resource type in `urn` (urn:pulumi:STACK::PROJECT::TYPE::NAME)."""
     from pulumi.dynamic.dynamic import serialize_provider
 
-    parts = urn.split("::")
-    type_ = parts[2] if len(parts) >= 4 else ""
+    type_ = resource_type(urn)
     name = type_.removeprefix(TYPE_PREFIX)
     if not type_.startswith(TYPE_PREFIX) or name not in RESOURCES:
         known = ", ".join(TYPE_PREFIX + r for r in RESOURCES)
@@ -56,13 +72,105 @@ def provider_for(urn: str) -> str:
     return str(serialize_provider(getattr(resources, f"{name}Provider")()))
 
 
-def main() -> None:
+def ours(urn: str) -> bool:
+    """Whether the URN names one of this project's resources (only those are handed the URN and seed)."""
+    type_ = resource_type(urn)
+    return type_.startswith(TYPE_PREFIX) and type_.removeprefix(TYPE_PREFIX) in RESOURCES
+
+
+def resource_type(urn: str) -> str:
+    """The resource's own type in urn:pulumi:STACK::PROJECT::QUALIFIED_TYPE::NAME, where QUALIFIED_TYPE is the
+    types of its parents and its own joined by `$` (Pulumi's URN format)."""
+    parts = urn.split("::")
+    return parts[2].rsplit("$", 1)[-1] if len(parts) >= 4 else ""
+
+
+def _resources_common() -> Any | None:
+    """provider.resources._common as the providers loaded it; None where the program has no such package."""
+    try:
+        return importlib.import_module("provider.resources._common")
+    except ImportError:
+        return None
+
+
+def engine_alive(channel: Any) -> bool:
+    """One call of the engine's grpc.health.v1.Health/Check: an engine that answers (UNIMPLEMENTED included,
+    as rpcutil.Healthcheck treats it) is alive; one that cannot be reached is gone."""
+    import grpc
+
+    check = channel.unary_unary(
+        "/grpc.health.v1.Health/Check", request_serializer=lambda _: b"", response_deserializer=lambda b: b
+    )
+    try:
+        check(None, timeout=5.0)
+    except grpc.RpcError as err:
+        return err.code() not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+    return True
+
+
+def watch_engine(engine_address: str, gone: threading.Event) -> None:
+    """Return once the engine is gone: our parent changed (the engine was killed) or its health check fails."""
+    import grpc
+
+    parent = os.getppid()
+    channel = grpc.insecure_channel(engine_address) if engine_address else None
+    next_health = time.monotonic() + HEALTH_EVERY
+    while not gone.wait(WATCH_EVERY):
+        if os.getppid() != parent:
+            break
+        if channel is not None and time.monotonic() >= next_health:
+            if not engine_alive(channel):
+                break
+            next_health = time.monotonic() + HEALTH_EVERY
+    gone.set()
+
+
+def main(argv: list[str] | None = None) -> None:
+    # The engine passes its own address last (flags before it are ignored, as the stock host ignores all).
+    positional = [a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-")]
+    engine_address = positional[-1] if positional else ""
     # As under `python -m pulumi.dynamic`: modules of the program's directory (its providers) import.
     sys.path[0] = os.getcwd()
     sdk = _sdk_host()
+    import grpc
+    from google.protobuf import empty_pb2
     from pulumi.runtime import rpc
+    from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
+    from pulumi.runtime.proto import provider_pb2_grpc
+
+    gone = threading.Event()
+
+    def refuse_when_gone(context: Any) -> None:
+        if gone.is_set():
+            context.abort(grpc.StatusCode.UNAVAILABLE, "the Pulumi engine is gone: this provider host is stopping")
 
     class Servicer(sdk.DynamicResourceProviderServicer):  # type: ignore[name-defined,misc]
+        def Check(self, request: Any, context: Any) -> Any:  # noqa: N802 (gRPC method name)
+            refuse_when_gone(context)
+            if not ours(request.urn):
+                return super().Check(request, context)
+            copy = type(request)()
+            copy.CopyFrom(request)
+            copy.news.update({CHECK_URN: request.urn, CHECK_SEED: request.randomSeed.hex()})
+            return super().Check(copy, context)
+
+        def Create(self, request: Any, context: Any) -> Any:  # noqa: N802
+            refuse_when_gone(context)
+            return super().Create(request, context)
+
+        def Update(self, request: Any, context: Any) -> Any:  # noqa: N802
+            refuse_when_gone(context)
+            return super().Update(request, context)
+
+        def Delete(self, request: Any, context: Any) -> Any:  # noqa: N802
+            refuse_when_gone(context)
+            common = _resources_common() if ours(request.urn) else None
+            if common is not None and common.was_adopted(request.id):
+                # A forced replacement whose create found and took over this very key (see was_adopted): the
+                # resource now is that key, so the old resource's delete must leave it alone.
+                return empty_pb2.Empty()
+            return super().Delete(request, context)
+
         def Read(self, request: Any, context: Any) -> Any:  # noqa: N802 (gRPC method name)
             props = rpc.deserialize_properties(request.properties)
             if sdk.PROVIDER_KEY in props:
@@ -79,7 +187,7 @@ def main() -> None:
             copy.properties.update({sdk.PROVIDER_KEY: serialized})
             response = super().Read(copy, context)
             if not response.id:
-                type_ = request.urn.split("::")[2]
+                type_ = resource_type(request.urn)
                 context.abort(
                     grpc.StatusCode.NOT_FOUND,
                     f"import of {type_} {request.id}: no such key or alias (an id or alias of the stack's region "
@@ -87,8 +195,22 @@ def main() -> None:
                 )
             return response
 
-    sdk.DynamicResourceProviderServicer = Servicer  # main() builds the servicer by this name
-    sdk.main()
+    # pulumi.dynamic's main(), plus the watch on the engine.
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4), options=_GRPC_CHANNEL_OPTIONS)
+    provider_pb2_grpc.add_ResourceProviderServicer_to_server(Servicer(), server)
+    port = server.add_insecure_port(address="127.0.0.1:0")
+    server.start()
+    sys.stdout.buffer.write(f"{port}\n".encode())
+    sys.stdout.flush()
+    try:
+        watch_engine(engine_address, gone)
+    except KeyboardInterrupt:
+        gone.set()
+    common = _resources_common() if "provider.resources._common" in sys.modules else None
+    if common is not None:
+        common.engine_gone.set()  # waits of calls in flight stop
+    server.stop(grace=IN_FLIGHT_GRACE).wait(IN_FLIGHT_GRACE + 1)
+    os._exit(0)  # threads of calls that ignored the grace must not keep the process alive
 
 
 if __name__ == "__main__":
