@@ -52,7 +52,9 @@ class KmsClient:
         tags: Mapping[str, str] | None = None,
         client_token: str | None = None,
         rotation_days: int | None = None,
+        multi_region: bool | None = None,
     ) -> model.Key:
+        """`multi_region`: created replicable where the cloud needs it so (Volcengine's MultiRegion)."""
         return self._key(
             model.CreateKey(
                 name=key_name,
@@ -65,6 +67,7 @@ class KmsClient:
                 tags=dict(tags or {}),
                 client_token=client_token,
                 rotation_days=rotation_days,
+                multi_region=multi_region,
             )
         )
 

@@ -67,6 +67,9 @@ def get_alias(alias_name: str, region: str | None = None, opts: pulumi.InvokeOpt
     del opts
     c = _client(region)
     what = f"get_alias({alias_name!r})"
+    can = common.capabilities(_config())
+    if not can.aliases:
+        raise common.ProviderError(f"{what}: " + can.lacking("aliases", "get_alias"))
     try:
         alias = next((a for a in c.list_aliases() if a.name == alias_name), None)
     except KmsError as err:
@@ -93,10 +96,13 @@ def get_alias_output(
     return pulumi.Output.all(alias_name, region).apply(lambda v: get_alias(v[0], v[1], opts))
 
 
-def _client(region: str | None) -> KmsClient:
+def _config() -> dict[str, str]:
     # The program's stack configuration (a plain Python process outside a stack has none: the environment).
-    config = {k: v for k in common.CONFIG_KEYS if (v := pulumi.runtime.get_config(f"kms:{k}"))}
-    return common.client(region, config)
+    return {k: v for k in common.CONFIG_KEYS if (v := pulumi.runtime.get_config(f"kms:{k}"))}
+
+
+def _client(region: str | None) -> KmsClient:
+    return common.client(region, _config())
 
 
 def _describe(c: KmsClient, ref: str, what: str) -> model.Key:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ...domain import model, rules
+from ...domain import model
 from ...domain.errors import Conflict, InvalidParameter, UndefinedError
 from ...domain.rules import DEFAULT_KEYRING, PENDING_DAYS_DEFAULT
 from ...emulator.crypto import MAC_ALGORITHMS
@@ -399,7 +399,6 @@ HANDLERS: dict[type[model.Action], Callable[[Session, Any], model.Result]] = {
 
 
 def execute(region: str, action: model.Action, send: Send, projects: Mapping[str, str]) -> model.Result:
-    rules.catalog().region(region)  # before a project id is made of it
     if projects and region not in projects:
         # With project ids configured (a real account) a region without one has no path to name it.
         raise InvalidParameter(
