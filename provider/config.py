@@ -135,10 +135,10 @@ def open_backend(s: Settings) -> Backend:
     from .dialects import dialect
 
     chosen = dialect(s.dialect)
-    if s.project_ids:
+    if s.dialect == "huaweicloud":
         from .dialects.huaweicloud import HuaweiCloud
 
-        chosen = HuaweiCloud(project_ids=s.project_ids)
+        chosen = HuaweiCloud(project_ids=s.project_ids or None, catalog=s.catalog)
     return HttpBackend(s.endpoint, access_key=s.access_key, secret_key=s.secret_key, dialect=chosen)
 
 

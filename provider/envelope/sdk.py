@@ -84,7 +84,7 @@ def _wrap(client: KmsClient, refs: list[KeyRef], ctx: dict[str, str]) -> tuple[b
         for ref in refs[1:]:
             c = client.in_region(ref.region)
             try:
-                key_id, wrapped = c.encrypt_naming_key(ref.key, bytes(data_key), ctx or None)
+                key_id, wrapped = c.encrypt_naming_key(ref.key, bytes(data_key), ctx or None, data_key=True)
                 entries.append(fmt.EncryptedDataKey(ref.region, _trn(c, key_id), key_id, wrapped))
             except KmsError as err:
                 raise DataKeyUnavailable(f"cannot wrap the data key under key {ref.key} in region {ref.region}: "
@@ -103,7 +103,7 @@ def _unwrap(client: KmsClient, ref: KeyRef, header: fmt.Header) -> bytearray:
     reasons: list[str] = []
     for entry in sorted(header.entries, key=lambda e: e.region != ref.region):
         try:
-            _, plaintext = c.decrypt(entry.blob, ctx, key_id=ref.key)
+            _, plaintext = c.decrypt(entry.blob, ctx, key_id=ref.key, data_key=True)
         except (NotFound, InvalidParameter) as err:
             reasons.append(str(err))
             continue

@@ -532,7 +532,7 @@ def retire_key(
     if can.aliases:  # a cloud without aliases (Volcengine) has none to free
         for alias in c.list_aliases(key_id):
             with contextlib.suppress(NotFound):
-                c.delete_alias(alias.name)
+                c.delete_alias(alias.name, key_id)
     original = key.name
     c.update_key(key_id, new_key_name=retired_name(original))
     while True:

@@ -106,7 +106,7 @@ class KeyAliasProvider(common.BaseProvider):
     def delete(self, id_: str, props: Props) -> None:
         region, name = props["region"], props["alias_name"]
         try:
-            common.client(region).delete_alias(name)
+            common.client(region).delete_alias(name, props.get("target_key_id") or None)
         except NotFound:
             return  # already gone, e.g. with the key it named
         except KmsError as err:

@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ...domain import model
+from ...domain import model, rules
 from ...domain.capabilities import HUAWEICLOUD as CAPABILITIES
 from ...domain.errors import KmsError, Throttled
 from .. import HttpCall, Parsed, Results, Send, WireRequest, WireResponse, register, write_json
@@ -48,8 +48,10 @@ class HuaweiCloud:
     # What Huawei Cloud's API can do (no keyrings; answers name no replica links ...).
     capabilities = CAPABILITIES
 
-    def __init__(self, project_ids: Mapping[str, str] | None = None) -> None:
+    def __init__(self, project_ids: Mapping[str, str] | None = None,
+                 catalog: rules.RegionCatalog | None = None) -> None:
         self.project_ids = None if project_ids is None else dict(project_ids)
+        self.catalog = catalog  # the stack's region catalog (None: Huawei Cloud's, or KMS_REGION_CATALOG)
         self._ops = server.operations(self._region_of_project)
         # The route of a (method, path), kept: every request on a path routes the same. A request's own
         # fields go in its notes (authenticate, parse and shape each need them).
@@ -112,7 +114,7 @@ class HuaweiCloud:
 
     # --- client side ---------------------------------------------------------------------------------
     def execute(self, region: str, action: model.Action, send: Send) -> model.Result:
-        return client.execute(region, action, send, self.projects)
+        return client.execute(region, action, send, self.projects, self.catalog)
 
     def throttled(self, status: int, body: bytes) -> bool:
         # Only an error answer can be a throttling one: a success's body is not read here.

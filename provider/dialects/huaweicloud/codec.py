@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from ...domain import errors, model
+from ...domain import errors, model, times
 from ...domain.errors import InvalidParameter, KmsError
 from ...domain.rules import (
     DEFAULT_ENTERPRISE_PROJECT,
@@ -60,10 +60,14 @@ def millis(seconds: float | None) -> str | None:
     return None if seconds is None else str(int(seconds * 1000))
 
 
-def seconds(value: Any) -> float | None:
+def seconds(value: Any, field: str = "time") -> float | None:
+    """A time of an answer: KeyDetails' dates are millisecond strings; alias times are RFC 3339
+    (`2024-04-01T00:00:00Z` in the API reference's examples). Both are read, as are epoch seconds."""
     if value in (None, ""):
         return None
-    return int(value) / 1000
+    if isinstance(value, str) and value.isdigit():
+        return int(value) / 1000  # Huawei's key dates are always milliseconds, whatever their size
+    return times.parse(value, field)
 
 
 def context_to_aad(context: Mapping[str, str] | None) -> str | None:
@@ -138,12 +142,17 @@ def _read_linked(raw: Mapping[str, Any]) -> model.LinkedKey:
     )
 
 
-def read_key(raw: Mapping[str, Any], tags: Mapping[str, str] | None = None) -> model.Key:
-    """A KeyDetails object (with or without our extensions) as the domain's Key."""
+def read_key(
+    raw: Mapping[str, Any], tags: Mapping[str, str] | None = None, rotation: Mapping[str, Any] | None = None
+) -> model.Key:
+    """A KeyDetails object as the domain's Key. KeyDetails names no primary or replica (the key reads as
+    single-region: the resources keep the links they know), no tags (`tags`, from list-key-tags) and no
+    rotation interval (`rotation`, get-key-rotation-status's answer)."""
+    rotation = rotation or {}
     try:
         multi = raw.get("multi_region_configuration") or {}
         state = STATES_BY_CODE[str(raw["key_state"])]
-        deletion = seconds(raw.get("scheduled_deletion_date"))
+        deletion = seconds(raw.get("scheduled_deletion_date"), "scheduled_deletion_date")
         primary = multi.get("primary_key")
         wire_tags = raw.get("tags")
         return model.Key(
@@ -159,14 +168,15 @@ def read_key(raw: Mapping[str, Any], tags: Mapping[str, str] | None = None) -> m
             description=str(raw.get("key_description") or ""),
             enterprise_project=enterprise_project_from_wire(str(raw.get("sys_enterprise_project_id") or "0"))
             or DEFAULT_ENTERPRISE_PROJECT,
-            created=seconds(raw.get("creation_date")) or 0.0,
-            updated=seconds(raw.get("update_date")) or seconds(raw.get("creation_date")) or 0.0,
+            created=seconds(raw.get("creation_date"), "creation_date") or 0.0,
+            updated=seconds(raw.get("update_date"), "update_date") or seconds(raw.get("creation_date")) or 0.0,
             tags=dict(tags) if tags is not None else {
                 str(t["key"]): str(t.get("value") or "") for t in wire_tags or ()
             },
             rotation_enabled=str(raw.get("key_rotation_enabled")).lower() == "true",
-            rotation_days=raw.get("rotation_interval"),
-            last_rotation=seconds(raw.get("last_rotation_time")),
+            rotation_days=_whole(raw.get("rotation_interval", rotation.get("rotation_interval"))),
+            last_rotation=seconds(raw.get("last_rotation_time") or rotation.get("last_rotation_time"),
+                                  "last_rotation_time"),
             deletion_date=deletion if state is KeyState.PENDING_DELETE else None,
             pending_days=raw.get("pending_days"),
             multi_region_type=MultiRegionType(multi.get("multi_region_key_type") or "NONE"),
@@ -186,10 +196,17 @@ def alias_entity(alias: model.Alias, domain_id: str) -> dict[str, Any]:
 
 
 def read_alias(raw: Mapping[str, Any], region: str) -> model.Alias:
-    return model.Alias(
-        name=str(raw["alias"]), key_id=str(raw["key_id"]), region=region, trn=str(raw.get("alias_urn") or ""),
-        created=seconds(raw.get("create_time")) or 0.0,
-    )
+    try:
+        return model.Alias(
+            name=str(raw["alias"]), key_id=str(raw["key_id"]), region=region, trn=str(raw.get("alias_urn") or ""),
+            created=seconds(raw.get("create_time"), "create_time") or 0.0,
+        )
+    except (KeyError, TypeError) as exc:
+        raise errors.UndefinedError(f"the answer's alias is not Huawei Cloud's alias object: {exc!r}") from None
+
+
+def _whole(value: Any) -> int | None:
+    return None if value in (None, "") else int(value)
 
 
 # --- errors ---------------------------------------------------------------------------------------
