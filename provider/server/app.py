@@ -17,7 +17,7 @@ import time
 import traceback
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
@@ -30,6 +30,7 @@ from ..dialects import DIALECTS, Dialect, Parsed, Results, WireRequest, WireResp
 from ..domain import model
 from ..domain.errors import AccessDenied, InvalidParameter, KmsError, Throttled, UndefinedError
 from ..emulator import Emulator
+from .emulator_api import EmulatorApi
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -50,6 +51,20 @@ INLINE: frozenset[type[model.Action]] = frozenset({
 })
 _UNDEFINED_MESSAGE = "Undefined Internal Error. Pls Contact With Admin."
 _SITE_PATHS = frozenset({"/openapi.json", "/healthz", "/docs"})
+
+
+class ServedApi(Protocol):
+    """The server side of a dialect: what `KmsApp` needs of whatever answers a request."""
+
+    def owns(self, req: WireRequest) -> bool: ...
+
+    def authenticate(self, req: WireRequest, secret_for: Callable[[str], str | None]) -> tuple[str, str]: ...
+
+    def parse(self, req: WireRequest) -> Parsed: ...
+
+    def shape(self, req: WireRequest, action: Parsed, result: Results) -> WireResponse: ...
+
+    def shape_error(self, req: WireRequest, error: KmsError) -> WireResponse: ...
 
 
 class RateLimiter:
@@ -91,7 +106,9 @@ class KmsApp:
         self._secrets = dict(credentials)
         self.limiter = RateLimiter(rate_limit) if rate_limit else None
         self.max_body = max_body
-        self.dialects = dialects if dialects is not None else tuple(DIALECTS.values())
+        # The emulator's own path comes first: it is outside every cloud's API (emulator_api.py).
+        self.dialects: tuple[ServedApi, ...] = (EmulatorApi(), *(dialects if dialects is not None
+                                                                else tuple(DIALECTS.values())))
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kms-write")
         from .openapi import published
 
@@ -132,7 +149,7 @@ class KmsApp:
         log.info("stopped: every write finished, the state is closed")
 
     # --- the action endpoint -------------------------------------------------------------------------
-    async def _handle(self, dialect: Dialect, head: WireRequest, receive: Receive, send: Send) -> None:
+    async def _handle(self, dialect: ServedApi, head: WireRequest, receive: Receive, send: Send) -> None:
         req = head
         close = False
         try:

@@ -30,7 +30,6 @@ END = "<!-- END GENERATED -->"
 REGION = "cn-north-4"
 REPLICA_REGION = "cn-east-3"
 _KEY_RESULTS = {"Key", "ReplicaKey"}
-OURS = {m.__name__ for m in wire.EXTENSIONS}
 
 
 class _Scenario:
@@ -80,10 +79,6 @@ def sample_results() -> dict[str, dict[str, Any]]:
         run("ListTagsForResources", ResourceType="keys", ResourceIds=[key])
         run("UntagResources", ResourceType="keys", ResourceIds=[key], TagKeys=["env"])
         run("ReplicateKey", KeyID=key, ReplicaRegion=REPLICA_REGION)
-        run("CreateAlias", AliasName="alias/doc", KeyID=key)
-        run("UpdateAlias", AliasName="alias/doc", KeyID=other)
-        run("ListAliases")
-        run("DeleteAlias", AliasName="alias/doc")
         blob = run("Encrypt", KeyID=key, Plaintext=b64(b"docs"), EncryptionContext={"purpose": "docs"})
         run("Decrypt", CiphertextBlob=blob["CiphertextBlob"], EncryptionContext={"purpose": "docs"})
         run("GenerateDataKey", KeyID=key, NumberOfBytes=32)
@@ -113,7 +108,6 @@ def sample_results() -> dict[str, dict[str, Any]]:
         run("CancelKeyDeletion", KeyID=doomed)
         run("CreateKeyring", KeyringName="doc-empty")
         run("DeleteKeyring", KeyringName="doc-empty")
-        run("AdvanceClock", Seconds=0)
         run.emulator.close()
         return run.results
 
@@ -197,17 +191,11 @@ def render(results: Mapping[str, Mapping[str, Any]] | None = None) -> str:
     lines += [f"| `{name}` | {kind} |" for name, kind in _fields(key_objects)]
     for action in wire.MODELS:
         lines += ["", f"### {action}", ""]
-        if action in OURS:
-            lines += ["**Ours, not Volcengine's API** (a real Volcengine endpoint does not have it).", ""]
-        if action == "AdvanceClock":
-            lines += ["Emulator only: moves the service clock (never the signature window).", ""]
         if wire.METHODS[action] == "GET":
             lines += ["Sent as `GET` with the parameters in the query string (as the SDK sends it).", ""]
         rows = _param_rows(action, schemas)
         if rows:
             lines += ["| Parameter | Type | Required | Default |", "| --- | --- | --- | --- |", *rows, ""]
-            if action in ("CreateKey", "ReplicateKey"):
-                lines += ["`ClientToken` is ours (an idempotent create), not Volcengine's.", ""]
         else:
             lines += ["No parameters.", ""]
         result = results.get(action)

@@ -133,8 +133,8 @@ def openapi_document(action: str | None = None) -> dict[str, Any]:
             "title": "Volcengine KMS OpenAPI (2021-02-18), as kmsctl serve speaks it",
             "version": wire.VERSION,
             "description": ("The `volcengine` dialect of `kmsctl serve` (contract section 4.1), exactly as "
-                            "volcenginesdk-kms 5.0.54 defines it. Ours, not Volcengine's: "
-                            + ", ".join(m.__name__ for m in wire.EXTENSIONS) + ". GET with query parameters: "
+                            "volcenginesdk-kms 5.0.54 defines it, and nothing more. GET with query "
+                            "parameters: "
                             + ", ".join(a for a, verb in wire.METHODS.items() if verb == "GET") + ". " + SIGNING),
         },
         "paths": {

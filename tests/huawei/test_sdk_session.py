@@ -17,6 +17,7 @@ from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
 from huaweicloudsdkkms.v2 import KmsClient
 from huaweicloudsdkkms.v2 import model as m
 
+from tests.huawei.sdk_models import response_checker
 from tests.support.live_server import ACCESS_KEY, SECRET_KEY, KmsctlServer
 
 PRIMARY = "cn-north-4"
@@ -34,7 +35,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KmsctlServer]:
 
 def sdk(server: KmsctlServer, project: str = PRIMARY, secret: str = SECRET_KEY) -> KmsClient:
     credentials = BasicCredentials(ACCESS_KEY, secret, project_id=project)
-    return KmsClient.new_builder().with_credentials(credentials).with_endpoint(server.endpoint).build()
+    # Every raw answer is held to the SDK's response model, with no field left over.
+    return (KmsClient.new_builder().with_credentials(credentials).with_endpoint(server.endpoint)
+            .with_http_handler(response_checker()).build())
 
 
 @pytest.fixture(scope="module")

@@ -130,11 +130,12 @@ def test_lost_replicate_answer_is_reported_and_the_one_replica_found(fresh: Thre
     assert kms.in_region("cn-east-3").describe_key(KeyRef(keyring="default", name="primary")).is_replica
 
 
-def test_the_servers_client_token_answers_the_first_key(fresh: ThreadServer) -> None:
-    """Ours: the same ClientToken in the same region answers the key the first create made."""
-    first = post(fresh.endpoint, "CreateKey", {"KeyName": "tokened", "ClientToken": "t-1"}).result["Key"]["ID"]
-    again = post(fresh.endpoint, "CreateKey", {"KeyName": "tokened", "ClientToken": "t-1"})
-    assert again.status == 200 and again.result["Key"]["ID"] == first
+def test_the_server_takes_no_client_token_volcengines_create_key_has_none(fresh: ThreadServer) -> None:
+    """Volcengine's CreateKey has no ClientToken: the server refuses it naming the parameter, and makes no key."""
+    refused = post(fresh.endpoint, "CreateKey", {"KeyName": "tokened", "ClientToken": "t-1"})
+    assert refused.status == 400 and refused.error is not None
+    assert "ClientToken" in refused.error["Message"]
+    assert post(fresh.endpoint, "DescribeKey", {"KeyringName": "default", "KeyName": "tokened"}).status == 404
 
 
 def test_without_the_token_the_repeat_would_have_failed(fresh: ThreadServer) -> None:

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from volcenginesdkcore.rest import ApiException
 
 from tests.support.live_server import ACCESS_KEY, SECRET_KEY, KmsctlServer
+from tests.wire.sdk_answers import checking_volcengine_sdk
 
 HOME, AWAY = "cn-north-4", "cn-east-3"
 RING = "payments"
@@ -34,7 +35,8 @@ def sdk(server: KmsctlServer, region: str, secret_key: str = SECRET_KEY) -> v.KM
     cfg.host, cfg.scheme = f"127.0.0.1:{server.port}", "http"
     cfg.auto_retry = False
     cfg.client_side_validation = True
-    return v.KMSApi(volcenginesdkcore.ApiClient(cfg))
+    # Every raw answer is held to the SDK's response model, with no field left over.
+    return v.KMSApi(checking_volcengine_sdk(volcenginesdkcore.ApiClient(cfg)))
 
 
 def b64(data: bytes) -> str:

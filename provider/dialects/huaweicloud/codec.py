@@ -8,6 +8,7 @@ answers) use these, so a value means the same thing whichever way it travels.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -91,16 +92,10 @@ def aad_to_context(aad: str | None) -> dict[str, str] | None:
 
 
 # --- key details --------------------------------------------------------------------------------
-def _linked(key: model.LinkedKey) -> dict[str, Any]:
-    out: dict[str, Any] = {"key_id": key.key_id, "key_urn": key.trn, "region": key.region}
-    if key.state is not None:
-        out["key_state"] = STATE_CODES[key.state]
-    return out
-
-
 def key_details(key: model.Key, domain_id: str) -> dict[str, Any]:
-    """KeyDetails of the SDK, then our extensions (documented in docs/dialect-huaweicloud.md)."""
-    out: dict[str, Any] = {
+    """The SDK's KeyDetails, field for field: Huawei's describe-key and list-keys carry no tags, rotation
+    interval, deletion window or multi-region links (those have operations of their own, or none)."""
+    return {
         "key_id": key.key_id,
         "domain_id": domain_id,
         "key_alias": key.name,
@@ -118,20 +113,7 @@ def key_details(key: model.Key, domain_id: str) -> dict[str, Any]:
         "key_rotation_enabled": "true" if key.rotation_enabled else "false",
         "sys_enterprise_project_id": enterprise_project_to_wire(key.enterprise_project),
         "keystore_id": "0",
-        # Extensions: what the SDK's KeyDetails lacks and the resources need.
-        "key_urn": key.trn,
-        "update_date": millis(key.updated),
-        "tags": [{"key": k, "value": v} for k, v in key.tags.items()],
-        "rotation_interval": key.rotation_days,
-        "last_rotation_time": millis(key.last_rotation),
-        "pending_days": key.pending_days,
-        "multi_region_configuration": {
-            "multi_region_key_type": key.multi_region_type.value,
-            "primary_key": _linked(key.primary) if key.primary else None,
-            "replica_keys": [_linked(r) for r in key.replicas],
-        },
     }
-    return out
 
 
 def _read_linked(raw: Mapping[str, Any]) -> model.LinkedKey:
@@ -188,7 +170,9 @@ def read_key(
 
 
 def alias_entity(alias: model.Alias, domain_id: str) -> dict[str, Any]:
-    created = millis(alias.created)
+    # create_time / update_time: UTC in RFC 3339, as the alias examples of Huawei's API reference show
+    # them ("2024-04-01T00:00:00Z", https://support.huaweicloud.com/api-dew/CreateAlias.html).
+    created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(alias.created))
     return {
         "domain_id": domain_id, "key_id": alias.key_id, "alias": alias.name, "alias_urn": alias.trn,
         "create_time": created, "update_time": created,
@@ -228,6 +212,18 @@ class BadUrl(HuaweiInvalid):
     huawei_code = "KMS.0201"
 
 
+class NoSuchApi(errors.NotFound):
+    """What Huawei Cloud's API gateway answers for a method and path it has no API for: 404 APIGW.0101,
+    "The API does not exist or has not been published in the environment" (API Gateway error codes,
+    https://support.huaweicloud.com/intl/en-us/devg-apig/apig-err-0001.html)."""
+
+    huawei_code: ClassVar[str] = "APIGW.0101"
+    MESSAGE: ClassVar[str] = "The API does not exist or has not been published in the environment"
+
+    def __init__(self) -> None:
+        super().__init__(self.MESSAGE)
+
+
 # Huawei's documented codes where one fits; "ours" where its table has none (docs/dialect-huaweicloud.md).
 ERROR_CODES: dict[type[KmsError], tuple[int, str]] = {
     errors.InvalidParameter: (400, "KMS.0308"),
@@ -263,6 +259,10 @@ def error_status_code(error: KmsError) -> tuple[int, str]:
 
 
 def error_body(code: str, message: str) -> bytes:
+    """KMS's own error body nests the code under `error`; the API gateway's refusals (APIGW.xxxx) are flat
+    `{"error_code", "error_msg"}` objects, as its error code page shows them."""
+    if code.startswith("APIGW."):
+        return json.dumps({"error_code": code, "error_msg": message}).encode()
     return json.dumps({"error": {"error_code": code, "error_msg": message}}).encode()
 
 

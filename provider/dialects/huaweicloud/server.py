@@ -395,12 +395,6 @@ def _shape_import_parameters(f: Fields, a: model.Action, r: model.ImportParamete
     })
 
 
-def _advance_clock(f: Fields) -> model.Action:
-    value = f.number("seconds", required=True)
-    assert value is not None
-    return model.AdvanceClock(seconds=value)
-
-
 def _fields(*names: str) -> frozenset[str]:
     return frozenset(names)
 
@@ -511,9 +505,6 @@ def operations(projects: Callable[[str], str]) -> tuple[Operation, ...]:
            lambda f: model.ImportKeyMaterial(
                key=f.key(), import_token=f.need("import_token"), encrypted_material=f.base64("encrypted_key_material")),
            _empty),
-        # Ours (docs/dialect-huaweicloud.md): the emulator's clock, under the same signature.
-        op("advance_clock", "POST", "/advance-clock", _fields("seconds"), _advance_clock,
-           lambda f, a, r, d: _ok({"now": r.now, "offset_seconds": r.offset_seconds})),
     )
 
 
@@ -521,9 +512,8 @@ def route(ops: tuple[Operation, ...], method: str, path: str) -> tuple[Operation
     """The operation of a request, its project id and its path parameters, or BadUrl."""
     found = PATH_RE.match(path)
     if found is None:
-        raise codec.BadUrl(f"{path} is not a Huawei Cloud KMS path (/v1.0/{{project_id}}/kms/...)")
+        raise codec.NoSuchApi()
     rest = found["rest"] or ""
-    allowed: list[str] = []
     for op in ops:
         if op.version != found["version"]:
             continue
@@ -531,12 +521,10 @@ def route(ops: tuple[Operation, ...], method: str, path: str) -> tuple[Operation
         if params is None:
             continue
         if op.method != method.upper():
-            allowed.append(op.method)
             continue
         return op, found["project"], {k: v for k, v in params.groupdict().items()}
-    if allowed:
-        raise codec.BadUrl(f"{method} is not a method of {path}; use {' or '.join(sorted(set(allowed)))}")
-    raise codec.BadUrl(f"{path} is not an operation of Huawei Cloud KMS that this emulator serves")
+    # The gateway matches an API by method and path together: any other pair is no API at all.
+    raise codec.NoSuchApi()
 
 
 def read_fields(op: Operation, query: list[tuple[str, str]], body: bytes, path: dict[str, str]) -> Fields:

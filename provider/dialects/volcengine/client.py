@@ -16,9 +16,9 @@ from typing import Any
 
 from ...domain import model, rules
 from ...domain.capabilities import VOLCENGINE as CAPABILITIES
-from ...domain.errors import Conflict, InvalidParameter, UndefinedError, error_from_wire
+from ...domain.errors import Conflict, InvalidParameter, KmsError, UndefinedError, error_from_wire
 from ...emulator.crypto import MAC_ALGORITHMS
-from .. import HttpCall, Send
+from .. import HttpCall, Send, emulator_clock
 from . import wire as w
 from .shapes import b64, from_rfc3339, key_from, keyring_from, tags_doc, unb64, wire_spec
 
@@ -336,8 +336,17 @@ def _done(s: Session, action: str, params: dict[str, Any]) -> model.Done:
 
 
 def _advance_clock(s: Session, a: model.AdvanceClock) -> model.Clock:
-    res = s.call("AdvanceClock", {"Seconds": a.seconds}, repeatable=False)
-    return model.Clock(now=float(res.get("Now") or 0), offset_seconds=float(res.get("OffsetSeconds") or 0))
+    """The emulator's own path, outside Volcengine's API (see emulator_clock)."""
+
+    def error_of(status: int, body: bytes) -> KmsError:
+        try:
+            answer("AdvanceClock", status, body)
+        except KmsError as err:
+            return err
+        return UndefinedError(f"AdvanceClock answered HTTP {status}")
+
+    status, body = s.send(s.region, emulator_clock.http_call(a.seconds))
+    return emulator_clock.read(status, body, error_of)
 
 
 def _refuse_alias(s: Session, a: model.Action) -> model.Result:

@@ -14,7 +14,7 @@ from ...domain import model, rules
 from ...domain.errors import InvalidParameter, KmsError, NotFound
 from .. import Parsed, Results, WireRequest, WireResponse, read_json, write_json
 from . import wire as w
-from .shapes import alias_doc, b64, domain_spec, key_doc, keyring_doc, page_info, rfc3339
+from .shapes import b64, domain_spec, key_doc, keyring_doc, page_info, rfc3339
 
 _ids = itertools.count(1)
 _ID_SUFFIX = os.urandom(4).hex().upper()
@@ -57,17 +57,21 @@ def envelope(req: WireRequest, status: int, *, result: Any = None, error: KmsErr
 
 
 # --- parse ------------------------------------------------------------------------------------------
+class UnknownAction(NotFound):
+    """What Volcengine's API gateway answers for an Action (or Version) it has no operation for: the code
+    and message of the error example on Volcengine's answer format page
+    (https://www.volcengine.com/docs/6499/1125371); the page gives no status, 404 is ours (not found)."""
+
+    code = "InvalidActionOrVersion"
+    status = 404
+
+
 def params_of(req: WireRequest) -> tuple[str, w.Params]:
     """The action's name and its validated parameters: the JSON body of a POST, the query of a GET."""
     actions = [v for k, v in req.query if k == "Action"]
-    if len(actions) != 1:
-        raise InvalidParameter("The request parameter Action is required exactly once in the query string, as in "
-                               "POST /?Action=CreateKey&Version=2021-02-18")
-    action = actions[0]
-    if req.param("Version") != w.VERSION:
-        raise InvalidParameter(f"The request parameter Version is invalid: this service speaks Version {w.VERSION}")
-    if action not in w.MODELS:
-        raise InvalidParameter(f"The request parameter Action is invalid: unknown action '{action[:64]}'")
+    action, version = (actions[0] if len(actions) == 1 else ""), req.param("Version") or ""
+    if action not in w.MODELS or version != w.VERSION:
+        raise UnknownAction(f"Could not find operation {action[:64]} for version {version[:32]}")
     if req.method == "GET":
         fields = [(k, v) for k, v in req.query if k not in ("Action", "Version")]
         return action, w.validate(action, w.unflatten(fields), from_query=True)
@@ -143,7 +147,7 @@ def to_action(action: str, p: Any) -> Parsed:  # noqa: C901 - one branch per act
         rotation = (p.RotateInterval or rules.ROTATION_DAYS_DEFAULT) if p.RotateState == "Enable" else None
         return m.CreateKey(name=p.KeyName, keyring=p.KeyringName, spec=domain_spec(p.KeySpec), usage=p.KeyUsage,
                            origin=p.Origin, description=p.Description, tags=_tags(p.Tags), multi_region=p.MultiRegion,
-                           rotation_days=rotation, client_token=p.ClientToken)
+                           rotation_days=rotation)
     if isinstance(p, w.DescribeKeys):
         _no_filters(p)
         if p.KeyringID:
@@ -156,7 +160,7 @@ def to_action(action: str, p: Any) -> Parsed:  # noqa: C901 - one branch per act
         return m.ScheduleKeyDeletion(key=_ref(p), pending_days=p.PendingWindowInDays)
     if isinstance(p, w.ReplicateKey):
         return m.ReplicateKey(key=_ref(p), replica_region=p.ReplicaRegion, description=p.Description,
-                              tags=_tags(p.Tags), client_token=p.ClientToken)
+                              tags=_tags(p.Tags))
     if isinstance(p, w.EnableKeyRotation):
         return m.EnableKeyRotation(key=_ref(p), rotation_days=p.RotateInterval)
     if isinstance(p, w.TagResources):
@@ -204,16 +208,6 @@ def to_action(action: str, p: Any) -> Parsed:  # noqa: C901 - one branch per act
                                         wrapping_key_spec=p.WrappingKeySpec)
     if isinstance(p, w.ImportKeyMaterial):
         return m.ImportKeyMaterial(key=_ref(p), import_token=p.ImportToken, encrypted_material=p.EncryptedKeyMaterial)
-    if isinstance(p, w.CreateAlias):
-        return m.CreateAlias(alias=p.AliasName, key=m.KeyRef(key_id=p.KeyID))
-    if isinstance(p, w.UpdateAlias):
-        return m.UpdateAlias(alias=p.AliasName, key=m.KeyRef(key_id=p.KeyID))
-    if isinstance(p, w.DeleteAlias):
-        return m.DeleteAlias(alias=p.AliasName)
-    if isinstance(p, w.ListAliases):
-        return m.ListAliases(key=m.KeyRef(key_id=p.KeyID) if p.KeyID else None)
-    if isinstance(p, w.AdvanceClock):
-        return m.AdvanceClock(seconds=p.Seconds)
     # The actions that only name a key: DescribeKey, EnableKey, DisableKey, CancelKeyDeletion,
     # DisableKeyRotation, GetPublicKey.
     simple: type[m.OnKey] = getattr(m, action)
@@ -274,8 +268,10 @@ def result_doc(req: WireRequest, action: Parsed, result: Results) -> Any:  # noq
             return {"KeyID": result.key_id, "CiphertextBlob": b64(result.ciphertext)}
         return {"CiphertextBlob": b64(result.ciphertext)}
     if isinstance(result, model.Plaintext):
-        # Decrypt's KeyID is ours (wire.EXTENSION_FIELDS); AsymmetricDecrypt's is Volcengine's.
-        return {"KeyID": result.key_id, "Plaintext": b64(result.plaintext)}
+        # Volcengine's DecryptResponse is the plaintext alone; AsymmetricDecryptResponse names the key too.
+        if name == "AsymmetricDecrypt":
+            return {"KeyID": result.key_id, "Plaintext": b64(result.plaintext)}
+        return {"Plaintext": b64(result.plaintext)}
     if isinstance(result, model.DataKey):
         return {"CiphertextBlob": b64(result.ciphertext), "Plaintext": b64(result.plaintext or b"")}
     if isinstance(result, model.Signature):
@@ -289,12 +285,6 @@ def result_doc(req: WireRequest, action: Parsed, result: Results) -> Any:  # noq
     if isinstance(result, model.ImportParameters):
         return {"KeyID": result.key_id, "ImportToken": result.import_token, "PublicKey": b64(result.public_key_der),
                 "TokenExpireTime": rfc3339(result.valid_to)}
-    if isinstance(result, model.Alias):
-        return {"Alias": alias_doc(result)}
-    if isinstance(result, tuple):
-        return {"Aliases": [alias_doc(a) for a in result if isinstance(a, model.Alias)]}
-    if isinstance(result, model.Clock):
-        return {"Now": int(result.now), "OffsetSeconds": int(result.offset_seconds)}
     return {}
 
 

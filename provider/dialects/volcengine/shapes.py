@@ -53,10 +53,8 @@ def tags_doc(tags: model.Tags) -> list[dict[str, str]]:
 
 
 def _link(link: model.LinkedKey) -> dict[str, str]:
-    doc = {"Trn": link.trn, "Region": link.region, "KeyID": link.key_id}  # KeyID, KeyState: ours
-    if link.state is not None:
-        doc["KeyState"] = link.state.value
-    return doc
+    # Volcengine names either end of a multi-region link by TRN and region only (PrimaryKey/ReplicaKey).
+    return {"Trn": link.trn, "Region": link.region}
 
 
 def key_doc(key: model.Key) -> dict[str, Any]:
@@ -190,11 +188,6 @@ def keyring_from(doc: Any) -> model.Keyring:
 
 def page_info(offset: int, limit: int, count: int, total: int) -> dict[str, int]:
     return {"CurrentPage": offset // limit + 1, "PageSize": limit, "Count": count, "TotalCount": total}
-
-
-def alias_doc(alias: model.Alias) -> dict[str, Any]:
-    return {"AliasName": alias.name, "KeyID": alias.key_id, "Region": alias.region, "Trn": alias.trn,
-            "CreationDate": int(alias.created)}
 
 
 def alias_from(doc: Any) -> model.Alias:

@@ -90,7 +90,6 @@ class CreateKey(Params):
     Tags: list[Tag] = []
     CustomKeyStoreID: None = None  # not offered: key material always lives in the service
     XksKeyID: None = None
-    ClientToken: str | None = Field(default=None, max_length=rules.CLIENT_TOKEN_MAX)  # ours: idempotent create
 
 
 class DescribeKey(KeyRef):
@@ -131,7 +130,6 @@ class ReplicateKey(KeyRef):
     ReplicaRegion: str
     Description: str | None = None
     Tags: list[Tag] = []
-    ClientToken: str | None = Field(default=None, max_length=rules.CLIENT_TOKEN_MAX)  # ours: idempotent replicate
 
 
 class EnableKeyRotation(KeyRef):
@@ -262,39 +260,6 @@ class ImportKeyMaterial(KeyRef):
     ValidTo: int | None = None
 
 
-# --- ours: documented extensions under the same signature -----------------------------------------
-class CreateAlias(Params):
-    AliasName: str
-    KeyID: str
-
-
-class UpdateAlias(Params):
-    AliasName: str
-    KeyID: str
-
-
-class DeleteAlias(Params):
-    AliasName: str
-
-
-class ListAliases(Params):
-    KeyID: str | None = None
-
-
-class AdvanceClock(Params):
-    Seconds: int = Field(ge=0, le=rules.CLOCK_SECONDS_MAX)
-
-
-EXTENSIONS: tuple[type[Params], ...] = (CreateAlias, UpdateAlias, DeleteAlias, ListAliases, AdvanceClock)
-# Answer fields that are ours (the SDK ignores a field its model lacks), by the object that carries them:
-# Volcengine's Decrypt does not say which key opened the ciphertext, and it names the two ends of a
-# multi-region link by TRN and region only; ours adds the key's id and state. Against Volcengine the
-# backend describes the linked keys instead.
-EXTENSION_FIELDS: dict[str, frozenset[str]] = {
-    "Decrypt": frozenset({"KeyID"}),
-    "PrimaryKey": frozenset({"KeyID", "KeyState"}),
-    "ReplicaKey": frozenset({"KeyID", "KeyState"}),
-}
 # Volcengine's own actions that the service has, each with the HTTP method the SDK sends it with
 # (GET ones carry their parameters in the query string).
 VOLCENGINE: dict[type[Params], str] = {
@@ -307,10 +272,8 @@ VOLCENGINE: dict[type[Params], str] = {
     AsymmetricVerify: "POST", GetPublicKey: "POST", GenerateMac: "POST", VerifyMac: "POST",
     GetParametersForImport: "POST", ImportKeyMaterial: "POST",
 }
-METHODS: dict[str, str] = {m.__name__: method for m, method in VOLCENGINE.items()} | {
-    m.__name__: "POST" for m in EXTENSIONS
-}
-MODELS: dict[str, type[Params]] = {m.__name__: m for m in (*VOLCENGINE, *EXTENSIONS)}
+METHODS: dict[str, str] = {m.__name__: method for m, method in VOLCENGINE.items()}
+MODELS: dict[str, type[Params]] = {m.__name__: m for m in VOLCENGINE}
 
 
 def unflatten(pairs: list[tuple[str, str]]) -> dict[str, Any]:
