@@ -190,12 +190,26 @@ def _replicate(s: Session, a: model.ReplicateKey) -> model.Result:
     try:
         found = _replicate_call(s, primary, a)
     except Conflict:
-        # With a token, a repeat that finds the primary's replica in that region answers it (see _create).
-        standing = next((r for r in primary.replicas if r.region == a.replica_region), None)
-        if not a.client_token or standing is None:
+        # With a token, a repeat that finds the replica it made answers it (see _create). No answer names a
+        # primary's replicas, so the replica is the key of that region with the name this call gave it and
+        # the primary's spec.
+        if not a.client_token:
             raise
-        return s.describe(standing.key_id, region=a.replica_region)
-    return s.describe(found["key_id"], region=a.replica_region)
+        there = Session(a.replica_region, s.project_of(a.replica_region), s.send, s.projects)
+        name = a.replica_name or primary.name
+        standing = next((k for k in there.all_keys() if k.name == name and k.spec == primary.spec
+                         and k.state != rules.KeyState.PENDING_DELETE), None)
+        if standing is None:
+            raise
+        return _as_replica(standing, primary)
+    # No answer names a replica's primary (ReplicateKeyResponse is key_id, domain_id, region; KeyDetails has
+    # no link): what this call made is known here, and said so.
+    return _as_replica(s.describe(found["key_id"], region=a.replica_region), primary)
+
+
+def _as_replica(replica: model.Key, primary: model.Key) -> model.Key:
+    link = model.LinkedKey(primary.key_id, primary.trn, primary.region, primary.state)
+    return model.replace(replica, multi_region_type=rules.MultiRegionType.REPLICA, primary=link)
 
 
 def _replicate_call(s: Session, primary: model.Key, a: model.ReplicateKey) -> Any:

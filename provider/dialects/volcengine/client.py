@@ -16,7 +16,7 @@ from typing import Any
 
 from ...domain import model, rules
 from ...domain.capabilities import VOLCENGINE as CAPABILITIES
-from ...domain.errors import Conflict, InvalidParameter, KmsError, UndefinedError, error_from_wire
+from ...domain.errors import Conflict, InvalidParameter, KmsError, NotFound, UndefinedError, error_from_wire
 from ...emulator.crypto import MAC_ALGORITHMS
 from .. import HttpCall, Send, emulator_clock
 from . import wire as w
@@ -88,8 +88,6 @@ def _no_aliases(what: str) -> InvalidParameter:
 
 def _ref(key: model.KeyRef, prefix: str = "") -> dict[str, Any]:
     """A key as the API names it: KeyID, or KeyringName + KeyName (a TRN is turned into the latter)."""
-    if key.key_id and key.key_id.startswith(rules.ALIAS_PREFIX):
-        raise _no_aliases(f"key {key.key_id!r}")
     if key.key_id and key.key_id.startswith("trn:kms:"):
         keyring, name = _trn_names(key.key_id)
         return {f"{prefix}KeyringName": keyring, f"{prefix}KeyName": name}
@@ -252,8 +250,9 @@ def _decrypt(s: Session, a: model.Decrypt) -> model.Plaintext:
     # answer says no key: the caller's key is not claimed as the opener, since nothing checked it.
     try:
         res = s.call("Decrypt", {"CiphertextBlob": b64(a.ciphertext), "EncryptionContext": a.context})
-    except InvalidParameter:
-        # Not a symmetric ciphertext: an RSA key the caller named opens it with the default algorithm.
+    except (InvalidParameter, NotFound):
+        # Not a symmetric ciphertext (no symmetric key opens it): an RSA key the caller named opens it with
+        # the default algorithm.
         if a.key is None or s.describe(a.key).spec not in rules.RSA_SPECS:
             raise
         return _decrypt(s, model.replace(a, algorithm=DEFAULT_RSA_ALGORITHM))
