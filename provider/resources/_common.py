@@ -540,7 +540,9 @@ def retire_key(
             c.schedule_key_deletion(key_id, pending_days)
             return
         except InvalidOperation as err:
-            if can.links_in_answers or time.monotonic() >= deadline:
+            # The service refuses a primary whose replicas are live: they may be on their way (a replica that
+            # a sibling's deletion renamed at the moment its primary looked), so it is asked again, briefly.
+            if time.monotonic() >= deadline:
                 _restore_name(c, key_id, original)
                 if not can.links_in_answers:
                     raise ProviderError(

@@ -138,7 +138,12 @@ class Session:
                 return link
             if link.trn == key.trn:
                 return own
-            other = Session(link.region, self.send).describe_plain(model.KeyRef(key_id=link.trn))
+            try:
+                other = Session(link.region, self.send).describe_plain(model.KeyRef(key_id=link.trn))
+            except NotFound:
+                # The link names the key by TRN, which holds its name: a key renamed since (one being retired
+                # at this moment) is not found by it. The link stays, its state unknown.
+                return link
             return model.LinkedKey(other.key_id, link.trn, link.region, other.state)
 
         return model.replace(key, primary=fill(key.primary) if key.primary else None,
