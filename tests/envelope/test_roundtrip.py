@@ -35,6 +35,9 @@ from provider.envelope import format as fmt
 
 from .conftest import EAST, NORTH
 
+# Both clouds' APIs over the wire as well as the embedded emulator (tests/conftest.py).
+pytestmark = pytest.mark.needs()
+
 SEED_CONTEXT = {"one": "one", "two": "two"}  # seed 004's sample: encryptionContext.put("one", "one") ...
 
 

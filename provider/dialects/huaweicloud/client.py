@@ -84,7 +84,7 @@ class Session:
         if given.startswith(rules.ALIAS_PREFIX):
             found = next((a for a in _aliases(self, None) if a.name == given), None)
             if found is None:
-                raise NotFound(f"Not found alias [{given}] in region {self.region}")
+                raise NotFound(f"Not found key [{given}] in region {self.region}: no such alias")
             return found.key_id
         if urn := _URN_ID.search(given):
             return urn.group(1)
