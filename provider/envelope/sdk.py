@@ -67,7 +67,7 @@ def _trn(client: KmsClient, key_id: str) -> str:
 
 def _family(client: KmsClient, ref: str) -> set[str]:
     """The ids and TRNs of a key and of the keys that share its material: its primary and the primary's
-    replicas (seed 000), as the key's and its primary's descriptions name them."""
+    replicas (a replica key shares its primary's material), as their descriptions name them."""
     key = client.describe_key(ref)
     names = {key.key_id, key.trn}
     links = [*([key.primary] if key.primary else []), *key.replicas]

@@ -547,7 +547,7 @@ def retire_key(
                 if not can.links_in_answers:
                     raise ProviderError(
                         f"{what}: key {key_id} could not be scheduled for deletion: {err}; if it is a primary "
-                        "key, delete its replica keys first (seed 001)"
+                        "key, delete its replica keys first"
                     ) from None
                 raise
         except KmsError:

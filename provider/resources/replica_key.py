@@ -58,7 +58,7 @@ class ReplicaKeyProvider(common.BaseProvider):
             ins["replica_region"] = text
             known = c.rule("replica_region", lambda: common.catalog().region(text, "replica_region"))
             if known and isinstance(primary_region, str) and not is_unknown(primary_region):
-                # The catalog's replica matrix (Huawei Cloud: seed 000, Table 1).
+                # The catalog's replica matrix (Huawei Cloud: the DEW guide's table of master and replica regions).
                 c.rule(
                     "replica_region",
                     lambda: common.catalog().replica_region(primary_region, text, "replica_region"),
@@ -258,8 +258,8 @@ _PROBE = b"kms-keys-as-code: is this a replica of that key?"
 
 
 def _shares_material(pc: KmsClient, primary: model.Key, rc: KmsClient, replica: model.Key) -> bool:
-    """Whether two keys share key material, as a primary and its replicas do (seed 000): a ciphertext made
-    by one opens under the other, or their public keys or MACs agree. Keys of another spec or usage never do;
+    """Whether two keys share key material, as a primary and its replicas do: a ciphertext made by one
+    opens under the other, or their public keys or MACs agree. Keys of another spec or usage never do;
     keys that cannot be used now (disabled) are taken on their spec and usage alone."""
     if (primary.spec, primary.usage, primary.origin) != (replica.spec, replica.usage, replica.origin):
         return False

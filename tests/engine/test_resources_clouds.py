@@ -1,6 +1,7 @@
 """The real engine against `kmsctl serve` answering exactly as each cloud does, for what one cloud has and the
-other lacks: Volcengine's own regions and keyrings (seed 003's cn-beijing -> cn-shanghai), Huawei Cloud's
-silence on replica links (import of a replica, refresh with no change), and the lookups in both dialects."""
+other lacks: Volcengine's own regions and keyrings (the ReplicateKey reference's cn-beijing -> cn-shanghai),
+Huawei Cloud's silence on replica links (import of a replica, refresh with no change), and the lookups in
+both dialects."""
 
 from __future__ import annotations
 
@@ -46,10 +47,10 @@ def test_a_volcengine_stack_in_its_own_regions_with_a_keyring(
 ) -> None:
     server, kms = served
     beijing = kms.in_region("cn-beijing")
-    beijing.create_keyring("payments")  # a keyring is made once, outside the stack (seed 003)
+    beijing.create_keyring("payments")  # a keyring is made once, outside the stack
 
     def program() -> None:
-        key = CustomKey("mrk", keyring_name="payments", multi_region=True, description="seed 003")
+        key = CustomKey("mrk", keyring_name="payments", multi_region=True, description="multi-region")
         replica = ReplicaKey("mrk-shanghai", primary_key_id=key.key_id, primary_region="cn-beijing",
                              replica_region="cn-shanghai", description="replica key")
         pulumi.export("key", key.key_id)

@@ -87,7 +87,7 @@ def body(sent: Sent, op: str) -> dict[str, Any]:
 
 
 # --- Volcengine -----------------------------------------------------------------------------------------
-def test_seed_003s_example_replicates_cn_beijing_to_cn_shanghai_and_destroy_never_asks_for_aliases(
+def test_volcengines_example_replicates_cn_beijing_to_cn_shanghai_and_destroy_never_asks_for_aliases(
     served: tuple[ThreadServer, Emulator, Sent],
 ) -> None:
     server, emulator, sent = served

@@ -119,7 +119,8 @@ def key_from(doc: Any) -> model.Key:
     try:
         key_id, trn = str(doc["ID"]), str(doc["Trn"])
         region, _, keyring, name = trn_parts(trn)
-        # CreationDate in seconds and UpdateDate in milliseconds (seed 003's example); either is read as both.
+        # CreationDate in seconds and UpdateDate in milliseconds (the ReplicateKey reference page's
+        # example); either is read as both.
         created = times.parse(doc.get("CreationDate"), "CreationDate") or 0.0
         updated = times.parse(doc.get("UpdateDate"), "UpdateDate") or created
         last = from_rfc3339(doc.get("LastRotationTime"), "LastRotationTime")
