@@ -322,6 +322,8 @@ def _shape_alias(f: Fields, a: model.Action, r: model.Alias, domain: str) -> Rep
 
 
 def _delete_alias(f: Fields) -> tuple[model.Action, ...]:
+    # key_id is mandatory in Huawei's DeleteAlias reference (https://support.huaweicloud.com/api-dew/DeleteAlias.html)
+    f.need("key_id")
     aliases = f.raw.get("aliases")
     if not isinstance(aliases, list) or not aliases or not all(isinstance(a, str) for a in aliases):
         raise MissingParameter("aliases must list the alias names to delete")
@@ -347,6 +349,8 @@ def _shape_aliases(f: Fields, a: model.Action, r: tuple[model.Alias, ...], domai
 
 
 def _replicate(projects: Callable[[str], str]) -> Parse:
+    # key_alias (the replica's alias) is mandatory in Huawei's ReplicateKey reference
+    # (https://support.huaweicloud.com/api-dew/ReplicateKey.html), as key_id and replica_region are.
     def parse(f: Fields) -> model.Action:
         region = f.need("replica_region")
         project = f.text("replica_project_id")
@@ -356,7 +360,7 @@ def _replicate(projects: Callable[[str], str]) -> Parse:
         if body_key is not None and body_key != f.path["key_id"]:
             raise HuaweiInvalid(f"key_id '{body_key}' of the body differs from the key {f.path['key_id']} of the path")
         return model.ReplicateKey(
-            key=f.key(), replica_region=region, replica_name=f.text("key_alias"), description=f.text("key_description"),
+            key=f.key(), replica_region=region, replica_name=f.need("key_alias"), description=f.text("key_description"),
             enterprise_project=codec.enterprise_project_from_wire(f.text("enterprise_project_id")),
             tags=rules.tags(f.tags(), "tags"),
         )
