@@ -105,3 +105,15 @@ def test_huawei_alias_times_are_rfc3339_as_documented(endpoint: str) -> None:
     made = _huawei(endpoint, "aliases", {"key_id": key, "alias": "alias/times"})
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", made["create_time"]), made
     assert made["update_time"] == made["create_time"]
+
+
+def test_volcengine_times_are_in_volcengines_own_form_and_read_back_whatever_the_offset(endpoint: str) -> None:
+    from provider.dialects.volcengine.shapes import from_rfc3339
+    from provider.domain.errors import UndefinedError
+
+    key = post(endpoint, "CreateKey", {"KeyName": "timed", "RotateState": "Enable", "RotateInterval": 90}).result["Key"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+08:00", key["ScheduleRotationTime"]), key
+    assert from_rfc3339("2022-01-21T10:31:47.264+08:00") == from_rfc3339("2022-01-21T02:31:47.264Z") == 1642732307.264
+    assert from_rfc3339("2022-01-21T02:31:47Z") == 1642732307.0
+    with pytest.raises(UndefinedError, match="not RFC 3339"):
+        from_rfc3339("2022-01-21T10:31:47")  # no offset: which zone is unknowable
