@@ -25,8 +25,8 @@ def http_call(seconds: int, headers: dict[str, str] | None = None) -> HttpCall:
 
 def _no_clock(status: int) -> InvalidOperation:
     return InvalidOperation(
-        f"the endpoint has no emulator clock (POST {CLOCK_PATH} answered HTTP {status}): only kmsctl serve and "
-        "the embedded emulator have one; a real cloud's clock cannot be moved")
+        f"the endpoint has no emulator clock (POST {CLOCK_PATH} answered HTTP {status}): only kmsctl serve "
+        "and the embedded emulator have one, a real cloud's clock cannot be moved")
 
 
 def read(status: int, body: bytes, error_of: Callable[[int, bytes], KmsError]) -> model.Clock:

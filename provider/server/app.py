@@ -10,6 +10,7 @@ Starlette app. Everything a request needs is built once, when the application is
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import os
 import threading
@@ -50,6 +51,7 @@ INLINE: frozenset[type[model.Action]] = frozenset({
     model.GenerateDataKey, model.ReEncrypt, model.GenerateMac, model.VerifyMac, model.DescribeKeyrings,
 })
 _UNDEFINED_MESSAGE = "Undefined Internal Error. Pls Contact With Admin."
+_SERVER_MODELS = ("provider.dialects.volcengine.params", "provider.dialects.huaweicloud.models")
 _SITE_PATHS = frozenset({"/openapi.json", "/healthz", "/docs"})
 
 
@@ -110,6 +112,10 @@ class KmsApp:
         self.dialects: tuple[ServedApi, ...] = (EmulatorApi(), *(dialects if dialects is not None
                                                                 else tuple(DIALECTS.values())))
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kms-write")
+        # The request models generated from the SDKs load now rather than with the first request (the
+        # dialects load them lazily: HttpBackend, which imports the dialects too, never parses a request).
+        for module in _SERVER_MODELS:
+            importlib.import_module(module)
         from .openapi import published
 
         self.openapi = published()

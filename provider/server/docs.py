@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..dialects import WireRequest
-from ..dialects.volcengine import client, server, wire
+from ..dialects.volcengine import client, params, server, wire
 from ..dialects.volcengine.shapes import b64
 from ..domain import model
 from ..domain.errors import ERRORS_BY_CODE
@@ -189,7 +189,7 @@ def render(results: Mapping[str, Mapping[str, Any]] | None = None) -> str:
              "`Key` (and `ReplicaKey`, and each item of `Keys`) is this object:", "",
              "| Field | Type |", "| --- | --- |"]
     lines += [f"| `{name}` | {kind} |" for name, kind in _fields(key_objects)]
-    for action in wire.MODELS:
+    for action in params.MODELS:
         lines += ["", f"### {action}", ""]
         if wire.METHODS[action] == "GET":
             lines += ["Sent as `GET` with the parameters in the query string (as the SDK sends it).", ""]

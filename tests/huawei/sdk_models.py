@@ -119,6 +119,11 @@ def check_response(op: SdkOperation, body: bytes) -> None:
         assert doc in ({}, None), f"{op.name}: the SDK's {op.response.__name__} has no fields, the answer has {doc!r}"
         return
     check_model(doc, op.response, op.name)
+    # The generated wire model (made from the same SDK) takes it as well, in strict JSON types.
+    from provider.dialects.huaweicloud import models as generated
+
+    wire_model = generated.OPERATIONS[op.name].response
+    wire_model.model_validate({"body": doc} if list(types) == ["body"] else doc, strict=True)
 
 
 def check_answer(method: str, path: str, status: int, body: bytes) -> None:

@@ -14,6 +14,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import volcenginesdkkms.models as volc_models
 
+from provider.dialects.volcengine import models as generated
+
 _NATIVE: dict[str, tuple[type, ...]] = {"str": (str,), "int": (int,), "bool": (bool,), "float": (float, int),
                                         "object": (object,)}
 
@@ -56,6 +58,8 @@ def check_volcengine_answer(action: str, body: bytes) -> None:
         assert "Result" not in doc
         return
     check_volcengine_model(getattr(volc_models, f"{action}Response"), doc.get("Result"), f"{action} answer")
+    # The generated wire model (made from the same SDK) takes it as well, in strict JSON types.
+    generated.OPERATIONS[action].response.model_validate(doc.get("Result") or {}, strict=True)
 
 
 def checking_volcengine_sdk(api_client: Any, seen: list[str] | None = None) -> Any:

@@ -15,7 +15,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
-from provider.dialects.volcengine import wire
+from provider.dialects.volcengine import params
 from provider.server.openapi import openapi_document
 from tests.support.live_server import ACCESS_KEY, SECRET_KEY, HmacAuth, KmsctlServer
 
@@ -34,9 +34,9 @@ def test_served_and_committed_documents_are_the_generated_one(kmsctl: KmsctlServ
     committed = json.loads((DOCS / "openapi.json").read_text())
     assert committed == generated, "docs/openapi.json is stale: python -m provider.server.openapi > docs/openapi.json"
     post = generated["paths"]["/"]["post"]
-    assert post["parameters"][0]["schema"]["enum"] == list(wire.MODELS)
+    assert post["parameters"][0]["schema"]["enum"] == list(params.MODELS)
     assert {ref["$ref"].rsplit("/", 1)[1] for ref in post["requestBody"]["content"]["application/json"]["schema"]
-            ["anyOf"]} == set(wire.MODELS)
+            ["anyOf"]} == set(params.MODELS)
 
 
 def _check(response: Any) -> None:
@@ -65,7 +65,7 @@ def _fuzz(schema: schemathesis.BaseSchema, endpoint: str, mode: GenerationMode, 
     return sent
 
 
-@pytest.mark.parametrize("action", list(wire.MODELS))
+@pytest.mark.parametrize("action", list(params.MODELS))
 def test_fuzz_each_action_signed(kmsctl: KmsctlServer, action: str) -> None:
     """The document narrowed to one action, so that generated bodies reach the emulator's rules."""
     schema = schemathesis.openapi.from_dict(openapi_document(action))

@@ -116,7 +116,8 @@ def test_a_key_as_the_sdk_reads_it_and_back() -> None:
     assert (got.id, got.key_spec, got.key_state, got.multi_region) == (KEY_ID, "SYMMETRIC_256", "Enable", True)
     assert got.multi_region_configuration.multi_region_key_type == "PRIMARY"
     assert [r.region for r in got.multi_region_configuration.replica_keys] == ["cn-east-3"]
-    assert got.rotation_state == "Enable" and got.schedule_rotation_time == "2024-02-12T22:13:20Z"
+    # The same instant in Volcengine's own form (China Standard Time, milliseconds).
+    assert got.rotation_state == "Enable" and got.schedule_rotation_time == "2024-02-13T06:13:20.000+08:00"
     doc = json.loads(server.shape(WireRequest("POST", "/", [("Action", "DescribeKey")], {}, b""),
                                   m.DescribeKey(key=m.KeyRef(key_id=KEY_ID)), key).body)["Result"]["Key"]
     assert key_from(doc) == key

@@ -8,12 +8,27 @@ import json
 import os
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...domain import model, rules
 from ...domain.errors import InvalidParameter, KmsError, NotFound
 from .. import Parsed, Results, WireRequest, WireResponse, read_json, write_json
 from . import wire as w
+
+if TYPE_CHECKING:
+    from . import params as rq
+else:
+    class _Params:
+        """The request models (params.py, on the generated models.py), loaded by the first request that
+        needs them: HttpBackend imports this module with the dialect and never parses a request."""
+
+        def __getattr__(self, name: str) -> Any:
+            from . import params
+
+            globals()["rq"] = params
+            return getattr(params, name)
+
+    rq = _Params()
 from .shapes import b64, domain_spec, key_doc, keyring_doc, page_info, rfc3339
 
 _ids = itertools.count(1)
@@ -66,17 +81,17 @@ class UnknownAction(NotFound):
     status = 404
 
 
-def params_of(req: WireRequest) -> tuple[str, w.Params]:
+def params_of(req: WireRequest) -> tuple[str, rq.Params]:
     """The action's name and its validated parameters: the JSON body of a POST, the query of a GET."""
     actions = [v for k, v in req.query if k == "Action"]
     action, version = (actions[0] if len(actions) == 1 else ""), req.param("Version") or ""
-    if action not in w.MODELS or version != w.VERSION:
+    if action not in w.METHODS or version != w.VERSION:
         raise UnknownAction(f"Could not find operation {action[:64]} for version {version[:32]}")
     if req.method == "GET":
         fields = [(k, v) for k, v in req.query if k not in ("Action", "Version")]
-        return action, w.validate(action, w.unflatten(fields), from_query=True)
+        return action, rq.validate(action, w.unflatten(fields), from_query=True)
     if not req.body.strip():
-        return action, w.validate(action, {})
+        return action, rq.validate(action, {})
     try:
         params = read_json(req.body)
     except UnicodeDecodeError:
@@ -90,7 +105,7 @@ def params_of(req: WireRequest) -> tuple[str, w.Params]:
     if not isinstance(params, dict):
         raise InvalidParameter(f"The request body is invalid: it must be a JSON object of parameters, not a JSON "
                                f"{_json_type(params)}")
-    return action, w.validate(action, params)
+    return action, rq.validate(action, params)
 
 
 def _json_type(value: Any) -> str:
@@ -107,7 +122,7 @@ def _ref(p: Any) -> model.KeyRef:
     return model.KeyRef(key_id=p.KeyID, keyring=p.KeyringName, name=p.KeyName)
 
 
-def _tags(tags: Sequence[w.Tag]) -> dict[str, str]:
+def _tags(tags: Sequence[rq.Tag]) -> dict[str, str]:
     out: dict[str, str] = {}
     for tag in tags:
         if tag.Key in out:
@@ -116,17 +131,17 @@ def _tags(tags: Sequence[w.Tag]) -> dict[str, str]:
     return out
 
 
-def _filters(filters: Sequence[w.TagFilter]) -> dict[str, tuple[str, ...]]:
+def _filters(filters: Sequence[rq.TagFilter]) -> dict[str, tuple[str, ...]]:
     return {f.Key: tuple(f.Values) for f in filters}
 
 
-def _no_filters(p: w.DescribeKeys | w.DescribeKeyrings) -> None:
+def _no_filters(p: rq.DescribeKeys | rq.DescribeKeyrings) -> None:
     if p.Filters not in (None, "", "{}", "[]"):
         raise InvalidParameter("The request parameter Filters is invalid: this service does not filter listings; "
                                "use KeyringName and TagFilters")
 
 
-def _keyring_name(p: w.KeyringRef) -> str:
+def _keyring_name(p: rq.UpdateKeyring | rq.DeleteKeyring | rq.QueryKeyring) -> str:
     if not p.KeyringName:
         raise InvalidParameter("The request parameter KeyringName is required: this service names keyrings by name")
     return p.KeyringName
@@ -135,78 +150,78 @@ def _keyring_name(p: w.KeyringRef) -> str:
 def to_action(action: str, p: Any) -> Parsed:  # noqa: C901 - one branch per action, flat on purpose
     m = model
     # The hot actions first: a request walks this chain to its branch.
-    if type(p) is w.DescribeKey:
+    if type(p) is rq.DescribeKey:
         return m.DescribeKey(key=_ref(p))
-    if isinstance(p, w.Encrypt):
+    if isinstance(p, rq.Encrypt):
         return m.Encrypt(key=_ref(p), plaintext=p.Plaintext, context=p.EncryptionContext)
-    if isinstance(p, w.Decrypt):
+    if isinstance(p, rq.Decrypt):
         return m.Decrypt(ciphertext=p.CiphertextBlob, context=p.EncryptionContext)
-    if isinstance(p, w.GenerateDataKey):
+    if isinstance(p, rq.GenerateDataKey):
         return m.GenerateDataKey(key=_ref(p), number_of_bytes=p.NumberOfBytes, context=p.EncryptionContext)
-    if isinstance(p, w.CreateKey):
+    if isinstance(p, rq.CreateKey):
         rotation = (p.RotateInterval or rules.ROTATION_DAYS_DEFAULT) if p.RotateState == "Enable" else None
         return m.CreateKey(name=p.KeyName, keyring=p.KeyringName, spec=domain_spec(p.KeySpec), usage=p.KeyUsage,
                            origin=p.Origin, description=p.Description, tags=_tags(p.Tags), multi_region=p.MultiRegion,
                            rotation_days=rotation)
-    if isinstance(p, w.DescribeKeys):
+    if isinstance(p, rq.DescribeKeys):
         _no_filters(p)
         if p.KeyringID:
             raise InvalidParameter("The request parameter KeyringID is invalid: name the keyring by KeyringName")
         return m.DescribeKeys(keyring=p.KeyringName, offset=(p.CurrentPage - 1) * p.PageSize, limit=p.PageSize,
                               tag_filters=_filters(p.TagFilters))
-    if isinstance(p, w.UpdateKey):
+    if isinstance(p, rq.UpdateKey):
         return m.UpdateKey(key=_ref(p), new_name=p.NewKeyName, description=p.Description)
-    if isinstance(p, w.ScheduleKeyDeletion):
+    if isinstance(p, rq.ScheduleKeyDeletion):
         return m.ScheduleKeyDeletion(key=_ref(p), pending_days=p.PendingWindowInDays)
-    if isinstance(p, w.ReplicateKey):
+    if isinstance(p, rq.ReplicateKey):
         return m.ReplicateKey(key=_ref(p), replica_region=p.ReplicaRegion, description=p.Description,
                               tags=_tags(p.Tags))
-    if isinstance(p, w.EnableKeyRotation):
+    if isinstance(p, rq.EnableKeyRotation):
         return m.EnableKeyRotation(key=_ref(p), rotation_days=p.RotateInterval)
-    if isinstance(p, w.TagResources):
+    if isinstance(p, rq.TagResources):
         tags = _tags(p.Tags)
         return tuple(m.TagKey(key=m.KeyRef(key_id=i), tags=tags) for i in p.ResourceIds)
-    if isinstance(p, w.UntagResources):
+    if isinstance(p, rq.UntagResources):
         return tuple(m.UntagKey(key=m.KeyRef(key_id=i), tag_keys=tuple(p.TagKeys)) for i in p.ResourceIds)
-    if isinstance(p, w.ListTagsForResources):
+    if isinstance(p, rq.ListTagsForResources):
         if p.ResourceIds:
             return tuple(m.DescribeKey(key=m.KeyRef(key_id=i)) for i in p.ResourceIds)
         offset = int(p.NextToken) if p.NextToken and p.NextToken.isdigit() else 0
         if p.NextToken and not p.NextToken.isdigit():
             raise InvalidParameter("The request parameter NextToken is invalid: pass the NextToken of the last answer")
         return m.DescribeKeys(offset=offset, limit=p.MaxResults, tag_filters=_filters(p.TagFilters))
-    if isinstance(p, w.CreateKeyring):
+    if isinstance(p, rq.CreateKeyring):
         return m.CreateKeyring(name=p.KeyringName, description=p.Description)
-    if isinstance(p, w.DescribeKeyrings):
+    if isinstance(p, rq.DescribeKeyrings):
         _no_filters(p)
         return m.DescribeKeyrings(offset=(p.CurrentPage - 1) * p.PageSize, limit=p.PageSize)
-    if isinstance(p, w.UpdateKeyring):
+    if isinstance(p, rq.UpdateKeyring):
         return m.UpdateKeyring(name=_keyring_name(p), description=p.Description)
-    if isinstance(p, w.DeleteKeyring):
+    if isinstance(p, rq.DeleteKeyring):
         return m.DeleteKeyring(name=_keyring_name(p))
-    if isinstance(p, w.QueryKeyring):
+    if isinstance(p, rq.QueryKeyring):
         _keyring_name(p)
         return m.DescribeKeyrings(offset=0, limit=1000)
-    if isinstance(p, w.ReEncrypt):
+    if isinstance(p, rq.ReEncrypt):
         return m.ReEncrypt(ciphertext=p.CiphertextBlob, new_key=m.KeyRef(p.NewKeyID, p.NewKeyringName, p.NewKeyName),
                            old_context=p.OldEncryptionContext, new_context=p.NewEncryptionContext)
-    if isinstance(p, w.AsymmetricEncrypt):
+    if isinstance(p, rq.AsymmetricEncrypt):
         return m.Encrypt(key=_ref(p), plaintext=p.Plaintext, algorithm=p.Algorithm)
-    if isinstance(p, w.AsymmetricDecrypt):
+    if isinstance(p, rq.AsymmetricDecrypt):
         return m.Decrypt(key=_ref(p), ciphertext=p.CiphertextBlob, algorithm=p.Algorithm)
-    if isinstance(p, w.AsymmetricVerify):  # before AsymmetricSign, its base
+    if isinstance(p, rq.AsymmetricVerify):
         return m.Verify(key=_ref(p), message=p.Message, signature=p.Signature, algorithm=p.Algorithm,
                         digest=p.MessageType == "DIGEST")
-    if isinstance(p, w.AsymmetricSign):
+    if isinstance(p, rq.AsymmetricSign):
         return m.Sign(key=_ref(p), message=p.Message, algorithm=p.Algorithm, digest=p.MessageType == "DIGEST")
-    if isinstance(p, w.VerifyMac):  # before GenerateMac, its base
+    if isinstance(p, rq.VerifyMac):
         return m.VerifyMac(key=_ref(p), message=p.Message, mac=p.Mac, algorithm=p.MacAlgorithm)
-    if isinstance(p, w.GenerateMac):
+    if isinstance(p, rq.GenerateMac):
         return m.GenerateMac(key=_ref(p), message=p.Message, algorithm=p.MacAlgorithm)
-    if isinstance(p, w.GetParametersForImport):
+    if isinstance(p, rq.GetParametersForImport):
         return m.GetParametersForImport(key=_ref(p), wrapping_algorithm=p.WrappingAlgorithm,
                                         wrapping_key_spec=p.WrappingKeySpec)
-    if isinstance(p, w.ImportKeyMaterial):
+    if isinstance(p, rq.ImportKeyMaterial):
         return m.ImportKeyMaterial(key=_ref(p), import_token=p.ImportToken, encrypted_material=p.EncryptedKeyMaterial)
     # The actions that only name a key: DescribeKey, EnableKey, DisableKey, CancelKeyDeletion,
     # DisableKeyRotation, GetPublicKey.

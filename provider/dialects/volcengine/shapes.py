@@ -2,13 +2,13 @@
 
 The server shapes with `*_doc`; the client reads the same documents with `key_from` etc., so the two
 sides cannot drift apart. Times: `CreationDate` is POSIX seconds and `UpdateDate` milliseconds (seed 003's
-example); the `*Time` fields are RFC 3339 strings.
+example); the `*Time` fields are RFC 3339 strings in Volcengine's own form (milliseconds, +08:00).
 """
 
 from __future__ import annotations
 
 import base64
-import time
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from ...domain import model, rules, times
@@ -16,7 +16,7 @@ from ...domain.errors import UndefinedError
 from .wire import SPEC_FROM_WIRE, SPEC_TO_WIRE
 
 DAY = 86400
-TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+VOLCENGINE_ZONE = timezone(timedelta(hours=8), "CST")
 
 
 def b64(data: bytes) -> str:
@@ -31,7 +31,9 @@ def unb64(value: Any, field: str) -> bytes:
 
 
 def rfc3339(when: float | None) -> str | None:
-    return None if when is None else time.strftime(TIME_FORMAT, time.gmtime(when))
+    """A time as Volcengine writes it: RFC 3339 in China Standard Time with milliseconds, as the example of
+    its DescribeKey reference shows (`2022-01-21T10:31:47.264+08:00`)."""
+    return None if when is None else datetime.fromtimestamp(when, VOLCENGINE_ZONE).isoformat(timespec="milliseconds")
 
 
 def from_rfc3339(value: Any, field: str = "time") -> float | None:
