@@ -37,10 +37,10 @@ def parse(value: Any, field: str = "time") -> float | None:
     if _DIGITS.match(text):
         return epoch(float(text))
     try:
-        when = dt.datetime.fromisoformat(text.replace("z", "Z"))
+        when: dt.datetime | None = dt.datetime.fromisoformat(text.replace("z", "Z"))
     except ValueError:
-        raise UndefinedError(f"the answer's {field} {text[:40]!r} is not an RFC 3339 time or an epoch number") \
-            from None
-    if when.tzinfo is None:  # RFC 3339 always carries an offset; a bare one is read as UTC
-        when = when.replace(tzinfo=dt.UTC)
+        when = None
+    if when is None or when.tzinfo is None:  # without an offset, which zone it is in is unknowable
+        raise UndefinedError(f"the answer's {field} {text[:40]!r} is not RFC 3339 (a date, a time and an offset) "
+                             "nor an epoch number")
     return when.timestamp()

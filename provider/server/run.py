@@ -13,7 +13,6 @@ from typing import Any
 
 import uvicorn
 
-from ..domain import rules
 from ..domain.errors import InvalidParameter
 from ..emulator import Emulator
 from .app import MAX_BODY_BYTES, KmsApp
@@ -39,9 +38,7 @@ def rate_limit_from(environ: Mapping[str, str]) -> float | None:
 def build_app(state: Path, *, access_key: str, secret_key: str, environ: Mapping[str, str] | None = None,
               max_body: int = MAX_BODY_BYTES) -> KmsApp:
     env = os.environ if environ is None else environ
-    # Both clouds' regions: one port serves both dialects (KMS_REGION_CATALOG replaces them).
-    return KmsApp(Emulator(state, catalog=rules.serving_catalog()), {access_key: secret_key},
-                  rate_limit=rate_limit_from(env), max_body=max_body)
+    return KmsApp(Emulator(state), {access_key: secret_key}, rate_limit=rate_limit_from(env), max_body=max_body)
 
 
 def is_loopback(host: str) -> bool:
