@@ -18,7 +18,7 @@ from provider.emulator import Emulator
 from provider.server.app import KmsApp
 from tests.huawei.test_bad_input import send
 from tests.support.live_server import ACCESS_KEY, SECRET_KEY, ThreadServer
-from tests.wire.conftest import post
+from tests.wire.conftest import KR, post
 
 
 @pytest.fixture(scope="module")
@@ -30,14 +30,14 @@ def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 # --- Volcengine ----------------------------------------------------------------------------------------
 def test_volcengine_decrypt_does_not_say_which_key_opened_the_ciphertext(endpoint: str) -> None:
-    key = post(endpoint, "CreateKey", {"KeyName": "which-key"}).result["Key"]["ID"]
+    key = post(endpoint, "CreateKey", {**KR, "KeyName": "which-key"}).result["Key"]["ID"]
     blob = post(endpoint, "Encrypt", {"KeyID": key, "Plaintext": base64.b64encode(b"x").decode()}).result
     opened = post(endpoint, "Decrypt", {"CiphertextBlob": blob["CiphertextBlob"]}).result
     assert opened == {"Plaintext": base64.b64encode(b"x").decode()}  # DecryptResponse: the plaintext alone
 
 
 def test_volcengine_names_the_ends_of_a_multi_region_link_by_trn_and_region_only(endpoint: str) -> None:
-    primary = post(endpoint, "CreateKey", {"KeyName": "linked", "MultiRegion": True}).result["Key"]
+    primary = post(endpoint, "CreateKey", {**KR, "KeyName": "linked", "MultiRegion": True}).result["Key"]
     replica = post(endpoint, "ReplicateKey", {"KeyID": primary["ID"], "ReplicaRegion": "cn-east-3"}).result
     links = replica["ReplicaKey"]["MultiRegionConfiguration"]
     assert links["PrimaryKey"] == {"Trn": primary["Trn"], "Region": "cn-north-4"}
@@ -111,7 +111,8 @@ def test_volcengine_times_are_in_volcengines_own_form_and_read_back_whatever_the
     from provider.dialects.volcengine.shapes import from_rfc3339
     from provider.domain.errors import UndefinedError
 
-    key = post(endpoint, "CreateKey", {"KeyName": "timed", "RotateState": "Enable", "RotateInterval": 90}).result["Key"]
+    params = {**KR, "KeyName": "timed", "RotateState": "Enable", "RotateInterval": 90}
+    key = post(endpoint, "CreateKey", params).result["Key"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+08:00", key["ScheduleRotationTime"]), key
     assert from_rfc3339("2022-01-21T10:31:47.264+08:00") == from_rfc3339("2022-01-21T02:31:47.264Z") == 1642732307.264
     assert from_rfc3339("2022-01-21T02:31:47Z") == 1642732307.0
