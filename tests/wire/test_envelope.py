@@ -195,4 +195,4 @@ def test_unknown_path_and_method_answer_the_envelope(fresh: ThreadServer) -> Non
     unsigned_get = requests.get(fresh.endpoint + "/?Action=EnableKey&Version=2021-02-18&KeyID=k", timeout=10)
     assert unsigned_get.status_code == 403
     assert unsigned_get.json()["ResponseMetadata"]["Error"]["Code"] == "AccessDenied"
-    assert requests.get(fresh.endpoint + "/healthz", timeout=10).json() == {"status": "ok"}
+    assert requests.get(fresh.endpoint + "/_emulator/health", timeout=10).json() == {"status": "ok"}
