@@ -283,7 +283,8 @@ MODELS: dict[str, type[Params]] = {m.__name__: m for m in (
     GetParametersForImport,
     ImportKeyMaterial,
 )}
-assert set(MODELS) == set(METHODS), "every action wire.METHODS serves has its model"
+if set(MODELS) != set(METHODS):
+    raise RuntimeError(f"wire.METHODS and the request models disagree: {sorted(set(MODELS) ^ set(METHODS))}")
 
 
 def validate(action: str, params: Any, *, from_query: bool = False) -> Params:
