@@ -65,9 +65,9 @@ KEY_DETAILS = set(huawei_sdk.KeyDetails.attribute_map.values())
 
 
 def _huawei(endpoint: str, op: str, body: dict[str, Any], *, project: str = "cn-north-4", version: str = "v1.0",
-            method: str = "POST") -> dict[str, Any]:
-    status, doc = send(endpoint, method, f"/{version}/{project}/kms/{op}", json.dumps(body).encode())
-    assert status == 200, doc
+            method: str = "POST", status: int = 200) -> dict[str, Any]:
+    got, doc = send(endpoint, method, f"/{version}/{project}/kms/{op}", json.dumps(body).encode())
+    assert got == status, doc
     return doc
 
 
@@ -82,6 +82,7 @@ def test_huawei_describe_key_and_list_keys_are_key_details_and_nothing_more(endp
 def test_huawei_no_answer_names_a_keys_primary_or_replicas(endpoint: str) -> None:
     key = _huawei(endpoint, "create-key", {"key_alias": "huawei-primary"})["key_info"]["key_id"]
     made = _huawei(endpoint, f"keys/{key}/replicate", {"key_id": key, "replica_region": "cn-east-3",
+                                                       "replica_project_id": "cn-east-3",
                                                        "key_alias": "huawei-primary-r"}, version="v2")
     assert set(made) == {"key_id", "domain_id", "region"} and made["region"] == "cn-east-3"
     for where, which in (("cn-north-4", key), ("cn-east-3", made["key_id"])):
@@ -102,9 +103,12 @@ def test_huawei_rotation_interval_is_answered_by_get_key_rotation_status_alone(e
 
 def test_huawei_alias_times_are_rfc3339_as_documented(endpoint: str) -> None:
     key = _huawei(endpoint, "create-key", {"key_alias": "alias-times"})["key_info"]["key_id"]
-    made = _huawei(endpoint, "aliases", {"key_id": key, "alias": "alias/times"})
+    made = _huawei(endpoint, "aliases", {"key_id": key, "alias": "alias/times"}, status=201)  # 201 Created
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", made["create_time"]), made
     assert made["update_time"] == made["create_time"]
+    deleted = send(endpoint, "DELETE", "/v1.0/cn-north-4/kms/aliases",
+                   json.dumps({"key_id": key, "aliases": ["alias/times"]}).encode())
+    assert deleted == (204, {})  # 204 No Content, as Huawei's DeleteAlias reference answers
 
 
 def test_volcengine_times_are_in_volcengines_own_form_and_read_back_whatever_the_offset(endpoint: str) -> None:
