@@ -399,3 +399,11 @@ def test_every_operation_served_answers_exactly_its_sdk_response_model(server: K
     served = {o.name for o in huawei_server.operations(lambda p: p)}
     assert served <= set(generated.OPERATIONS)
     assert answered == served, f"not exercised: {sorted(served - answered)}"
+
+
+def test_an_operation_the_server_does_not_serve_is_refused_as_huaweis_gateway_refuses_it(kms: KmsClient) -> None:
+    key_id = new_key(kms, "granted")
+    error = refused(lambda: kms.create_grant(m.CreateGrantRequest(body=m.CreateGrantRequestBody(
+        key_id=key_id, grantee_principal="0" * 32, operations=["describe-key"]))))
+    assert (error.status_code, error.error_code) == (404, "APIGW.0101")
+    assert error.error_msg == "The API does not exist or has not been published in the environment"
