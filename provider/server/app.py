@@ -52,7 +52,10 @@ INLINE: frozenset[type[model.Action]] = frozenset({
 })
 _UNDEFINED_MESSAGE = "Undefined Internal Error. Pls Contact With Admin."
 _SERVER_MODELS = ("provider.dialects.volcengine.params", "provider.dialects.huaweicloud.models")
-_SITE_PATHS = frozenset({"/openapi.json", "/healthz", "/docs"})
+# The emulator's own unsigned pages, beside its signed endpoints under /_emulator/ (emulator_api.py).
+OPENAPI_PATH = "/_emulator/openapi.json"
+HEALTH_PATH = "/_emulator/health"
+_SITE_PATHS = frozenset({OPENAPI_PATH, HEALTH_PATH})
 
 
 class ServedApi(Protocol):
@@ -243,7 +246,7 @@ class KmsApp:
             raise HTTPException(405)
 
         return Starlette(
-            routes=[Route("/openapi.json", openapi, methods=["GET"]), Route("/healthz", health, methods=["GET"]),
+            routes=[Route(OPENAPI_PATH, openapi, methods=["GET"]), Route(HEALTH_PATH, health, methods=["GET"]),
                     Route("/", post_only, methods=["GET", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"])],
             exception_handlers={404: not_served, 405: not_served},
         )

@@ -84,26 +84,28 @@ def sample_results() -> dict[str, dict[str, Any]]:
         run("GenerateDataKey", KeyID=key, NumberOfBytes=32)
         run("ReEncrypt", CiphertextBlob=blob["CiphertextBlob"], NewKeyID=other,
             OldEncryptionContext={"purpose": "docs"})
-        rsa_key = run("CreateKey", KeyName="doc-rsa", KeySpec="RSA_2048", KeyUsage="ENCRYPT_DECRYPT")["Key"]["ID"]
+        rsa_key = run("CreateKey", KeyringName="default", KeyName="doc-rsa", KeySpec="RSA_2048",
+                      KeyUsage="ENCRYPT_DECRYPT")["Key"]["ID"]
         sealed = run("AsymmetricEncrypt", KeyID=rsa_key, Plaintext=b64(b"docs"), Algorithm="RSAES_OAEP_SHA_256")
         run("AsymmetricDecrypt", KeyID=rsa_key, CiphertextBlob=sealed["CiphertextBlob"],
             Algorithm="RSAES_OAEP_SHA_256")
-        ec_key = run("CreateKey", KeyName="doc-ec", KeySpec="EC_P256", KeyUsage="SIGN_VERIFY")["Key"]["ID"]
+        ec_key = run("CreateKey", KeyringName="default", KeyName="doc-ec", KeySpec="EC_P256",
+                     KeyUsage="SIGN_VERIFY")["Key"]["ID"]
         sig = run("AsymmetricSign", KeyID=ec_key, Message=b64(b"docs"), Algorithm="ECDSA_SHA_256")
         run("AsymmetricVerify", KeyID=ec_key, Message=b64(b"docs"), Signature=sig["Signature"],
             Algorithm="ECDSA_SHA_256")
         run("GetPublicKey", KeyID=ec_key)
-        mac_key = run("CreateKey", KeyName="doc-hmac", KeySpec="HMAC_256")["Key"]["ID"]
+        mac_key = run("CreateKey", KeyringName="default", KeyName="doc-hmac", KeySpec="HMAC_256")["Key"]["ID"]
         mac = run("GenerateMac", KeyID=mac_key, Message=b64(b"docs"), MacAlgorithm="HMAC_SHA_256")
         run("VerifyMac", KeyID=mac_key, Message=b64(b"docs"), Mac=mac["Mac"], MacAlgorithm="HMAC_SHA_256")
-        external = run("CreateKey", KeyName="doc-external", Origin="External")["Key"]["ID"]
+        external = run("CreateKey", KeyringName="default", KeyName="doc-external", Origin="External")["Key"]["ID"]
         params = run("GetParametersForImport", KeyID=external)
         wrapping = serialization.load_der_public_key(base64.b64decode(params["PublicKey"]))
         assert isinstance(wrapping, rsa.RSAPublicKey)
         wrapped = wrapping.encrypt(bytes(range(32)), padding.OAEP(mgf=padding.MGF1(hashes.SHA256()),
                                                                   algorithm=hashes.SHA256(), label=None))
         run("ImportKeyMaterial", KeyID=external, ImportToken=params["ImportToken"], EncryptedKeyMaterial=b64(wrapped))
-        doomed = run("CreateKey", KeyName="doc-doomed")["Key"]["ID"]
+        doomed = run("CreateKey", KeyringName="default", KeyName="doc-doomed")["Key"]["ID"]
         run("ScheduleKeyDeletion", KeyID=doomed, PendingWindowInDays=7)
         run("CancelKeyDeletion", KeyID=doomed)
         run("CreateKeyring", KeyringName="doc-empty")

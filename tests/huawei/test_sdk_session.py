@@ -184,17 +184,22 @@ def test_replica_in_a_matrix_region_decrypts_the_primarys_ciphertext(server: Kms
 def test_replica_region_outside_the_matrix_is_refused(kms: KmsClient) -> None:
     key_id = new_key(kms, "local")
     error = refused(lambda: kms.replicate_key(m.ReplicateKeyRequest(key_id=key_id, body=m.ReplicateKeyRequestBody(
-        key_id=key_id, replica_region="ap-southeast-3", key_alias=f"local-r-{key_id[:6]}"))))
+        key_id=key_id, replica_region="ap-southeast-3", replica_project_id="ap-southeast-3",
+        key_alias=f"local-r-{key_id[:6]}"))))
     assert error.status_code == 400 and error.error_code == "KMS.0312" and "ap-southeast-3" in error.error_msg
 
 
 def test_what_huaweis_reference_makes_mandatory_is_required(kms: KmsClient) -> None:
-    """ReplicateKey needs key_alias (the replica's alias), DeleteAlias needs key_id, as Huawei's API
-    reference makes them mandatory: a request without one is refused naming it, and nothing happens."""
+    """ReplicateKey needs key_alias (the replica's alias) and replica_project_id, DeleteAlias needs key_id,
+    as Huawei's API reference makes them mandatory: a request without one is refused naming it, and
+    nothing happens."""
     key_id = new_key(kms, "mandatory")
     error = refused(lambda: kms.replicate_key(m.ReplicateKeyRequest(key_id=key_id, body=m.ReplicateKeyRequestBody(
-        key_id=key_id, replica_region=REPLICA))))
+        key_id=key_id, replica_region=REPLICA, replica_project_id=REPLICA_PROJECT))))
     assert (error.status_code, error.error_code) == (400, "KMS.0204") and "key_alias" in error.error_msg
+    error = refused(lambda: kms.replicate_key(m.ReplicateKeyRequest(key_id=key_id, body=m.ReplicateKeyRequestBody(
+        key_id=key_id, replica_region=REPLICA, key_alias=f"mandatory-r-{key_id[:6]}"))))
+    assert (error.status_code, error.error_code) == (400, "KMS.0204") and "replica_project_id" in error.error_msg
     alias = f"alias/mandatory-{key_id[:6]}"
     kms.create_alias(m.CreateAliasRequest(body=m.CreateAliasRequestBody(key_id=key_id, alias=alias)))
     error = refused(lambda: kms.delete_alias(m.DeleteAliasRequest(body=m.DeleteAliasRequestBody(aliases=[alias]))))
@@ -256,7 +261,8 @@ def test_aliases_name_keys_and_move_between_them(kms: KmsClient) -> None:
 def test_deletion_order_and_cancel(server: KmsctlServer, kms: KmsClient) -> None:
     key_id = new_key(kms, "retiring")
     made = kms.replicate_key(m.ReplicateKeyRequest(key_id=key_id, body=m.ReplicateKeyRequestBody(
-        key_id=key_id, replica_region="cn-south-1", key_alias=f"retiring-r-{key_id[:6]}")))
+        key_id=key_id, replica_region="cn-south-1", replica_project_id="cn-south-1",
+        key_alias=f"retiring-r-{key_id[:6]}")))
     # Seed 001: a primary key is scheduled for deletion only after its replicas are.
     error = refused(lambda: kms.delete_key(m.DeleteKeyRequest(
         body=m.ScheduleKeyDeletionRequestBody(key_id=key_id, pending_days="7"))))
@@ -362,7 +368,8 @@ def test_every_operation_served_answers_exactly_its_sdk_response_model(server: K
     kms.list_aliases(m.ListAliasesRequest(key_id=other))
     kms.delete_alias(m.DeleteAliasRequest(body=m.DeleteAliasRequestBody(aliases=[alias], key_id=other)))
     kms.replicate_key(m.ReplicateKeyRequest(key_id=key_id, body=m.ReplicateKeyRequestBody(
-        key_id=key_id, replica_region="cn-south-1", key_alias=f"every-r-{key_id[:8]}")))
+        key_id=key_id, replica_region="cn-south-1", replica_project_id="cn-south-1",
+        key_alias=f"every-r-{key_id[:8]}")))
     signer_id = new_key(kms, "every-ec", "EC_P256", "SIGN_VERIFY")
     message = base64.b64encode(b"every").decode()
     signed = kms.sign(m.SignRequest(body=m.SignRequestBody(key_id=signer_id, message=message,
@@ -392,3 +399,11 @@ def test_every_operation_served_answers_exactly_its_sdk_response_model(server: K
     served = {o.name for o in huawei_server.operations(lambda p: p)}
     assert served <= set(generated.OPERATIONS)
     assert answered == served, f"not exercised: {sorted(served - answered)}"
+
+
+def test_an_operation_the_server_does_not_serve_is_refused_as_huaweis_gateway_refuses_it(kms: KmsClient) -> None:
+    key_id = new_key(kms, "granted")
+    error = refused(lambda: kms.create_grant(m.CreateGrantRequest(body=m.CreateGrantRequestBody(
+        key_id=key_id, grantee_principal="0" * 32, operations=["describe-key"]))))
+    assert (error.status_code, error.error_code) == (404, "APIGW.0101")
+    assert error.error_msg == "The API does not exist or has not been published in the environment"

@@ -18,7 +18,7 @@ from provider.emulator import Emulator
 from provider.server.app import KmsApp
 from tests.huawei.test_bad_input import send
 from tests.support.live_server import ACCESS_KEY, SECRET_KEY, ThreadServer
-from tests.wire.conftest import post
+from tests.wire.conftest import KR, post
 
 
 @pytest.fixture(scope="module")
@@ -30,14 +30,14 @@ def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 # --- Volcengine ----------------------------------------------------------------------------------------
 def test_volcengine_decrypt_does_not_say_which_key_opened_the_ciphertext(endpoint: str) -> None:
-    key = post(endpoint, "CreateKey", {"KeyName": "which-key"}).result["Key"]["ID"]
+    key = post(endpoint, "CreateKey", {**KR, "KeyName": "which-key"}).result["Key"]["ID"]
     blob = post(endpoint, "Encrypt", {"KeyID": key, "Plaintext": base64.b64encode(b"x").decode()}).result
     opened = post(endpoint, "Decrypt", {"CiphertextBlob": blob["CiphertextBlob"]}).result
     assert opened == {"Plaintext": base64.b64encode(b"x").decode()}  # DecryptResponse: the plaintext alone
 
 
 def test_volcengine_names_the_ends_of_a_multi_region_link_by_trn_and_region_only(endpoint: str) -> None:
-    primary = post(endpoint, "CreateKey", {"KeyName": "linked", "MultiRegion": True}).result["Key"]
+    primary = post(endpoint, "CreateKey", {**KR, "KeyName": "linked", "MultiRegion": True}).result["Key"]
     replica = post(endpoint, "ReplicateKey", {"KeyID": primary["ID"], "ReplicaRegion": "cn-east-3"}).result
     links = replica["ReplicaKey"]["MultiRegionConfiguration"]
     assert links["PrimaryKey"] == {"Trn": primary["Trn"], "Region": "cn-north-4"}
@@ -65,9 +65,9 @@ KEY_DETAILS = set(huawei_sdk.KeyDetails.attribute_map.values())
 
 
 def _huawei(endpoint: str, op: str, body: dict[str, Any], *, project: str = "cn-north-4", version: str = "v1.0",
-            method: str = "POST") -> dict[str, Any]:
-    status, doc = send(endpoint, method, f"/{version}/{project}/kms/{op}", json.dumps(body).encode())
-    assert status == 200, doc
+            method: str = "POST", status: int = 200) -> dict[str, Any]:
+    got, doc = send(endpoint, method, f"/{version}/{project}/kms/{op}", json.dumps(body).encode())
+    assert got == status, doc
     return doc
 
 
@@ -82,6 +82,7 @@ def test_huawei_describe_key_and_list_keys_are_key_details_and_nothing_more(endp
 def test_huawei_no_answer_names_a_keys_primary_or_replicas(endpoint: str) -> None:
     key = _huawei(endpoint, "create-key", {"key_alias": "huawei-primary"})["key_info"]["key_id"]
     made = _huawei(endpoint, f"keys/{key}/replicate", {"key_id": key, "replica_region": "cn-east-3",
+                                                       "replica_project_id": "cn-east-3",
                                                        "key_alias": "huawei-primary-r"}, version="v2")
     assert set(made) == {"key_id", "domain_id", "region"} and made["region"] == "cn-east-3"
     for where, which in (("cn-north-4", key), ("cn-east-3", made["key_id"])):
@@ -102,16 +103,20 @@ def test_huawei_rotation_interval_is_answered_by_get_key_rotation_status_alone(e
 
 def test_huawei_alias_times_are_rfc3339_as_documented(endpoint: str) -> None:
     key = _huawei(endpoint, "create-key", {"key_alias": "alias-times"})["key_info"]["key_id"]
-    made = _huawei(endpoint, "aliases", {"key_id": key, "alias": "alias/times"})
+    made = _huawei(endpoint, "aliases", {"key_id": key, "alias": "alias/times"}, status=201)  # 201 Created
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", made["create_time"]), made
     assert made["update_time"] == made["create_time"]
+    deleted = send(endpoint, "DELETE", "/v1.0/cn-north-4/kms/aliases",
+                   json.dumps({"key_id": key, "aliases": ["alias/times"]}).encode())
+    assert deleted == (204, {})  # 204 No Content, as Huawei's DeleteAlias reference answers
 
 
 def test_volcengine_times_are_in_volcengines_own_form_and_read_back_whatever_the_offset(endpoint: str) -> None:
     from provider.dialects.volcengine.shapes import from_rfc3339
     from provider.domain.errors import UndefinedError
 
-    key = post(endpoint, "CreateKey", {"KeyName": "timed", "RotateState": "Enable", "RotateInterval": 90}).result["Key"]
+    params = {**KR, "KeyName": "timed", "RotateState": "Enable", "RotateInterval": 90}
+    key = post(endpoint, "CreateKey", params).result["Key"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+08:00", key["ScheduleRotationTime"]), key
     assert from_rfc3339("2022-01-21T10:31:47.264+08:00") == from_rfc3339("2022-01-21T02:31:47.264Z") == 1642732307.264
     assert from_rfc3339("2022-01-21T02:31:47Z") == 1642732307.0

@@ -11,7 +11,7 @@ import pytest
 
 from provider.dialects.volcengine import signer
 from tests.support.live_server import ACCESS_KEY, SECRET_KEY, KmsctlServer
-from tests.wire.conftest import post
+from tests.wire.conftest import KR, post
 
 GOOD_B64 = base64.b64encode(b"x").decode()
 
@@ -28,10 +28,10 @@ CASES: dict[str, tuple[str | None, bytes | dict[str, object], list[tuple[str, st
                             400, ["body"]),
     "NaN": ("GenerateDataKey", b'{"KeyID": "k", "NumberOfBytes": NaN}', None, 400, ["NumberOfBytes"]),
     "missing required parameter": ("CreateKey", {}, None, 400, ["KeyName", "required"]),
-    "unknown parameter": ("CreateKey", {"KeyName": "k", "Colour": "red"}, None, 400, ["Colour"]),
-    "number for a string": ("CreateKey", {"KeyName": 5}, None, 400, ["KeyName"]),
-    "string for a list": ("CreateKey", {"KeyName": "k", "Tags": "a=b"}, None, 400, ["Tags"]),
-    "tag without a key": ("CreateKey", {"KeyName": "k", "Tags": [{"Value": "v"}]}, None, 400, ["Tags", "Key"]),
+    "unknown parameter": ("CreateKey", {**KR, "KeyName": "k", "Colour": "red"}, None, 400, ["Colour"]),
+    "number for a string": ("CreateKey", {**KR, "KeyName": 5}, None, 400, ["KeyName"]),
+    "string for a list": ("CreateKey", {**KR, "KeyName": "k", "Tags": "a=b"}, None, 400, ["Tags"]),
+    "tag without a key": ("CreateKey", {**KR, "KeyName": "k", "Tags": [{"Value": "v"}]}, None, 400, ["Tags", "Key"]),
     "string for a number": ("GenerateDataKey", {"KeyID": "k", "NumberOfBytes": "32"}, None, 400, ["NumberOfBytes"]),
     "boolean for a number": ("ScheduleKeyDeletion", {"KeyID": "k", "PendingWindowInDays": True}, None, 400,
                              ["PendingWindowInDays"]),
@@ -41,13 +41,13 @@ CASES: dict[str, tuple[str | None, bytes | dict[str, object], list[tuple[str, st
     "base64 of the wrong type": ("Decrypt", {"CiphertextBlob": 12345}, None, 400, ["CiphertextBlob"]),
     "truncated ciphertext": ("Decrypt", {"CiphertextBlob": base64.b64encode(b"\x01\x02\x03").decode()}, None,
                              400, ["CiphertextBlob"]),
-    "name too long": ("CreateKey", {"KeyName": "k" * 5000}, None, 400, ["KeyName"]),
-    "name with a NUL": ("CreateKey", {"KeyName": "a\u0000b"}, None, 400, ["KeyName"]),
-    "name ending /default": ("CreateKey", {"KeyName": "team/default"}, None, 400, ["KeyName", "/default"]),
+    "name too long": ("CreateKey", {**KR, "KeyName": "k" * 5000}, None, 400, ["KeyName"]),
+    "name with a NUL": ("CreateKey", {**KR, "KeyName": "a\u0000b"}, None, 400, ["KeyName"]),
+    "name ending /default": ("CreateKey", {**KR, "KeyName": "team/default"}, None, 400, ["KeyName", "/default"]),
     "data key of 0 bytes": ("GenerateDataKey", {"KeyID": "k", "NumberOfBytes": 0}, None, 400, ["NumberOfBytes"]),
     "pending window of 3 days": ("ScheduleKeyDeletion", {"KeyID": "k", "PendingWindowInDays": 3}, None, 400,
                                  ["PendingWindowInDays"]),
-    "ClientToken (Volcengine's CreateKey has none)": ("CreateKey", {"KeyName": "k", "ClientToken": "t-1"}, None,
+    "ClientToken (Volcengine's CreateKey has none)": ("CreateKey", {**KR, "KeyName": "k", "ClientToken": "t-1"}, None,
                                                       400, ["ClientToken", "not a parameter of CreateKey"]),
     "a 100 KiB body": ("Encrypt", {"KeyID": "k", "Plaintext": "A" * 100_000}, None, 413, ["body", "limit"]),
 }

@@ -177,3 +177,10 @@ def test_kmsctl_clock_advance_moves_kmsctl_serve_and_names_an_endpoint_without_a
     assert refused.exit_code == 1
     lines = [line for line in refused.output.splitlines() if line.strip()]
     assert len(lines) == 1 and "has no emulator clock" in lines[0], refused.output
+
+
+def test_the_emulators_own_pages_are_under_its_prefix_not_at_the_root(server: ThreadServer) -> None:
+    assert requests.get(server.endpoint + "/_emulator/health", timeout=10).json() == {"status": "ok"}
+    assert requests.get(server.endpoint + "/_emulator/openapi.json", timeout=10).json()["openapi"] == "3.1.0"
+    for old in ("/healthz", "/openapi.json"):
+        assert requests.get(server.endpoint + old, timeout=10).status_code == 404, old

@@ -27,7 +27,7 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database
 
 
 def test_served_and_committed_documents_are_the_generated_one(kmsctl: KmsctlServer) -> None:
-    served = requests.get(kmsctl.endpoint + "/openapi.json", timeout=10)
+    served = requests.get(kmsctl.endpoint + "/_emulator/openapi.json", timeout=10)
     assert served.status_code == 200 and served.headers["content-type"].startswith("application/json")
     generated = openapi_document()
     assert served.json() == generated
@@ -76,12 +76,12 @@ def test_fuzz_each_action_signed(kmsctl: KmsctlServer, action: str) -> None:
 
 
 def test_fuzz_the_published_document_unsigned_and_signed(kmsctl: KmsctlServer) -> None:
-    schema = schemathesis.openapi.from_url(kmsctl.endpoint + "/openapi.json")
+    schema = schemathesis.openapi.from_url(kmsctl.endpoint + "/_emulator/openapi.json")
     for auth in (None, HmacAuth(ACCESS_KEY, SECRET_KEY, "cn-east-3")):
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             assert _fuzz(schema, kmsctl.endpoint, mode, auth) >= 1
 
 
 def test_the_server_still_serves_after_the_fuzzing(kmsctl: KmsctlServer) -> None:
-    answer = requests.get(kmsctl.endpoint + "/healthz", timeout=10)
+    answer = requests.get(kmsctl.endpoint + "/_emulator/health", timeout=10)
     assert answer.json() == {"status": "ok"}

@@ -27,6 +27,7 @@ from provider.domain import model as m
 from provider.emulator import Emulator
 from provider.server.app import KmsApp
 from tests.support.live_server import ACCESS_KEY, SECRET_KEY, ThreadServer
+from tests.wire.conftest import KR
 from tests.wire.sdk_answers import check_volcengine_answer
 
 _SDK_CONFIG = volcenginesdkcore.Configuration()
@@ -182,7 +183,7 @@ def test_every_request_the_backend_sends_is_an_sdk_request(server: ThreadServer)
 
 def test_a_field_the_sdk_does_not_know_fails_the_check() -> None:
     with pytest.raises(AssertionError, match="ClientToken is not a parameter of CreateKeyRequest"):
-        sdk_model(sdk_models.CreateKeyRequest, {"KeyringName": "default", "KeyName": "ab", "ClientToken": "t"},
+        sdk_model(sdk_models.CreateKeyRequest, {**KR, "KeyName": "ab", "ClientToken": "t"},
                   "CreateKey")
     with pytest.raises(ValueError, match="key_name"):
-        sdk_model(sdk_models.CreateKeyRequest, {"KeyringName": "default", "KeyName": "x" * 40}, "CreateKey")
+        sdk_model(sdk_models.CreateKeyRequest, {**KR, "KeyName": "x" * 40}, "CreateKey")

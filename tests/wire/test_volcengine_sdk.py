@@ -250,3 +250,10 @@ def test_errors_as_the_sdk_surfaces_them(home: v.KMSApi, server: KmsctlServer) -
     status, code, message = fails(lambda: home.create_key(v.CreateKeyRequest(keyring_name=RING, key_name="bad",
                                                                               key_spec="DES_56")))
     assert (status, code) == (400, "InvalidParameter") and "KeySpec" in message
+
+
+def test_an_action_the_server_does_not_serve_is_refused_as_volcengines_gateway_refuses_it(home: v.KMSApi) -> None:
+    status, code, message = fails(lambda: home.create_secret(v.CreateSecretRequest(
+        secret_name="db-password", secret_type="Generic", secret_value="not-sent-anywhere")))
+    assert (status, code) == (404, "InvalidActionOrVersion")
+    assert message == "Could not find operation CreateSecret for version 2021-02-18"

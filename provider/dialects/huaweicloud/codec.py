@@ -171,7 +171,7 @@ def read_key(
 
 def alias_entity(alias: model.Alias, domain_id: str) -> dict[str, Any]:
     # create_time / update_time: UTC in RFC 3339, as the alias examples of Huawei's API reference show
-    # them ("2024-04-01T00:00:00Z", https://support.huaweicloud.com/api-dew/CreateAlias.html).
+    # them ("2024-04-01T00:00:00Z", https://support.huaweicloud.com/intl/en-us/api-dew/CreateAlias.html).
     created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(alias.created))
     return {
         "domain_id": domain_id, "key_id": alias.key_id, "alias": alias.name, "alias_urn": alias.trn,

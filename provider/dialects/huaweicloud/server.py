@@ -321,8 +321,14 @@ def _shape_alias(f: Fields, a: model.Action, r: model.Alias, domain: str) -> Rep
     return _ok(codec.alias_entity(r, domain_of(r.trn)))
 
 
+def _shape_created_alias(f: Fields, a: model.Action, r: model.Alias, domain: str) -> Reply:
+    # 201 Created, as Huawei's CreateAlias reference answers (https://support.huaweicloud.com/intl/en-us/api-dew/CreateAlias.html)
+    return Reply(201, codec.alias_entity(r, domain_of(r.trn)))
+
+
 def _delete_alias(f: Fields) -> tuple[model.Action, ...]:
-    # key_id is mandatory in Huawei's DeleteAlias reference (https://support.huaweicloud.com/api-dew/DeleteAlias.html)
+    # key_id is mandatory in Huawei's DeleteAlias reference, which answers 204
+    # (https://support.huaweicloud.com/intl/en-us/api-dew/DeleteAlias.html)
     f.need("key_id")
     aliases = f.raw.get("aliases")
     if not isinstance(aliases, list) or not aliases or not all(isinstance(a, str) for a in aliases):
@@ -349,12 +355,12 @@ def _shape_aliases(f: Fields, a: model.Action, r: tuple[model.Alias, ...], domai
 
 
 def _replicate(projects: Callable[[str], str]) -> Parse:
-    # key_alias (the replica's alias) is mandatory in Huawei's ReplicateKey reference
-    # (https://support.huaweicloud.com/api-dew/ReplicateKey.html), as key_id and replica_region are.
+    # key_alias (the replica's alias) and replica_project_id are mandatory in Huawei's ReplicateKey reference
+    # (https://support.huaweicloud.com/intl/en-us/api-dew/ReplicateKey.html), as key_id and replica_region are.
     def parse(f: Fields) -> model.Action:
         region = f.need("replica_region")
-        project = f.text("replica_project_id")
-        if project is not None and projects(project) != region:
+        project = f.need("replica_project_id")
+        if projects(project) != region:
             raise HuaweiInvalid(f"replica_project_id '{project}' is not a project of replica_region '{region}'")
         body_key = f.text("key_id")
         if body_key is not None and body_key != f.path["key_id"]:
@@ -500,11 +506,11 @@ def _operations(projects: Callable[[str], str]) -> tuple[Operation, ...]:
         op("batch_create_kms_tags", _batch_tags, _no_content),
         op("delete_tag", lambda f: model.UntagKey(key=f.key(), tag_keys=(f.path["key"],)), _no_content),
         op("show_kms_tags", lambda f: model.DescribeKey(key=f.key()), _shape_tags),
-        op("create_alias", lambda f: model.CreateAlias(alias=f.need("alias"), key=f.key()), _shape_alias),
+        op("create_alias", lambda f: model.CreateAlias(alias=f.need("alias"), key=f.key()), _shape_created_alias),
         op("associate_alias",
            lambda f: model.UpdateAlias(alias=f.need("alias"), key=model.KeyRef(key_id=f.need("target_key_id"))),
            _shape_alias),
-        op("delete_alias", _delete_alias, _empty),
+        op("delete_alias", _delete_alias, _no_content),
         op("list_aliases", _list_aliases, _shape_aliases),
         op("replicate_key", _replicate(projects), _shape_replica),
         op("re_encrypt", _re_encrypt, _shape_re_encrypt),

@@ -69,7 +69,6 @@ class TagFilter(Params):
 
 
 class CreateKey(g.CreateKeyRequest, Params):
-    KeyringName: str = "default"
     KeyName: Name
     KeySpec: str = "SYMMETRIC_256"
     KeyUsage: str | None = None
@@ -133,19 +132,19 @@ class DisableKeyRotation(g.DisableKeyRotationRequest, Params):
 
 
 class TagResources(g.TagResourcesRequest, Params):
-    ResourceType: Literal["keys"] = "keys"
+    ResourceType: Literal["keys"]
     ResourceIds: list[str] = Field(min_length=1, max_length=20)
     Tags: list[Tag] = Field(min_length=1)
 
 
 class UntagResources(g.UntagResourcesRequest, Params):
-    ResourceType: Literal["keys"] = "keys"
+    ResourceType: Literal["keys"]
     ResourceIds: list[str] = Field(min_length=1, max_length=20)
     TagKeys: list[str] = Field(min_length=1)
 
 
 class ListTagsForResources(g.ListTagsForResourcesRequest, Params):
-    ResourceType: Literal["keys"] = "keys"
+    ResourceType: Literal["keys"]
     ResourceIds: list[str] = Field(default=[], max_length=20)
     TagFilters: list[TagFilter] = []
     MaxResults: int = Field(default=100, ge=1, le=100)
@@ -284,7 +283,8 @@ MODELS: dict[str, type[Params]] = {m.__name__: m for m in (
     GetParametersForImport,
     ImportKeyMaterial,
 )}
-assert set(MODELS) == set(METHODS), "every action wire.METHODS serves has its model"
+if set(MODELS) != set(METHODS):
+    raise RuntimeError(f"wire.METHODS and the request models disagree: {sorted(set(MODELS) ^ set(METHODS))}")
 
 
 def validate(action: str, params: Any, *, from_query: bool = False) -> Params:
