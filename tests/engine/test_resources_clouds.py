@@ -103,6 +103,31 @@ def test_a_huawei_replica_is_imported_with_its_primary_named_in_the_import_id(
     assert south.describe_key(key.key_id).state == "PendingDelete"
 
 
+def test_a_volcengine_key_and_its_replica_are_imported_by_their_ids(
+    project_stack: StackFactory, served: tuple[KmsctlServer, KmsClient],
+) -> None:
+    server, kms = served
+    south = kms.in_region("cn-south-1")
+    key = south.create_key("legacy-billing", description="made by hand", tags={"cost": "7"}, multi_region=True)
+    replica = south.replicate_key(key.key_id, "cn-east-3")
+    stack = project_stack(IMPORT_PROJECT, config={
+        **config(server, "volcengine", "cn-south-1"),
+        "kms:regionCatalog": str(Path(rules.__file__).with_name(rules.CATALOG_FILES["huaweicloud"])),
+        "test:import": "yes",
+        "test:multiRegion": "true",
+        "test:keyId": key.key_id,
+        "test:replicaId": f"cn-east-3:{replica.key_id}",  # Volcengine's DescribeKey names the primary itself
+    })
+    assert changes(stack.preview().change_summary) == {"import": 2, "create": 1}
+    stack.up()
+    assert stack.outputs()["replica_id"] == replica.key_id
+    assert stack.state_resource("billing-east")["outputs"]["primary_key_id"] == key.key_id
+    stack.refresh()
+    assert changes(stack.preview().change_summary) == {"same": 3}
+    stack.destroy()
+    assert south.describe_key(key.key_id).state == "PendingDelete"
+
+
 @pytest.mark.parametrize("dialect", ["volcengine", "huaweicloud"])
 def test_lookups_over_the_wire_answer_what_the_cloud_says(
     inline_stack: StackFactory, served: tuple[KmsctlServer, KmsClient], dialect: str,

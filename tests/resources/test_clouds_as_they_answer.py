@@ -171,7 +171,7 @@ def huawei_pair(server: ThreadServer) -> tuple[Any, Any, Any, Any]:
 def test_a_huawei_replica_keeps_its_primary_after_refresh_and_plans_no_change(
     served: tuple[ThreadServer, Emulator, Sent],
 ) -> None:
-    server, _, sent = served
+    server, _, _ = served
     keys, replicas, primary, replica = huawei_pair(server)
     assert replica.outs["primary_key_id"] == primary.id and replica.outs["primary_trn"] == primary.outs["trn"]
     read = replicas.read(replica.id, replica.outs)
@@ -183,8 +183,14 @@ def test_a_huawei_replica_keeps_its_primary_after_refresh_and_plans_no_change(
     state = {**primary.outs, "replica_regions": ["cn-east-3"], "multi_region_type": "PRIMARY"}
     again = keys.read(primary.id, state)
     assert again.outs["replica_regions"] == ["cn-east-3"] and again.outs["multi_region_type"] == "PRIMARY"
-    # Rotation: KeyDetails has no interval; get-key-rotation-status answers it, so refresh sees no drift.
-    assert again.outs["rotation_interval_days"] == 90
+
+
+def test_a_rotating_huawei_key_shows_no_diff_after_refresh(served: tuple[ThreadServer, Emulator, Sent]) -> None:
+    server, _, sent = served
+    keys, _, primary, _ = huawei_pair(server)
+    again = keys.read(primary.id, primary.outs)
+    # KeyDetails has no rotation interval; get-key-rotation-status answers it, so refresh sees no drift.
+    assert again.outs["rotation_enabled"] is True and again.outs["rotation_interval_days"] == 90
     assert "get-key-rotation-status" in actions(sent)
     news = checked(keys, {AUTONAME: "orders", "key_name": primary.outs["key_name"], "rotation_enabled": True,
                           "rotation_interval_days": 90}, again.outs)
