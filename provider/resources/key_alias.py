@@ -106,7 +106,9 @@ class KeyAliasProvider(common.BaseProvider):
     def delete(self, id_: str, props: Props) -> None:
         region, name = props["region"], props["alias_name"]
         try:
-            common.client(region).delete_alias(name, props.get("target_key_id") or None)
+            # Not the state's target: the alias may have been moved outside Pulumi (Huawei's delete-alias
+            # takes the key it names now, which the client looks up).
+            common.client(region).delete_alias(name)
         except NotFound:
             return  # already gone, e.g. with the key it named
         except KmsError as err:
