@@ -208,7 +208,7 @@ def default_region() -> str:
 def client(region: str | None = None, config: Mapping[str, str] | None = None) -> KmsClient:
     s = settings(config)
     key = (s.endpoint, s.dialect, tuple(sorted(s.project_ids.items())), s.access_key, s.secret_key,
-           str(s.emulator_path) if s.embedded else None)
+           str(s.emulator_path) if s.embedded else None, s.region_catalog)
     backend = _backends.get(key)
     if backend is None:
         # Its own lock: opening the first backend imports the emulator (a few hundred ms), and calls that
