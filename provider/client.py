@@ -52,7 +52,9 @@ class KmsClient:
         tags: Mapping[str, str] | None = None,
         client_token: str | None = None,
         rotation_days: int | None = None,
+        multi_region: bool | None = None,
     ) -> model.Key:
+        """`multi_region`: created replicable where the cloud needs it so (Volcengine's MultiRegion)."""
         return self._key(
             model.CreateKey(
                 name=key_name,
@@ -65,6 +67,7 @@ class KmsClient:
                 tags=dict(tags or {}),
                 client_token=client_token,
                 rotation_days=rotation_days,
+                multi_region=multi_region,
             )
         )
 
@@ -182,8 +185,10 @@ class KmsClient:
     def update_alias(self, alias_name: str, key_id: KeyArg) -> model.Alias:
         return self.execute(model.UpdateAlias(alias=alias_name, key=model.KeyRef.of(key_id)), model.Alias)
 
-    def delete_alias(self, alias_name: str) -> None:
-        self.execute(model.DeleteAlias(alias=alias_name), model.Done)
+    def delete_alias(self, alias_name: str, key_id: KeyArg | None = None) -> None:
+        """`key_id`: the key the alias names, where known (Huawei Cloud's delete-alias takes it; else found)."""
+        key = model.KeyRef.of(key_id) if key_id is not None else None
+        self.execute(model.DeleteAlias(alias=alias_name, key=key), model.Done)
 
     def list_aliases(self, key_id: KeyArg | None = None) -> list[model.Alias]:
         key = model.KeyRef.of(key_id) if key_id is not None else None
@@ -196,11 +201,14 @@ class KmsClient:
         return self.encrypt_naming_key(key_id, plaintext, context, algorithm)[1]
 
     def encrypt_naming_key(
-        self, key_id: KeyArg, plaintext: bytes, context: Mapping[str, str] | None = None, algorithm: str | None = None
+        self, key_id: KeyArg, plaintext: bytes, context: Mapping[str, str] | None = None, algorithm: str | None = None,
+        *, data_key: bool = False,
     ) -> tuple[str, bytes]:
-        """The ciphertext and the id of the key that made it (`key_id` may be an alias or a TRN)."""
+        """The ciphertext and the id of the key that made it (`key_id` may be an alias or a TRN). `data_key`:
+        the plaintext is a data key (a cloud may wrap those with its own operation, as Huawei Cloud does)."""
         action = model.Encrypt(
-            key=model.KeyRef.of(key_id), plaintext=plaintext, context=_ctx(context), algorithm=algorithm
+            key=model.KeyRef.of(key_id), plaintext=plaintext, context=_ctx(context), algorithm=algorithm,
+            data_key=data_key,
         )
         r = self.execute(action, model.Ciphertext)
         return r.key_id, r.ciphertext
@@ -211,11 +219,16 @@ class KmsClient:
         context: Mapping[str, str] | None = None,
         key_id: KeyArg | None = None,
         algorithm: str | None = None,
+        *,
+        data_key: bool = False,
     ) -> tuple[str, bytes]:
-        """The plaintext and the id of the key of this region that opened it."""
+        """The plaintext and the id of the key of this region that opened it ("" where the cloud does not
+        say, as Volcengine's Decrypt does not). `data_key`: `blob` is a wrapped data key (Huawei Cloud opens
+        those with decrypt-datakey, which needs `key_id`)."""
         key = model.KeyRef.of(key_id) if key_id is not None else None
         r = self.execute(
-            model.Decrypt(ciphertext=blob, key=key, context=_ctx(context), algorithm=algorithm), model.Plaintext
+            model.Decrypt(ciphertext=blob, key=key, context=_ctx(context), algorithm=algorithm, data_key=data_key),
+            model.Plaintext,
         )
         return r.key_id, r.plaintext
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from .backend import Backend
 from .client import KmsClient
+from .domain import capabilities as caps
+from .domain import rules
 from .domain.errors import InvalidParameter
 from .values import Value, field
 
@@ -28,10 +30,33 @@ class Settings(Value):
     access_key: str | None = field(default=None, repr=False)
     secret_key: str | None = field(default=None, repr=False)
     emulator_path: Path = Path(EMULATOR_DIR)
+    region_catalog: str | None = None  # kms:regionCatalog / KMS_REGION_CATALOG: a JSON file's path or inline JSON
+    region_catalog_setting: str = rules.CATALOG_ENV  # which of the two gave it (errors name it)
 
     @property
     def embedded(self) -> bool:
         return not self.endpoint
+
+    @property
+    def cloud(self) -> str | None:
+        """The cloud whose API the backend speaks: the dialect's name; None for the embedded emulator."""
+        return None if self.embedded else self.dialect
+
+    @property
+    def capabilities(self) -> caps.Capabilities:
+        """What the configured backend can do: by `kms:dialect`, never by the endpoint's host name."""
+        if self.embedded:
+            return caps.EMULATOR
+        from .dialects import dialect
+
+        found: caps.Capabilities = getattr(dialect(self.dialect), "capabilities", caps.EMULATOR)
+        return found
+
+    @property
+    def catalog(self) -> rules.RegionCatalog:
+        """The region catalog in force: the override, else the configured cloud's own (the embedded
+        emulator: Huawei Cloud's)."""
+        return rules.catalog(self.cloud, self.region_catalog, self.region_catalog_setting)
 
 
 def _project_dir(start: Path) -> Path:
@@ -63,15 +88,24 @@ def settings(
 
         known_dialect(dialect)
     project_ids = _project_ids(config, env, dialect)
+    region_catalog, catalog_setting = config.get("regionCatalog"), "kms:regionCatalog"
+    if region_catalog in (None, ""):
+        region_catalog, catalog_setting = env.get(rules.CATALOG_ENV), rules.CATALOG_ENV
+    endpoint = pick("endpoint", "KMS_ENDPOINT")
+    # A bad catalog fails here, naming the setting. Without kms:region, the catalog's first region (Huawei
+    # Cloud's: cn-north-4; Volcengine's: cn-beijing).
+    regions = rules.catalog(dialect if endpoint else None, region_catalog or None, catalog_setting)
     return Settings(
-        region=pick("region", "KMS_REGION") or DEFAULT_REGION,
-        endpoint=pick("endpoint", "KMS_ENDPOINT"),
+        region=pick("region", "KMS_REGION") or next(iter(regions.names), DEFAULT_REGION),
+        endpoint=endpoint,
         dialect=dialect,
         project_ids=project_ids,
         access_key=pick("accessKey", "KMS_ACCESS_KEY"),
         secret_key=pick("secretKey", "KMS_SECRET_KEY"),
         # Only a default path needs the project's directory (a walk up the tree, per call: cwd may change).
         emulator_path=Path(path) if path else _project_dir((cwd or Path.cwd()).resolve()) / EMULATOR_DIR,
+        region_catalog=region_catalog or None,
+        region_catalog_setting=catalog_setting,
     )
 
 
@@ -90,32 +124,21 @@ def _project_ids(config: Mapping[str, str | None], env: Mapping[str, str], diale
     return projects.parse(raw, setting)
 
 
-def unavailable(s: Settings, what: str) -> str | None:
-    """Why the configured endpoint cannot serve our extension `what` (`alias`, `clock`): a real cloud's
-    own endpoint has none. None for the embedded emulator and for servers of the dialect."""
-    if s.embedded or not s.endpoint:
-        return None
-    from .dialects import dialect
-
-    check = getattr(dialect(s.dialect), "unavailable", None)
-    return check(s.endpoint, what) if check is not None else None
-
-
 def open_backend(s: Settings) -> Backend:
     if s.embedded:
         from .backend.embedded import EmbeddedBackend
 
-        return EmbeddedBackend(s.emulator_path)
+        return EmbeddedBackend(s.emulator_path, catalog=s.catalog)
     from .backend.http import HttpBackend
 
     assert s.endpoint is not None
     from .dialects import dialect
 
     chosen = dialect(s.dialect)
-    if s.project_ids:
+    if s.dialect == "huaweicloud":
         from .dialects.huaweicloud import HuaweiCloud
 
-        chosen = HuaweiCloud(project_ids=s.project_ids)
+        chosen = HuaweiCloud(project_ids=s.project_ids or None, catalog=s.catalog)
     return HttpBackend(s.endpoint, access_key=s.access_key, secret_key=s.secret_key, dialect=chosen)
 
 

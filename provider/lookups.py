@@ -27,7 +27,9 @@ class KeyNotFound(common.ProviderError):
 class GetKeyResult:
     """A key as the service describes it. `primary_region` is the primary's region (the key's own for a
     primary or a single-region key); `replica_regions` are the regions of the primary's replicas not
-    scheduled for deletion."""
+    scheduled for deletion. Where the cloud's answers never name a key's primary or replicas (Huawei
+    Cloud's KeyDetails), `multi_region_type`, `primary_key_id`, `primary_region` and `replica_regions` are
+    None: unknown, rather than a guess."""
 
     key_id: str
     trn: str
@@ -36,10 +38,10 @@ class GetKeyResult:
     key_state: str
     key_spec: str
     key_usage: str
-    multi_region_type: str
-    primary_key_id: str
-    primary_region: str
-    replica_regions: list[str]
+    multi_region_type: str | None
+    primary_key_id: str | None
+    primary_region: str | None
+    replica_regions: list[str] | None
     description: str
     creation_date: str | None
 
@@ -59,7 +61,7 @@ def get_key(key: str, region: str | None = None, opts: pulumi.InvokeOptions | No
     """The key that `key` (an id, a TRN or an alias) names in `region` (default: config `kms:region`)."""
     del opts  # accepted for the Pulumi signature; a lookup here has no provider to pick
     c = _client(region)
-    return _key_result(_describe(c, key, f"get_key({key!r})"))
+    return _key_result(_describe(c, key, f"get_key({key!r})"), common.capabilities(_config()).links_in_answers)
 
 
 def get_alias(alias_name: str, region: str | None = None, opts: pulumi.InvokeOptions | None = None) -> GetAliasResult:
@@ -67,13 +69,16 @@ def get_alias(alias_name: str, region: str | None = None, opts: pulumi.InvokeOpt
     del opts
     c = _client(region)
     what = f"get_alias({alias_name!r})"
+    can = common.capabilities(_config())
+    if not can.aliases:
+        raise common.ProviderError(f"{what}: " + can.lacking("aliases", "get_alias"))
     try:
         alias = next((a for a in c.list_aliases() if a.name == alias_name), None)
     except KmsError as err:
         raise common.failure(f"{what} in {c.region}", err) from None
     if alias is None:
         raise KeyNotFound(f"{what}: no alias {alias_name} in region {c.region}")
-    key = _key_result(_describe(c, alias.key_id, what))
+    key = _key_result(_describe(c, alias.key_id, what), can.links_in_answers)
     return GetAliasResult(alias_name=alias.name, region=c.region, trn=alias.trn, target_key_id=key.key_id, key=key)
 
 
@@ -93,10 +98,13 @@ def get_alias_output(
     return pulumi.Output.all(alias_name, region).apply(lambda v: get_alias(v[0], v[1], opts))
 
 
-def _client(region: str | None) -> KmsClient:
+def _config() -> dict[str, str]:
     # The program's stack configuration (a plain Python process outside a stack has none: the environment).
-    config = {k: v for k in common.CONFIG_KEYS if (v := pulumi.runtime.get_config(f"kms:{k}"))}
-    return common.client(region, config)
+    return {k: v for k in common.CONFIG_KEYS if (v := pulumi.runtime.get_config(f"kms:{k}"))}
+
+
+def _client(region: str | None) -> KmsClient:
+    return common.client(region, _config())
 
 
 def _describe(c: KmsClient, ref: str, what: str) -> model.Key:
@@ -108,8 +116,15 @@ def _describe(c: KmsClient, ref: str, what: str) -> model.Key:
         raise common.failure(f"{what} in {c.region}", err) from None
 
 
-def _key_result(key: model.Key) -> GetKeyResult:
+def _key_result(key: model.Key, links: bool = True) -> GetKeyResult:
     primary = key.primary
+    if not links:  # the cloud does not say: unknown, never "single-region"
+        return GetKeyResult(
+            key_id=key.key_id, trn=key.trn, region=key.region, key_name=key.name, key_state=key.state.value,
+            key_spec=key.spec.value, key_usage=key.usage.value, multi_region_type=None, primary_key_id=None,
+            primary_region=None, replica_regions=None, description=key.description,
+            creation_date=common.timestamp(key.created),
+        )
     return GetKeyResult(
         key_id=key.key_id,
         trn=key.trn,

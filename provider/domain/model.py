@@ -161,6 +161,7 @@ class UpdateAlias(Action, kw_only=True):
 
 class DeleteAlias(Action, kw_only=True):
     alias: str
+    key: KeyRef | None = None  # the key it names, where the caller knows it (Huawei's delete-alias takes it)
 
 
 class ListAliases(Action, kw_only=True):
@@ -171,6 +172,7 @@ class Encrypt(OnKey, kw_only=True):
     plaintext: bytes
     context: Context | None = None
     algorithm: str | None = None
+    data_key: bool = False  # the plaintext is a data key (Huawei Cloud wraps those with encrypt-datakey)
 
 
 class Decrypt(Action, kw_only=True):
@@ -180,6 +182,7 @@ class Decrypt(Action, kw_only=True):
     key: KeyRef | None = None
     context: Context | None = None
     algorithm: str | None = None
+    data_key: bool = False  # a wrapped data key (Huawei Cloud opens those with decrypt-datakey)
 
 
 class GenerateDataKey(OnKey, kw_only=True):
@@ -318,7 +321,7 @@ class Ciphertext(Model, kw_only=True):
 
 
 class Plaintext(Model, kw_only=True):
-    key_id: str  # the key of this region that opened it
+    key_id: str  # the key of this region that opened it; "" where the cloud does not say (Volcengine)
     plaintext: bytes
 
 

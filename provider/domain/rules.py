@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from ..values import Value
 from .errors import (
@@ -37,6 +38,25 @@ class KeySpec(StrEnum):
     RSA_4096 = "RSA_4096"
     EC_P256 = "EC_P256"
     EC_P384 = "EC_P384"
+    # The members above are the specs the emulator makes (iterating KeySpec lists those alone). A cloud has
+    # more (Volcengine: SYMMETRIC_128, EC_P256K, EC_P521, EC_SM2; Huawei Cloud: SM4, SM2, SECP256K1,
+    # ED25519 ...): such a spec is read as what it is, below, and refused only where a resource must
+    # create or use it (`key_spec`).
+
+    @classmethod
+    def _missing_(cls, value: object) -> KeySpec | None:
+        """A spec name a cloud answers that the emulator does not make: kept as what it is, so that a listing
+        of a region with such a key does not fail; `key_spec` still refuses it as an input."""
+        if isinstance(value, str) and _SPEC_NAME_RE.match(value):
+            member = str.__new__(cls, value)
+            member._name_ = value
+            member._value_ = value
+            cls._value2member_map_.setdefault(value, member)  # one object per name, as members are
+            return member
+        return None
+
+
+_SPEC_NAME_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
 
 
 class KeyUsage(StrEnum):
@@ -71,6 +91,7 @@ HMAC_SPECS = frozenset({KeySpec.HMAC_256, KeySpec.HMAC_384, KeySpec.HMAC_512, Ke
 RSA_SPECS = frozenset({KeySpec.RSA_2048, KeySpec.RSA_3072, KeySpec.RSA_4096})
 EC_SPECS = frozenset({KeySpec.EC_P256, KeySpec.EC_P384})
 ASYMMETRIC_SPECS = RSA_SPECS | EC_SPECS
+EMULATED_SPECS = SYMMETRIC_SPECS | HMAC_SPECS | ASYMMETRIC_SPECS  # what the emulator makes; inputs take only these
 
 # Seed 001, "Usage": AES_256 encrypts; HMAC keys make MACs; RSA encrypts or signs (default sign);
 # ECC only signs.
@@ -119,15 +140,22 @@ WRAPPING_ALGORITHMS = ("RSAES_OAEP_SHA_256", "RSAES_OAEP_SHA_1")
 
 
 def key_spec(value: str, field: str = "KeySpec") -> KeySpec:
+    """A spec to create a key of: one the service emulates (a cloud's other specs are read, never made)."""
+    allowed = ", ".join(s.value for s in KeySpec)
     try:
-        return KeySpec(value)
+        spec = KeySpec(value)
     except ValueError:
-        allowed = ", ".join(s.value for s in KeySpec)
         raise InvalidParameter(f"{field} '{value}' is not a key spec; allowed: {allowed}") from None
+    if spec not in EMULATED_SPECS:
+        raise InvalidParameter(f"{field} '{value}' is not a key spec this provider creates (a cloud may list "
+                               f"keys of it; the emulator has none); allowed: {allowed}")
+    return spec
 
 
 def key_usage(spec: KeySpec, value: str | None, field: str = "KeyUsage") -> KeyUsage:
     """The usage for a spec: the seed's default when omitted, refused when the pair is not allowed."""
+    if spec not in _USAGES:
+        raise InvalidParameter(f"{field}: key spec {spec} is not one this provider creates or emulates")
     default, allowed = _USAGES[spec]
     if value is None or value == "":
         return default
@@ -485,6 +513,9 @@ def allows(state: KeyState, op: Op) -> bool:
 
 
 # --- Regions -----------------------------------------------------------------------------------
+REGION_ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
 class RegionCatalog(Value):
     names: Mapping[str, str]
     replica_regions: Mapping[str, tuple[str, ...]]
@@ -505,24 +536,93 @@ class RegionCatalog(Value):
         return replica
 
 
+# Each cloud's own regions, beside this module (docs/emulator.md cites the source of each list).
+CATALOG_FILES = {"huaweicloud": "regions.json", "volcengine": "regions-volcengine.json"}
+EMULATOR_CLOUD = "huaweicloud"  # the embedded emulator's catalog unless told otherwise
+CATALOG_ENV = "KMS_REGION_CATALOG"
+
+
+def parse_catalog(raw: Any, source: str) -> RegionCatalog:
+    """A catalog document: `{"regions": {ID: {"name": NAME, "replica_regions": [ID, ...]}}}`; every fault is
+    refused naming `source` (the setting or file) and what is wrong."""
+    regions = raw.get("regions") if isinstance(raw, dict) else None
+    if not isinstance(regions, dict) or not regions:
+        raise InvalidParameter(f'{source}: a region catalog is a JSON object {{"regions": {{REGION: {{"name": ..., '
+                               '"replica_regions": [...]}}}}}} with at least one region')
+    names: dict[str, str] = {}
+    replicas: dict[str, tuple[str, ...]] = {}
+    for rid, info in regions.items():
+        if not isinstance(rid, str) or not REGION_ID_RE.match(rid):
+            raise InvalidParameter(f"{source}: region id {rid!r} must be lower-case letters, digits and -")
+        if not isinstance(info, dict) or not isinstance(info.get("name", rid), str):
+            raise InvalidParameter(f'{source}: region {rid} must be an object with a "name" string')
+        targets = info.get("replica_regions", [])
+        if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
+            raise InvalidParameter(f'{source}: region {rid}: "replica_regions" must be a list of region ids')
+        names[rid] = str(info.get("name", rid))
+        replicas[rid] = tuple(targets)
+    for rid, targets in replicas.items():
+        for target in targets:
+            if target not in names:
+                raise InvalidParameter(f"{source}: region {rid} replicates to {target!r}, which is not a region "
+                                       "of the catalog")
+            if target == rid:
+                raise InvalidParameter(f"{source}: region {rid} cannot replicate to itself")
+    return RegionCatalog(names=names, replica_regions=replicas)
+
+
 def load_catalog(path: str | os.PathLike[str] | None = None) -> RegionCatalog:
-    if path is not None:
-        raw = json.loads(Path(path).read_text())
-    else:
-        # Beside this module; not importlib.resources, whose import (tempfile, shutil) slows every start.
-        raw = json.loads(Path(__file__).with_name("regions.json").read_text())
-    regions = raw["regions"]
-    return RegionCatalog(
-        names={rid: info["name"] for rid, info in regions.items()},
-        replica_regions={rid: tuple(info["replica_regions"]) for rid, info in regions.items()},
-    )
+    """The catalog in the JSON file `path`; None: Huawei Cloud's (the embedded emulator's default)."""
+    if path is None:
+        return builtin_catalog(EMULATOR_CLOUD)
+    return catalog_from_setting(str(path), CATALOG_ENV)
+
+
+@lru_cache(maxsize=4)
+def builtin_catalog(cloud: str) -> RegionCatalog:
+    """The catalog that ships for `cloud` (`huaweicloud`, `volcengine`)."""
+    # Beside this module; not importlib.resources, whose import (tempfile, shutil) slows every start.
+    raw = json.loads(Path(__file__).with_name(CATALOG_FILES[cloud]).read_text())
+    return parse_catalog(raw, CATALOG_FILES[cloud])
 
 
 @lru_cache(maxsize=8)
-def _catalog_at(path: str | None) -> RegionCatalog:
-    return load_catalog(path)
+def catalog_from_setting(value: str, setting: str) -> RegionCatalog:
+    """`kms:regionCatalog` / `KMS_REGION_CATALOG`: inline JSON (it starts with `{`) or the path of a JSON file."""
+    text = value.strip()
+    if not text.startswith("{"):
+        try:
+            text = Path(text).expanduser().read_text()
+        except OSError as exc:
+            raise InvalidParameter(f"{setting}: cannot read the region catalog file {value!r} "
+                                   f"({exc.strerror or type(exc).__name__}); give a JSON file's path or inline "
+                                   "JSON") from None
+    try:
+        raw = json.loads(text)
+    except ValueError as exc:
+        raise InvalidParameter(f"{setting}: the region catalog is not JSON ({exc})") from None
+    return parse_catalog(raw, setting)
 
 
-def catalog() -> RegionCatalog:
-    """The region catalog in force: `KMS_REGION_CATALOG` names a replacement file."""
-    return _catalog_at(os.environ.get("KMS_REGION_CATALOG") or None)
+def catalog(cloud: str | None = None, override: str | None = None, setting: str = CATALOG_ENV) -> RegionCatalog:
+    """The region catalog in force: `override` (a stack's `kms:regionCatalog`), else `KMS_REGION_CATALOG`,
+    else the catalog of `cloud` (the configured dialect; None: the embedded emulator, Huawei Cloud's)."""
+    if override:
+        return catalog_from_setting(override, setting)
+    env = os.environ.get(CATALOG_ENV)
+    if env:
+        return catalog_from_setting(env, CATALOG_ENV)
+    return builtin_catalog(cloud or EMULATOR_CLOUD)
+
+
+def serving_catalog() -> RegionCatalog:
+    """What `kmsctl serve` answers for: both clouds' regions on one port (the two lists share no id), unless
+    `KMS_REGION_CATALOG` replaces them."""
+    env = os.environ.get(CATALOG_ENV)
+    if env:
+        return catalog_from_setting(env, CATALOG_ENV)
+    both = [builtin_catalog(cloud) for cloud in sorted(CATALOG_FILES)]
+    return RegionCatalog(
+        names={k: v for c in both for k, v in c.names.items()},
+        replica_regions={k: v for c in both for k, v in c.replica_regions.items()},
+    )

@@ -43,7 +43,9 @@ class Service:
         )
         self.quota = quota if quota is not None else int(os.environ.get("KMS_KEY_QUOTA") or rules.KEYS_PER_REGION)
         self.account_id = account_id or os.environ.get("KMS_ACCOUNT_ID") or "2100000000"
-        self.catalog = catalog or rules.catalog()
+        # Without one given (kmsctl serve, which speaks both clouds' APIs): both clouds' regions. The embedded
+        # backend passes the stack's catalog (Huawei Cloud's unless told otherwise).
+        self.catalog = catalog or rules.serving_catalog()
 
     def close(self) -> None:
         self.store.close()

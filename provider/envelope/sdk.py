@@ -65,6 +65,23 @@ def _trn(client: KmsClient, key_id: str) -> str:
     return client.describe_key(key_id).trn
 
 
+def _family(client: KmsClient, ref: str) -> set[str]:
+    """The ids and TRNs of a key and of the keys that share its material: its primary and the primary's
+    replicas (a replica key shares its primary's material), as their descriptions name them."""
+    key = client.describe_key(ref)
+    names = {key.key_id, key.trn}
+    links = [*([key.primary] if key.primary else []), *key.replicas]
+    if key.primary is not None and key.primary.key_id != key.key_id and key.primary.region:
+        try:
+            primary = client.in_region(key.primary.region).describe_key(key.primary.key_id)
+            links += [*primary.replicas]
+        except KmsError:
+            pass
+    for link in links:
+        names |= {link.key_id, link.trn}
+    return names
+
+
 def _wrap(client: KmsClient, refs: list[KeyRef], ctx: dict[str, str]) -> tuple[bytearray, list[fmt.EncryptedDataKey]]:
     """The plaintext data key (zero it after use) and its wrapping under every key."""
     first = refs[0]
@@ -84,7 +101,7 @@ def _wrap(client: KmsClient, refs: list[KeyRef], ctx: dict[str, str]) -> tuple[b
         for ref in refs[1:]:
             c = client.in_region(ref.region)
             try:
-                key_id, wrapped = c.encrypt_naming_key(ref.key, bytes(data_key), ctx or None)
+                key_id, wrapped = c.encrypt_naming_key(ref.key, bytes(data_key), ctx or None, data_key=True)
                 entries.append(fmt.EncryptedDataKey(ref.region, _trn(c, key_id), key_id, wrapped))
             except KmsError as err:
                 raise DataKeyUnavailable(f"cannot wrap the data key under key {ref.key} in region {ref.region}: "
@@ -101,9 +118,10 @@ def _unwrap(client: KmsClient, ref: KeyRef, header: fmt.Header) -> bytearray:
     c = client.in_region(ref.region)
     ctx = dict(header.context) or None
     reasons: list[str] = []
+    family: set[str] | None = None
     for entry in sorted(header.entries, key=lambda e: e.region != ref.region):
         try:
-            _, plaintext = c.decrypt(entry.blob, ctx, key_id=ref.key)
+            opener, plaintext = c.decrypt(entry.blob, ctx, key_id=ref.key, data_key=True)
         except (NotFound, InvalidParameter) as err:
             reasons.append(str(err))
             continue
@@ -112,6 +130,21 @@ def _unwrap(client: KmsClient, ref: KeyRef, header: fmt.Header) -> bytearray:
                                      f"{err}") from err
         data_key = bytearray(plaintext)
         del plaintext
+        if not opener and ref.key not in (entry.key_id, entry.trn):
+            # The cloud opened it without saying with which key (Volcengine's Decrypt takes and answers none):
+            # the wrapping counts only if the message says it was made under this key or one sharing its
+            # material (its primary or a replica).
+            try:
+                family = _family(c, ref.key) if family is None else family
+            except KmsError as err:
+                _zero(data_key)
+                raise DataKeyUnavailable(f"key {ref.key} in region {ref.region} cannot open the message's data "
+                                         f"key: {err}") from err
+            if entry.key_id not in family and entry.trn not in family:
+                _zero(data_key)
+                reasons.append(f"the wrapping under {entry.trn} was not made under key {ref.key} or a key sharing "
+                               "its material")
+                continue
         if len(data_key) == fmt.DATA_KEY_LEN:
             return data_key
         _zero(data_key)

@@ -33,12 +33,15 @@ from .. import config as kms_config
 from ..backend import Backend
 from ..client import OWNER_TAG, KmsClient
 from ..domain import model, rules
-from ..domain.errors import KmsError, NotFound
+from ..domain.capabilities import Capabilities
+from ..domain.errors import InvalidOperation, KmsError, NotFound
 
 T = TypeVar("T")
 Props = dict[str, Any]
 
-CONFIG_KEYS = ("region", "endpoint", "dialect", "projectIds", "accessKey", "secretKey", "emulatorPath")
+CONFIG_KEYS = (
+    "region", "endpoint", "dialect", "projectIds", "accessKey", "secretKey", "emulatorPath", "regionCatalog",
+)
 # Internal inputs (hidden from previews: the engine treats `__`-prefixed keys as internal).
 AUTONAME = "__autoname"  # the resource's logical name, the base of an automatic key name
 AUTONAMED = "__autonamed"  # True when check generated key_name
@@ -139,14 +142,14 @@ def located(ref: str, region: Any = None) -> tuple[str, str]:
     if ref.startswith("trn:") and ref.count(":") >= 3:
         return ref.split(":")[2], ref
     head, sep, rest = ref.partition(":")
-    if sep and head in rules.catalog().names:
+    if sep and head in catalog().names:
         return head, rest
     return default_region(), ref
 
 
 def _names_region(ref: str) -> bool:
     head = ref.partition(":")[0]
-    return ref.startswith("trn:") or (head != ref and head in rules.catalog().names)
+    return ref.startswith("trn:") or (head != ref and head in catalog().names)
 
 
 def import_option(
@@ -200,16 +203,15 @@ def settings(config: Mapping[str, str] | None = None) -> kms_config.Settings:
     return kms_config.settings(dict(config))
 
 
-def dialect_lacks(what: str) -> str | None:
-    """Why the configured cloud's API cannot carry the domain's `what` (`keyring`, `enterprise_project`);
-    None when it can, or when the embedded emulator (every input) serves."""
-    s = settings()
-    if s.embedded:
-        return None
-    from ..dialects import dialect
+def capabilities(config: Mapping[str, str] | None = None) -> Capabilities:
+    """What the configured backend can do (one table per cloud, by `kms:dialect`; the embedded emulator:
+    everything)."""
+    return settings(config).capabilities
 
-    lacks: Mapping[str, str] = getattr(dialect(s.dialect), "lacks", {})
-    return lacks.get(what)
+
+def catalog(config: Mapping[str, str] | None = None) -> rules.RegionCatalog:
+    """The region catalog in force: `kms:regionCatalog` / `KMS_REGION_CATALOG`, else the configured cloud's."""
+    return settings(config).catalog
 
 
 def default_region() -> str:
@@ -219,7 +221,7 @@ def default_region() -> str:
 def client(region: str | None = None, config: Mapping[str, str] | None = None) -> KmsClient:
     s = settings(config)
     key = (s.endpoint, s.dialect, tuple(sorted(s.project_ids.items())), s.access_key, s.secret_key,
-           str(s.emulator_path) if s.embedded else None)
+           str(s.emulator_path) if s.embedded else None, s.region_catalog)
     backend = _backends.get(key)
     if backend is None:
         # Its own lock: opening the first backend imports the emulator (a few hundred ms), and calls that
@@ -315,7 +317,7 @@ class Checker:
         text = self.string(prop, value)
         if text is None:
             return None
-        return self.rule(prop, lambda: rules.catalog().region(text, prop))
+        return self.rule(prop, lambda: catalog().region(text, prop))
 
 
 def decode_material(value: str) -> bytes:
@@ -624,10 +626,12 @@ def retire_key(
             c, key_id, [rules.KeyState.ENABLE, rules.KeyState.DISABLE], DEFAULT_CREATE_TIMEOUT, what
         )
     # Seed 001: a primary is scheduled only after its replicas. The engine deletes dependent replicas
-    # first; replicas it does not know about (or still being deleted) are waited for, briefly.
+    # first; replicas it does not know about (or still being deleted) are waited for, briefly. Where the
+    # cloud's answers name no replicas (Huawei Cloud), the service's own refusal is what says to wait.
+    can = capabilities()
     deadline = time.monotonic() + (DELETE_WAIT if wait_replicas is None else wait_replicas)
     delay = 0.1
-    while waiting := live_replicas(c, key):
+    while can.links_in_answers and (waiting := live_replicas(c, key)):
         if time.monotonic() >= deadline:
             names = ", ".join(f"{r.key_id} ({r.region})" for r in waiting)
             raise ProviderError(
@@ -637,18 +641,38 @@ def retire_key(
         time.sleep(delay)
         delay = min(delay * 2, 2.0)
         key = c.describe_key(key_id)
-    for alias in c.list_aliases(key_id):
-        with contextlib.suppress(NotFound):
-            c.delete_alias(alias.name)
+    if can.aliases:  # a cloud without aliases (Volcengine) has none to free
+        for alias in c.list_aliases(key_id):
+            with contextlib.suppress(NotFound):
+                c.delete_alias(alias.name, key_id)
     original = key.name
     c.update_key(key_id, new_key_name=retired_name(original))
-    try:
-        c.schedule_key_deletion(key_id, pending_days)
-    except KmsError:
-        # Leave the key as it was found rather than renamed and still live.
-        with contextlib.suppress(KmsError):
-            c.update_key(key_id, new_key_name=original)
-        raise
+    while True:
+        try:
+            c.schedule_key_deletion(key_id, pending_days)
+            return
+        except InvalidOperation as err:
+            # The service refuses a primary whose replicas are live: they may be on their way (a replica that
+            # a sibling's deletion renamed at the moment its primary looked), so it is asked again, briefly.
+            if time.monotonic() >= deadline:
+                _restore_name(c, key_id, original)
+                if not can.links_in_answers:
+                    raise ProviderError(
+                        f"{what}: key {key_id} could not be scheduled for deletion: {err}; if it is a primary "
+                        "key, delete its replica keys first"
+                    ) from None
+                raise
+        except KmsError:
+            # Leave the key as it was found rather than renamed and still live.
+            _restore_name(c, key_id, original)
+            raise
+        time.sleep(delay)
+        delay = min(delay * 2, 2.0)
+
+
+def _restore_name(c: KmsClient, key_id: str, original: str) -> None:
+    with contextlib.suppress(KmsError):
+        c.update_key(key_id, new_key_name=original)
 
 
 def roll_back(c: KmsClient, key_id: str, what: str) -> None:

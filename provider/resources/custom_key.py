@@ -22,7 +22,7 @@ from . import _common as common
 from ._common import AUTONAME, AUTONAMED, IMPORT_ID, OWNER, Checker, Props, ProviderError, is_unknown
 
 ORIGINS = {rules.Origin.KMS: "kms", rules.Origin.EXTERNAL: "external"}
-REPLACES = ("region", "key_spec", "key_usage", "origin", "keyring_name")
+REPLACES = ("region", "key_spec", "key_usage", "origin", "keyring_name", "multi_region")
 UPDATES = (
     "key_name",
     "description",
@@ -96,13 +96,17 @@ class CustomKeyProvider(common.BaseProvider):
         elif is_unknown(project) or c.string("enterprise_project", project) is not None:
             ins["enterprise_project"] = project
         # An input the configured cloud's API lacks is refused here, never dropped on the way.
-        for what, prop, default in (
-            ("keyring", "keyring_name", rules.DEFAULT_KEYRING),
-            ("enterprise_project", "enterprise_project", rules.DEFAULT_ENTERPRISE_PROJECT),
+        can = common.capabilities()
+        for able, what, prop, default in (
+            (can.keyrings, "keyrings", "keyring_name", rules.DEFAULT_KEYRING),
+            (can.enterprise_projects, "enterprise_projects", "enterprise_project", rules.DEFAULT_ENTERPRISE_PROJECT),
         ):
             value = ins.get(prop)
-            if isinstance(value, str) and value != default and (why := common.dialect_lacks(what)):
-                c.fail(prop, f"{prop} {value!r}: {why}")
+            if isinstance(value, str) and value != default and not able:
+                c.fail(prop, can.lacking(what, f"{prop} {value!r}"))
+        multi = news.get("multi_region")
+        if multi is not None:  # left out: the key is created as the cloud's default (not multi-region)
+            ins["multi_region"] = c.boolean("multi_region", multi, False)
         ins["enabled"] = c.boolean("enabled", news.get("enabled"), True)
         days = c.whole("pending_days", news.get("pending_days"))
         ins["pending_days"] = (
@@ -132,8 +136,13 @@ class CustomKeyProvider(common.BaseProvider):
     # --- diff: exactly the changed inputs; the immutable ones replace ----------------------------------
     def diff(self, _id: str, olds: Props, news: Props) -> dynamic.DiffResult:
         rotating = news.get("rotation_enabled") is not False  # the interval only matters while rotation is on
-        plain = [p for p in INPUTS if p != "key_material" and (rotating or p != "rotation_interval_days")]
+        plain = [p for p in INPUTS if p not in ("key_material", "multi_region")
+                 and (rotating or p != "rotation_interval_days")]
         changed = common.changed_inputs(plain, olds, news, kept_when_undeclared=("key_name", "tags"))
+        # A flag: unset is false, so a stack made before the input existed sees no change.
+        multi = news.get("multi_region")
+        if is_unknown(multi) or bool(multi) != bool(olds.get("multi_region")):
+            changed.append("multi_region")
         # Material is never in state: it only matters while the key still waits for it.
         if news.get("key_material") is not None and olds.get("key_state") == rules.KeyState.PENDING_IMPORT:
             changed.append("key_material")
@@ -166,6 +175,7 @@ class CustomKeyProvider(common.BaseProvider):
                 enterprise_project=props["enterprise_project"],
                 tags=common.owner_tags(props.get("tags"), props.get(OWNER)) or None,
                 client_token=secrets.token_hex(16),
+                multi_region=props.get("multi_region"),
             )
         except KmsError as err:
             raise common.failure(f"{what}: create", err) from None
@@ -231,7 +241,11 @@ class CustomKeyProvider(common.BaseProvider):
             key, public_key = _converge(c, key, olds.get("tags") or {}, news, olds.get("public_key"))
         except KmsError as err:
             raise common.failure(f"{what}: update", err) from None
-        return dynamic.UpdateResult(_outs(key, news, public_key))
+        outs = _outs(key, news, public_key)
+        if not common.capabilities().links_in_answers:
+            outs["replica_regions"] = list(olds.get("replica_regions") or [])
+            outs["multi_region_type"] = olds.get("multi_region_type") or outs["multi_region_type"]
+        return dynamic.UpdateResult(outs)
 
     # --- read: live state for refresh (drift) ----------------------------------------------------------
     def read(self, id_: str, props: Props) -> dynamic.ReadResult:
@@ -245,6 +259,10 @@ class CustomKeyProvider(common.BaseProvider):
             public_key = c.get_public_key(key.key_id)
         live = _live_inputs(key, props)
         outs = _outs(key, live, public_key)
+        if not common.capabilities().links_in_answers and "key_spec" in props:
+            # Huawei Cloud's answers never name a key's replicas: silence is not drift, the state's stand.
+            outs["replica_regions"] = list(props.get("replica_regions") or [])
+            outs["multi_region_type"] = props.get("multi_region_type") or outs["multi_region_type"]
         # Without our inputs in `props` this is an adoption: hand back inputs rebuilt from the live key.
         inputs = None if "key_spec" in props else {k: v for k, v in live.items() if v is not None}
         return dynamic.ReadResult(key.key_id, outs, inputs)
@@ -411,6 +429,11 @@ def _live_inputs(key: model.Key, props: Props) -> Props:
             key.rotation_days if rotation else props.get("rotation_interval_days")
         ),
         "tags": tags_of(key),
+        # Not in every cloud's answer: the program's (or state's) word stands; an adopted key without one
+        # is multi-region where the cloud says so.
+        "multi_region": props.get("multi_region") if "key_spec" in props else (
+            True if key.multi_region_type is not rules.MultiRegionType.NONE
+            and common.capabilities().multi_region_at_create else None),
     }
 
 
@@ -477,6 +500,7 @@ class CustomKey(dynamic.Resource, module="kms", name="CustomKey"):
     rotation_interval_days: pulumi.Output[int | None]
     key_material: pulumi.Output[str | None]
     tags: pulumi.Output[dict[str, str]]
+    multi_region: pulumi.Output[bool | None]
     multi_region_type: pulumi.Output[kinds.MultiRegionType]
     replica_regions: pulumi.Output[list[str]]
     public_key: pulumi.Output[str | None]
@@ -500,6 +524,7 @@ class CustomKey(dynamic.Resource, module="kms", name="CustomKey"):
         rotation_interval_days: pulumi.Input[int] | None = None,
         key_material: pulumi.Input[str] | None = None,
         tags: pulumi.Input[dict[str, pulumi.Input[str]]] | None = None,
+        multi_region: pulumi.Input[bool] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """Declare a custom key. Every argument but ``resource_name`` is keyword-only and takes a Pulumi Input.
@@ -526,8 +551,11 @@ class CustomKey(dynamic.Resource, module="kms", name="CustomKey"):
         :param key_material: secret; base64 key material for ``origin="external"``; never in outputs or state.
         :param tags: at most 20; the key's whole tag set (tags added elsewhere are drift). Omitted: the key's
             tags are left alone (manage some of them with ``KeyTags``).
+        :param multi_region: create the key replicable (replace), where the cloud needs a key so created to
+            replicate it, as Volcengine does (CreateKey's MultiRegion); unset is false.
         :param opts: Pulumi resource options (``import_``, ``custom_timeouts``, ``protect``, ...).
         """
+        self.multi_region_input = multi_region  # a ReplicaKey on this key checks it at preview (Volcengine)
         props: dict[str, Any] = {
             "region": region,
             "key_spec": key_spec,
@@ -542,6 +570,7 @@ class CustomKey(dynamic.Resource, module="kms", name="CustomKey"):
             "rotation_enabled": rotation_enabled,
             "rotation_interval_days": rotation_interval_days,
             "tags": tags,
+            "multi_region": multi_region,
             # Secret whatever the caller passed: the engine then stores the input encrypted.
             "key_material": pulumi.Output.secret(key_material) if key_material is not None else None,
             AUTONAME: resource_name,

@@ -13,7 +13,6 @@ from typing import Any
 import pulumi
 from pulumi import dynamic
 
-from .. import config as kms_config
 from .. import typing as kinds
 from ..client import KmsClient
 from ..domain import model, rules
@@ -31,9 +30,10 @@ class KeyAliasProvider(common.BaseProvider):
         c = Checker()
         ins: Props = {"region": c.region("region", news.get("region"))}
         name = news.get("alias_name")
-        # Aliases are our extension of the wire API: a real cloud's own endpoint has none (contract 4.1).
-        if why := kms_config.unavailable(common.settings(), "alias"):
-            c.fail("alias_name", why)
+        # Decided by the configured cloud (kms:dialect), whatever the endpoint's host: Volcengine has no aliases.
+        can = common.capabilities()
+        if not can.aliases:
+            c.fail("alias_name", can.lacking("aliases", "alias_name (KeyAlias)"))
         if name is None:
             c.fail("alias_name", "alias_name is required (alias/ followed by a name)")
         elif is_unknown(name) or c.string("alias_name", name) is None:
@@ -107,6 +107,8 @@ class KeyAliasProvider(common.BaseProvider):
     def delete(self, id_: str, props: Props) -> None:
         region, name = props["region"], props["alias_name"]
         try:
+            # Not the state's target: the alias may have been moved outside Pulumi (Huawei's delete-alias
+            # takes the key it names now, which the client looks up).
             common.client(region).delete_alias(name)
         except NotFound:
             return  # already gone, e.g. with the key it named

@@ -8,6 +8,7 @@ window) is adopted instead of failing.
 
 from __future__ import annotations
 
+import copy
 import secrets
 from typing import Any
 
@@ -26,6 +27,14 @@ UPDATES = ("key_name", "description", "enabled", "pending_days", "tags")
 INPUTS = REPLACES + UPDATES
 OUTPUTS = ("key_id", "trn", "key_state", "key_spec", "key_usage", "primary_trn", "region")
 USABLE = (rules.KeyState.ENABLE.value, rules.KeyState.DISABLE.value)
+# Internal input: the `multi_region` input of the primary when the program declares it (checked at preview).
+PRIMARY_MULTI_REGION = "__primary_multi_region"
+PRIMARY_SEP = "@"  # an import id's replica part, then its primary: REGION:REPLICA@PRIMARY_REGION:PRIMARY
+
+
+def _not_multi_region(cloud: str, primary: str) -> str:
+    return (f"primary_key_id: {cloud} replicates only keys created multi-region, and {primary} was not: set "
+            "multi_region=True on that CustomKey (a change that replaces the key)")
 
 
 class ReplicaKeyProvider(common.BaseProvider):
@@ -48,13 +57,18 @@ class ReplicaKeyProvider(common.BaseProvider):
             ins["replica_region"] = replica_region
         elif (text := c.string("replica_region", replica_region)) is not None:
             ins["replica_region"] = text
-            known = c.rule("replica_region", lambda: rules.catalog().region(text, "replica_region"))
+            known = c.rule("replica_region", lambda: common.catalog().region(text, "replica_region"))
             if known and isinstance(primary_region, str) and not is_unknown(primary_region):
-                # Seed 000, Table 1: the regions a primary of each region may replicate to.
+                # The catalog's replica matrix (Huawei Cloud: the DEW guide's table of master and replica regions).
                 c.rule(
                     "replica_region",
-                    lambda: rules.catalog().replica_region(primary_region, text, "replica_region"),
+                    lambda: common.catalog().replica_region(primary_region, text, "replica_region"),
                 )
+        multi = news.get(PRIMARY_MULTI_REGION)
+        can = common.capabilities()
+        if can.multi_region_at_create and multi is not None and not is_unknown(multi) and multi is not True:
+            # Where the program shows the primary: Volcengine replicates only keys created multi-region.
+            c.fail("primary_key_id", _not_multi_region(can.cloud, "the CustomKey this program declares"))
         name = news.get("key_name")
         if name is not None:
             if not is_unknown(name) and c.string("key_name", name) is not None:
@@ -77,7 +91,7 @@ class ReplicaKeyProvider(common.BaseProvider):
         owner, _seed = common.check_identity(news)
         if owner:
             ins[OWNER] = owner
-        for key in (TIMEOUT, IMPORT_ID, "key_spec", "key_usage"):
+        for key in (TIMEOUT, IMPORT_ID, "key_spec", "key_usage", PRIMARY_MULTI_REGION):
             # key_spec and key_usage: the primary's, from the program, so that a preview knows them (an alias
             # on this replica is replaced when the usage changes); the live values replace them on create.
             if news.get(key) is not None:
@@ -109,6 +123,9 @@ class ReplicaKeyProvider(common.BaseProvider):
         timeout = float(props.get(TIMEOUT) or common.DEFAULT_CREATE_TIMEOUT)
         try:
             primary = pc.describe_key(props["primary_key_id"])
+            can = common.capabilities()
+            if can.multi_region_at_create and primary.multi_region_type == rules.MultiRegionType.NONE:
+                raise ProviderError(f"{what}: create: " + _not_multi_region(can.cloud, f"key {primary.key_id}"))
             if props.get(IMPORT_ID):
                 replica = _adopt_import(rc, primary, props[IMPORT_ID], what)
                 old_tags: dict[str, str] = {}
@@ -140,7 +157,8 @@ class ReplicaKeyProvider(common.BaseProvider):
             raise common.failure(
                 f"{what}: create (replica {replica.key_id} was scheduled for deletion)", err
             ) from None
-        return dynamic.CreateResult(replica.key_id, _outs(replica, props))
+        known = {**props, "primary_key_id": primary.key_id, "primary_trn": primary.trn}
+        return dynamic.CreateResult(replica.key_id, _outs(replica, known))
 
     def update(self, id_: str, olds: Props, news: Props) -> dynamic.UpdateResult:
         region = news["replica_region"]
@@ -150,18 +168,37 @@ class ReplicaKeyProvider(common.BaseProvider):
             replica = _converge(rc, replica, olds.get("tags") or {}, news, news.get("key_name"))
         except KmsError as err:
             raise common.failure(f"ReplicaKey {id_} in {region}: update", err) from None
-        return dynamic.UpdateResult(_outs(replica, news))
+        # What the state knows of the primary stays where the cloud's answer is silent on it.
+        known = {**news, "primary_key_id": olds.get("primary_key_id") or news.get("primary_key_id"),
+                 "primary_trn": olds.get("primary_trn")}
+        return dynamic.UpdateResult(_outs(replica, known))
 
     def read(self, id_: str, props: Props) -> dynamic.ReadResult:
-        region, ref = common.located(id_, props.get("replica_region") or props.get("region"))
+        ref_part, _, primary_part = id_.partition(PRIMARY_SEP)
+        region, ref = common.located(ref_part, props.get("replica_region") or props.get("region"))
         rc = common.client(region)
         replica = common.live_key(rc, ref, f"ReplicaKey {ref} in {region}")
         if replica is None:
             return dynamic.ReadResult("", {})
         primary = replica.primary
+        known_id, known_region, known_trn = props.get("primary_key_id"), props.get("primary_region"), \
+            props.get("primary_trn")
+        if primary is None and primary_part:
+            # An import on a cloud whose answers never name a replica's primary (Huawei Cloud): the id names
+            # it, and the shared key material proves it.
+            p_region, p_ref = common.located(primary_part, None)
+            found = _verified_primary(rc.in_region(p_region), p_ref, rc, replica, f"ReplicaKey {ref}: import")
+            known_id, known_region, known_trn = found.key_id, found.region, found.trn
+        elif primary is None and "replica_region" not in props and not common.capabilities().links_in_answers:
+            raise ProviderError(
+                f"ReplicaKey {ref} in {region}: import: {common.capabilities().cloud} never says which key a "
+                f"replica belongs to; name the primary in the import id: {region}:{ref}{PRIMARY_SEP}"
+                "PRIMARY_REGION:PRIMARY_KEY_ID"
+            )
+        # A cloud silent on the links (Huawei Cloud) is no drift: the state's primary stays.
         live: Props = {
-            "primary_key_id": primary.key_id if primary else None,
-            "primary_region": (primary.region if primary else None) or props.get("primary_region"),
+            "primary_key_id": primary.key_id if primary else known_id,
+            "primary_region": (primary.region if primary else None) or known_region,
             "replica_region": replica.region,
             "key_name": replica.name,
             "description": replica.description,
@@ -170,7 +207,7 @@ class ReplicaKeyProvider(common.BaseProvider):
             "tags": tags_of(replica),
         }
         inputs = None if "replica_region" in props else {k: v for k, v in live.items() if v is not None}
-        return dynamic.ReadResult(replica.key_id, _outs(replica, live), inputs)
+        return dynamic.ReadResult(replica.key_id, _outs(replica, {**live, "primary_trn": known_trn}), inputs)
 
     def delete(self, id_: str, props: Props) -> None:
         region = props.get("replica_region") or props.get("region") or common.default_region()
@@ -201,13 +238,55 @@ def _adopt_standing(
 
 def _adopt_import(rc: KmsClient, primary: model.Key, ref: str, what: str) -> model.Key:
     try:
-        replica = rc.describe_key(ref)
+        replica = rc.describe_key(ref.partition(PRIMARY_SEP)[0])
     except NotFound:
         raise ProviderError(f"{what}: import_ of {ref}: no such key in {rc.region}") from None
+    if replica.primary is None and replica.multi_region_type == rules.MultiRegionType.NONE:
+        # The cloud's answer names no primary (Huawei Cloud): the shared key material must prove it.
+        if not _shares_material(rc.in_region(primary.region), primary, rc, replica):
+            raise ProviderError(f"{what}: import_ of {ref}: it is not a replica of {primary.key_id} (their key "
+                                "material differs)")
+        return replica
     owner = replica.primary.key_id if replica.primary else None
     if replica.key_id == owner or owner != primary.key_id:
         raise ProviderError(f"{what}: import_ of {ref}: it is not a replica of {primary.key_id}")
     return replica
+
+
+def _verified_primary(pc: KmsClient, ref: str, rc: KmsClient, replica: model.Key, what: str) -> model.Key:
+    try:
+        primary = pc.describe_key(ref)
+    except NotFound:
+        raise ProviderError(f"{what}: the primary {ref} named in the import id is not a key of {pc.region}") from None
+    if primary.key_id == replica.key_id or not _shares_material(pc, primary, rc, replica):
+        raise ProviderError(f"{what}: {replica.key_id} is not a replica of {primary.key_id} (their key material "
+                            "differs)")
+    return primary
+
+
+_PROBE = b"kms-keys-as-code: is this a replica of that key?"
+
+
+def _shares_material(pc: KmsClient, primary: model.Key, rc: KmsClient, replica: model.Key) -> bool:
+    """Whether two keys share key material, as a primary and its replicas do: a ciphertext made by one
+    opens under the other, or their public keys or MACs agree. Keys of another spec or usage never do;
+    keys that cannot be used now (disabled) are taken on their spec and usage alone."""
+    if (primary.spec, primary.usage, primary.origin) != (replica.spec, replica.usage, replica.origin):
+        return False
+    usable = (rules.KeyState.ENABLE,)
+    if primary.state not in usable or replica.state not in usable:
+        return True
+    try:
+        if primary.spec in rules.ASYMMETRIC_SPECS:
+            return pc.get_public_key(primary.key_id) == rc.get_public_key(replica.key_id)
+        if primary.spec in rules.HMAC_SPECS:
+            return pc.generate_mac(primary.key_id, _PROBE) == rc.generate_mac(replica.key_id, _PROBE)
+        if primary.usage == rules.KeyUsage.ENCRYPT_DECRYPT:
+            blob = rc.encrypt(replica.key_id, _PROBE)
+            return pc.decrypt(blob, key_id=primary.key_id)[1] == _PROBE
+    except KmsError:
+        return False
+    return True
 
 
 def _converge(
@@ -251,7 +330,7 @@ def _outs(key: model.Key, want: Props) -> Props:
             "key_state": key.state.value,
             "key_spec": key.spec.value,
             "key_usage": key.usage.value,
-            "primary_trn": (primary.trn if primary else None) or None,
+            "primary_trn": (primary.trn if primary else None) or want.get("primary_trn") or None,
             "primary_key_id": (primary.key_id if primary else None) or want.get("primary_key_id"),
             "region": key.region,
             "key_name": key.name,
@@ -336,6 +415,14 @@ class ReplicaKey(dynamic.Resource, module="kms", name="ReplicaKey"):
         primary = common.key_behind(primary_key_id)
         if primary is not None:
             props["key_spec"], props["key_usage"] = primary.key_spec, primary.key_usage
+            if hasattr(primary, "add_replica"):  # a CustomKey: its multi_region input, checked at preview
+                props[PRIMARY_MULTI_REGION] = getattr(primary, "multi_region_input", None) or False
+        if opts is not None and isinstance(opts.import_, str) and PRIMARY_SEP not in opts.import_ \
+                and isinstance(primary_key_id, str):
+            # The import id names the primary too, for a cloud whose answers never say it (Huawei Cloud).
+            where = f"{primary_region}:" if isinstance(primary_region, str) else ""
+            opts = copy.copy(opts)
+            opts.import_ = f"{opts.import_}{PRIMARY_SEP}{where}{primary_key_id}"
         opts, import_id = common.import_option(opts, replica_region)
         if import_id:
             props[IMPORT_ID] = import_id

@@ -10,6 +10,7 @@ Starlette app. Everything a request needs is built once, when the application is
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import os
 import threading
@@ -17,7 +18,7 @@ import time
 import traceback
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
@@ -30,6 +31,7 @@ from ..dialects import DIALECTS, Dialect, Parsed, Results, WireRequest, WireResp
 from ..domain import model
 from ..domain.errors import AccessDenied, InvalidParameter, KmsError, Throttled, UndefinedError
 from ..emulator import Emulator
+from .emulator_api import EmulatorApi
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -49,7 +51,25 @@ INLINE: frozenset[type[model.Action]] = frozenset({
     model.GenerateDataKey, model.ReEncrypt, model.GenerateMac, model.VerifyMac, model.DescribeKeyrings,
 })
 _UNDEFINED_MESSAGE = "Undefined Internal Error. Pls Contact With Admin."
-_SITE_PATHS = frozenset({"/openapi.json", "/healthz", "/docs"})
+_SERVER_MODELS = ("provider.dialects.volcengine.params", "provider.dialects.huaweicloud.models")
+# The emulator's own unsigned pages, beside its signed endpoints under /_emulator/ (emulator_api.py).
+OPENAPI_PATH = "/_emulator/openapi.json"
+HEALTH_PATH = "/_emulator/health"
+_SITE_PATHS = frozenset({OPENAPI_PATH, HEALTH_PATH})
+
+
+class ServedApi(Protocol):
+    """The server side of a dialect: what `KmsApp` needs of whatever answers a request."""
+
+    def owns(self, req: WireRequest) -> bool: ...
+
+    def authenticate(self, req: WireRequest, secret_for: Callable[[str], str | None]) -> tuple[str, str]: ...
+
+    def parse(self, req: WireRequest) -> Parsed: ...
+
+    def shape(self, req: WireRequest, action: Parsed, result: Results) -> WireResponse: ...
+
+    def shape_error(self, req: WireRequest, error: KmsError) -> WireResponse: ...
 
 
 class RateLimiter:
@@ -91,8 +111,14 @@ class KmsApp:
         self._secrets = dict(credentials)
         self.limiter = RateLimiter(rate_limit) if rate_limit else None
         self.max_body = max_body
-        self.dialects = dialects if dialects is not None else tuple(DIALECTS.values())
+        # The emulator's own path comes first: it is outside every cloud's API (emulator_api.py).
+        self.dialects: tuple[ServedApi, ...] = (EmulatorApi(), *(dialects if dialects is not None
+                                                                else tuple(DIALECTS.values())))
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kms-write")
+        # The request models generated from the SDKs load now rather than with the first request (the
+        # dialects load them lazily: HttpBackend, which imports the dialects too, never parses a request).
+        for module in _SERVER_MODELS:
+            importlib.import_module(module)
         from .openapi import published
 
         self.openapi = published()
@@ -132,7 +158,7 @@ class KmsApp:
         log.info("stopped: every write finished, the state is closed")
 
     # --- the action endpoint -------------------------------------------------------------------------
-    async def _handle(self, dialect: Dialect, head: WireRequest, receive: Receive, send: Send) -> None:
+    async def _handle(self, dialect: ServedApi, head: WireRequest, receive: Receive, send: Send) -> None:
         req = head
         close = False
         try:
@@ -220,7 +246,7 @@ class KmsApp:
             raise HTTPException(405)
 
         return Starlette(
-            routes=[Route("/openapi.json", openapi, methods=["GET"]), Route("/healthz", health, methods=["GET"]),
+            routes=[Route(OPENAPI_PATH, openapi, methods=["GET"]), Route(HEALTH_PATH, health, methods=["GET"]),
                     Route("/", post_only, methods=["GET", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"])],
             exception_handlers={404: not_served, 405: not_served},
         )

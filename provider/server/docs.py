@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..dialects import WireRequest
-from ..dialects.volcengine import client, server, wire
+from ..dialects.volcengine import client, params, server, wire
 from ..dialects.volcengine.shapes import b64
 from ..domain import model
 from ..domain.errors import ERRORS_BY_CODE
@@ -30,7 +30,6 @@ END = "<!-- END GENERATED -->"
 REGION = "cn-north-4"
 REPLICA_REGION = "cn-east-3"
 _KEY_RESULTS = {"Key", "ReplicaKey"}
-OURS = {m.__name__ for m in wire.EXTENSIONS}
 
 
 class _Scenario:
@@ -80,40 +79,37 @@ def sample_results() -> dict[str, dict[str, Any]]:
         run("ListTagsForResources", ResourceType="keys", ResourceIds=[key])
         run("UntagResources", ResourceType="keys", ResourceIds=[key], TagKeys=["env"])
         run("ReplicateKey", KeyID=key, ReplicaRegion=REPLICA_REGION)
-        run("CreateAlias", AliasName="alias/doc", KeyID=key)
-        run("UpdateAlias", AliasName="alias/doc", KeyID=other)
-        run("ListAliases")
-        run("DeleteAlias", AliasName="alias/doc")
         blob = run("Encrypt", KeyID=key, Plaintext=b64(b"docs"), EncryptionContext={"purpose": "docs"})
         run("Decrypt", CiphertextBlob=blob["CiphertextBlob"], EncryptionContext={"purpose": "docs"})
         run("GenerateDataKey", KeyID=key, NumberOfBytes=32)
         run("ReEncrypt", CiphertextBlob=blob["CiphertextBlob"], NewKeyID=other,
             OldEncryptionContext={"purpose": "docs"})
-        rsa_key = run("CreateKey", KeyName="doc-rsa", KeySpec="RSA_2048", KeyUsage="ENCRYPT_DECRYPT")["Key"]["ID"]
+        rsa_key = run("CreateKey", KeyringName="default", KeyName="doc-rsa", KeySpec="RSA_2048",
+                      KeyUsage="ENCRYPT_DECRYPT")["Key"]["ID"]
         sealed = run("AsymmetricEncrypt", KeyID=rsa_key, Plaintext=b64(b"docs"), Algorithm="RSAES_OAEP_SHA_256")
         run("AsymmetricDecrypt", KeyID=rsa_key, CiphertextBlob=sealed["CiphertextBlob"],
             Algorithm="RSAES_OAEP_SHA_256")
-        ec_key = run("CreateKey", KeyName="doc-ec", KeySpec="EC_P256", KeyUsage="SIGN_VERIFY")["Key"]["ID"]
+        ec_key = run("CreateKey", KeyringName="default", KeyName="doc-ec", KeySpec="EC_P256",
+                     KeyUsage="SIGN_VERIFY")["Key"]["ID"]
         sig = run("AsymmetricSign", KeyID=ec_key, Message=b64(b"docs"), Algorithm="ECDSA_SHA_256")
         run("AsymmetricVerify", KeyID=ec_key, Message=b64(b"docs"), Signature=sig["Signature"],
             Algorithm="ECDSA_SHA_256")
         run("GetPublicKey", KeyID=ec_key)
-        mac_key = run("CreateKey", KeyName="doc-hmac", KeySpec="HMAC_256")["Key"]["ID"]
+        mac_key = run("CreateKey", KeyringName="default", KeyName="doc-hmac", KeySpec="HMAC_256")["Key"]["ID"]
         mac = run("GenerateMac", KeyID=mac_key, Message=b64(b"docs"), MacAlgorithm="HMAC_SHA_256")
         run("VerifyMac", KeyID=mac_key, Message=b64(b"docs"), Mac=mac["Mac"], MacAlgorithm="HMAC_SHA_256")
-        external = run("CreateKey", KeyName="doc-external", Origin="External")["Key"]["ID"]
+        external = run("CreateKey", KeyringName="default", KeyName="doc-external", Origin="External")["Key"]["ID"]
         params = run("GetParametersForImport", KeyID=external)
         wrapping = serialization.load_der_public_key(base64.b64decode(params["PublicKey"]))
         assert isinstance(wrapping, rsa.RSAPublicKey)
         wrapped = wrapping.encrypt(bytes(range(32)), padding.OAEP(mgf=padding.MGF1(hashes.SHA256()),
                                                                   algorithm=hashes.SHA256(), label=None))
         run("ImportKeyMaterial", KeyID=external, ImportToken=params["ImportToken"], EncryptedKeyMaterial=b64(wrapped))
-        doomed = run("CreateKey", KeyName="doc-doomed")["Key"]["ID"]
+        doomed = run("CreateKey", KeyringName="default", KeyName="doc-doomed")["Key"]["ID"]
         run("ScheduleKeyDeletion", KeyID=doomed, PendingWindowInDays=7)
         run("CancelKeyDeletion", KeyID=doomed)
         run("CreateKeyring", KeyringName="doc-empty")
         run("DeleteKeyring", KeyringName="doc-empty")
-        run("AdvanceClock", Seconds=0)
         run.emulator.close()
         return run.results
 
@@ -195,19 +191,13 @@ def render(results: Mapping[str, Mapping[str, Any]] | None = None) -> str:
              "`Key` (and `ReplicaKey`, and each item of `Keys`) is this object:", "",
              "| Field | Type |", "| --- | --- |"]
     lines += [f"| `{name}` | {kind} |" for name, kind in _fields(key_objects)]
-    for action in wire.MODELS:
+    for action in params.MODELS:
         lines += ["", f"### {action}", ""]
-        if action in OURS:
-            lines += ["**Ours, not Volcengine's API** (a real Volcengine endpoint does not have it).", ""]
-        if action == "AdvanceClock":
-            lines += ["Emulator only: moves the service clock (never the signature window).", ""]
         if wire.METHODS[action] == "GET":
             lines += ["Sent as `GET` with the parameters in the query string (as the SDK sends it).", ""]
         rows = _param_rows(action, schemas)
         if rows:
             lines += ["| Parameter | Type | Required | Default |", "| --- | --- | --- | --- |", *rows, ""]
-            if action in ("CreateKey", "ReplicateKey"):
-                lines += ["`ClientToken` is ours (an idempotent create), not Volcengine's.", ""]
         else:
             lines += ["No parameters.", ""]
         result = results.get(action)

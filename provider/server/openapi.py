@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
-from ..dialects.volcengine import wire
+from ..dialects.volcengine import params, wire
 from ..domain import rules
 
 ERROR_CODES = {
@@ -70,7 +70,7 @@ def _refine(prop: dict[str, Any], keywords: dict[str, Any]) -> None:
 
 def component_schemas() -> dict[str, Any]:
     """Every action's parameter schema, from its model, refined with the value sets and name rules."""
-    _, top = models_json_schema([(model, "validation") for model in wire.MODELS.values()],
+    _, top = models_json_schema([(model, "validation") for model in params.MODELS.values()],
                                 ref_template="#/components/schemas/{model}")
     schemas: dict[str, Any] = top.get("$defs", {})
     refinements = {name: {"enum": values} for name, values in _enums().items()} | _formats()
@@ -115,8 +115,8 @@ def published() -> bytes:
 
 def openapi_document(action: str | None = None) -> dict[str, Any]:
     """The document of the endpoint; with `action`, narrowed to that one action."""
-    names = list(wire.MODELS) if action is None else [action]
-    if action is not None and action not in wire.MODELS:
+    names = list(params.MODELS) if action is None else [action]
+    if action is not None and action not in params.MODELS:
         raise KeyError(action)
     schemas = component_schemas() | _envelope_schemas()
     bodies = [{"$ref": f"#/components/schemas/{name}"} for name in names]
@@ -133,8 +133,8 @@ def openapi_document(action: str | None = None) -> dict[str, Any]:
             "title": "Volcengine KMS OpenAPI (2021-02-18), as kmsctl serve speaks it",
             "version": wire.VERSION,
             "description": ("The `volcengine` dialect of `kmsctl serve` (contract section 4.1), exactly as "
-                            "volcenginesdk-kms 5.0.54 defines it. Ours, not Volcengine's: "
-                            + ", ".join(m.__name__ for m in wire.EXTENSIONS) + ". GET with query parameters: "
+                            "volcenginesdk-kms 5.0.54 defines it, and nothing more. GET with query "
+                            "parameters: "
                             + ", ".join(a for a, verb in wire.METHODS.items() if verb == "GET") + ". " + SIGNING),
         },
         "paths": {

@@ -105,6 +105,7 @@ def test_data_keys(kms: KmsClient) -> None:
         kms.generate_data_key(mac_key.key_id)
 
 
+@pytest.mark.needs("decrypt_names_key")
 def test_re_encrypt_moves_a_ciphertext_between_keys(kms: KmsClient) -> None:
     a = kms.create_key("re-a")
     b = kms.create_key("re-b")

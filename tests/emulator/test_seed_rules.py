@@ -88,6 +88,7 @@ def test_key_name_accepts_the_whole_charset(kms: KmsClient) -> None:
     assert kms.create_key(name).name == name
 
 
+@pytest.mark.needs("aliases")
 def test_alias_rules(kms: KmsClient) -> None:
     key = kms.create_key("aliased")
     with pytest.raises(InvalidParameter, match="must start with alias/"):
@@ -197,6 +198,7 @@ def test_import_rejects_wrong_length_and_bad_token(kms: KmsClient) -> None:
 
 
 # --- Replicas (seed 000) ---------------------------------------------------------------------------------
+@pytest.mark.needs("decrypt_names_key")
 def test_replica_shares_material_both_ways(kms: KmsClient) -> None:
     # Seed 000: "The replica key and the master key share the same key materials. It can be used for
     # cross-region data encryption and decryption."

@@ -15,6 +15,7 @@ from engine_harness import REPO_ROOT, EngineStack, StackFactory
 from provider.backend.embedded import EmbeddedBackend
 from provider.client import KmsClient
 from provider.config import open_backend, settings
+from provider.domain.capabilities import EMULATOR, Capabilities
 from tests.support.live_server import ACCESS_KEY, SECRET_KEY, KmsctlServer
 
 EXAMPLES = REPO_ROOT / "examples"
@@ -24,27 +25,30 @@ def on_disk(stack: EngineStack) -> str:
     return "\n".join(p.read_text(errors="replace") for p in stack.state_dir.rglob("*") if p.is_file())
 
 
-def check_key_set(kms: KmsClient, keys: dict[str, dict[str, object]]) -> None:
-    """Both primaries stand with their replicas; alias/NAME resolves in every region; a ciphertext made
-    under a primary opens in each replica region."""
+def check_key_set(kms: KmsClient, keys: dict[str, dict[str, object]], can: Capabilities = EMULATOR) -> None:
+    """Both primaries stand with their replicas; alias/NAME resolves in every region (a cloud with aliases);
+    a ciphertext made under a primary opens in each replica region. What the cloud's answers never say (a
+    primary's replicas on Huawei Cloud, the key that opened a ciphertext on Volcengine) is not asked of it."""
     for name, key in keys.items():
         region, key_id, replicas = str(key["region"]), str(key["key_id"]), key["replicas"]
         assert isinstance(replicas, dict)
         home = kms.in_region(region)
         live = home.describe_key(key_id)
-        assert (
-            live.state == "Enable"
-            and live.multi_region_type == "PRIMARY"
-        )
-        assert set(live.replica_regions) == set(replicas)
+        assert live.state == "Enable"
+        if can.links_in_answers:
+            assert live.multi_region_type == "PRIMARY"
+            assert set(live.replica_regions) == set(replicas)
         if "replica_regions" in key:  # the root stack exports it: right after the one up, no refresh
             assert key["replica_regions"] == sorted(replicas)
-        assert home.describe_key(f"alias/{name}").key_id == key_id
-        blob = home.encrypt(f"alias/{name}", b"record", context={"app": name})
+        if can.aliases:
+            assert home.describe_key(f"alias/{name}").key_id == key_id
+        blob = home.encrypt(f"alias/{name}" if can.aliases else key_id, b"record", context={"app": name})
         for replica_region, replica_id in replicas.items():
             there = kms.in_region(replica_region)
-            assert there.describe_key(f"alias/{name}").key_id == replica_id
-            assert there.decrypt(blob, context={"app": name}) == (replica_id, b"record")
+            if can.aliases:
+                assert there.describe_key(f"alias/{name}").key_id == replica_id
+            opener, plain = there.decrypt(blob, context={"app": name})
+            assert plain == b"record" and opener == (replica_id if can.decrypt_names_key else "")
 
 
 def test_root_stack_program(project_stack: StackFactory, tmp_path: Path) -> None:
@@ -107,7 +111,6 @@ def test_key_set_against_kmsctl_serve(project_stack: StackFactory, tmp_path: Pat
                 "kms:endpoint": server.endpoint,
                 "kms:accessKey": ACCESS_KEY,
                 "kms:secretKey": (SECRET_KEY, True),
-                "kms:region": "cn-north-4",
                 **DIALECT_CONFIG[dialect],
             },
         )
@@ -117,8 +120,9 @@ def test_key_set_against_kmsctl_serve(project_stack: StackFactory, tmp_path: Pat
         kms = KmsClient(open_backend(settings(config={
             "endpoint": server.endpoint, "accessKey": ACCESS_KEY, "secretKey": SECRET_KEY,
             **{k.removeprefix("kms:"): v for k, v in DIALECT_CONFIG[dialect].items()},
-        })), "cn-north-4")
-        check_key_set(kms, keys)
+        })), "cn-north-4" if dialect == "huaweicloud" else "cn-beijing")
+        check_key_set(kms, keys, settings(config={"endpoint": server.endpoint, **{
+            k.removeprefix("kms:"): v for k, v in DIALECT_CONFIG[dialect].items()}}).capabilities)
         assert not (stack.work_dir / ".kms-emulator").exists()  # nothing went to an embedded emulator
         assert SECRET_KEY not in on_disk(stack)
         assert SECRET_KEY not in server.log()
@@ -127,7 +131,8 @@ def test_key_set_against_kmsctl_serve(project_stack: StackFactory, tmp_path: Pat
             assert kms.in_region(key["region"]).describe_key(key["key_id"]).state == "PendingDelete"
             for region, replica_id in key["replicas"].items():
                 assert kms.in_region(region).describe_key(replica_id).state == "PendingDelete"
-            assert kms.in_region(key["region"]).list_aliases() == []
+            if dialect != "volcengine":  # Volcengine has no aliases
+                assert kms.in_region(key["region"]).list_aliases() == []
 
 
 def test_external_key_example(project_stack: StackFactory, tmp_path: Path) -> None:

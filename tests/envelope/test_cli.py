@@ -24,6 +24,9 @@ from provider.envelope import format as fmt
 
 from .conftest import EAST, NORTH
 
+# Both clouds' APIs over the wire as well as the embedded emulator (tests/conftest.py).
+pytestmark = pytest.mark.needs()
+
 ROOT = Path(__file__).resolve().parents[2]
 # What the `kmsctl` entry point runs (the package need not be installed for the tests).
 KMSCTL = [sys.executable, "-c", "import sys; sys.argv[0] = 'kmsctl'; from provider.cli import main; main()"]
@@ -37,7 +40,8 @@ def _env(kms: KmsClient, tmp_path: Path) -> dict[str, str]:
     if isinstance(kms.backend, HttpBackend):
         from tests.support.live_server import ACCESS_KEY, SECRET_KEY
 
-        env.update(KMS_ENDPOINT=kms.backend.endpoint, KMS_ACCESS_KEY=ACCESS_KEY, KMS_SECRET_KEY=SECRET_KEY)
+        env.update(KMS_ENDPOINT=kms.backend.endpoint, KMS_ACCESS_KEY=ACCESS_KEY, KMS_SECRET_KEY=SECRET_KEY,
+                   KMS_DIALECT=kms.backend.dialect.name)
     else:
         env["KMS_EMULATOR_PATH"] = str(tmp_path / "state")  # where the `backend` fixture keeps its state
     return env

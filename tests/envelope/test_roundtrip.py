@@ -35,6 +35,9 @@ from provider.envelope import format as fmt
 
 from .conftest import EAST, NORTH
 
+# Both clouds' APIs over the wire as well as the embedded emulator (tests/conftest.py).
+pytestmark = pytest.mark.needs()
+
 SEED_CONTEXT = {"one": "one", "two": "two"}  # seed 004's sample: encryptionContext.put("one", "one") ...
 
 
@@ -127,6 +130,7 @@ def test_encrypted_with_the_primary_only_decrypts_with_its_replica(kms: KmsClien
     assert decrypt(kms, primary, encrypt(kms, [replica], data)) == data
 
 
+@pytest.mark.needs("aliases")
 def test_replica_through_an_alias_in_its_region(kms: KmsClient, replica_pair: tuple[KeyRef, KeyRef]) -> None:
     primary, replica = replica_pair
     kms.in_region(NORTH).create_alias("alias/orders", primary.key)
@@ -174,6 +178,7 @@ def test_streams_through_files(kms: KmsClient, regional_keys: tuple[KeyRef, KeyR
     assert sum(seen) == (tmp_path / "msg").stat().st_size
 
 
+@pytest.mark.needs("aliases")
 def test_keys_as_strings_and_a_backend_instead_of_a_client(kms: KmsClient) -> None:
     key_id = kms.create_key("plain").key_id
     kms.create_alias("alias/plain", key_id)

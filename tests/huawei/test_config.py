@@ -93,11 +93,75 @@ def test_a_bad_project_ids_setting_fails_the_preview_naming_it(configured: Any) 
         CustomKeyProvider().check({}, {"key_name": "k"})
 
 
-def test_the_clock_is_ours_and_aliases_are_huaweis() -> None:
-    from provider.config import unavailable
+def test_what_a_cloud_can_do_is_decided_by_the_dialect_never_by_the_host_name() -> None:
+    # A real account behind a company gateway has a host name like our emulator's, and kmsctl serve may sit
+    # behind a cloud-looking name: only kms:dialect says which API (and so which operations) there are.
+    for endpoint in ("https://kms.{region}.myhuaweicloud.com", "http://127.0.0.1:8400", "https://kms.corp.example"):
+        huawei = settings({"endpoint": endpoint, "dialect": "huaweicloud"}, environ={}).capabilities
+        volc = settings({"endpoint": endpoint, "dialect": "volcengine"}, environ={}).capabilities
+        assert huawei.aliases and not huawei.keyrings and not huawei.links_in_answers and not huawei.clock
+        assert not volc.aliases and volc.keyrings and volc.multi_region_at_create and not volc.decrypt_names_key
+    embedded = settings({}, environ={}).capabilities
+    assert embedded.aliases and embedded.keyrings and embedded.links_in_answers and embedded.clock
 
-    real = settings({"endpoint": "https://kms.{region}.myhuaweicloud.com", "dialect": "huaweicloud"}, environ={})
-    assert "the clock is ours" in (unavailable(real, "clock") or "")
-    assert unavailable(real, "alias") is None  # /v1.0/{project_id}/kms/aliases is Huawei's own API
-    served = settings({"endpoint": ENDPOINT, "dialect": "huaweicloud"}, environ={})
-    assert unavailable(served, "clock") is None
+
+# --- region catalogs: each cloud's own, replaced by kms:regionCatalog / KMS_REGION_CATALOG ------------------
+CATALOG = '{"regions": {"eu-west-101": {"name": "EU-Dublin", "replica_regions": ["eu-west-0"]}, ' \
+          '"eu-west-0": {"name": "EU-Paris", "replica_regions": []}}}'
+
+
+def test_each_cloud_has_its_own_regions_and_the_default_region_is_its_first() -> None:
+    huawei = settings({"endpoint": ENDPOINT, "dialect": "huaweicloud"}, environ={})
+    volc = settings({"endpoint": ENDPOINT, "dialect": "volcengine"}, environ={})
+    embedded = settings({}, environ={})
+    assert huawei.catalog.replica_regions["cn-north-4"] == ("cn-east-3", "cn-south-1", "cn-southwest-2")
+    assert huawei.catalog.replica_regions["ap-southeast-3"] == ("me-east-1",)
+    assert volc.catalog.replica_region("cn-beijing", "cn-shanghai") == "cn-shanghai"
+    assert "cn-north-4" not in volc.catalog.names and "cn-beijing" not in huawei.catalog.names
+    assert embedded.catalog == huawei.catalog  # the embedded emulator: Huawei Cloud's unless told otherwise
+    assert (huawei.region, volc.region, embedded.region) == ("cn-north-4", "cn-beijing", "cn-north-4")
+
+
+def test_a_region_catalog_comes_from_stack_config_before_the_environment_inline_or_from_a_file(
+    tmp_path: Any,
+) -> None:
+    path = tmp_path / "regions.json"
+    path.write_text(CATALOG)
+    other = '{"regions": {"xx-1": {"name": "X", "replica_regions": []}}}'
+    s = settings({"regionCatalog": str(path)}, environ={"KMS_REGION_CATALOG": other})
+    assert list(s.catalog.names) == ["eu-west-101", "eu-west-0"] and s.region == "eu-west-101"
+    assert s.catalog.replica_region("eu-west-101", "eu-west-0") == "eu-west-0"
+    assert list(settings({}, environ={"KMS_REGION_CATALOG": other}).catalog.names) == ["xx-1"]
+    inline = settings({"endpoint": ENDPOINT, "dialect": "volcengine", "regionCatalog": CATALOG}, environ={})
+    assert "eu-west-0" in inline.catalog.names
+
+
+@pytest.mark.parametrize(("value", "words"), [
+    ("/nowhere/regions.json", "kms:regionCatalog: cannot read the region catalog file '/nowhere/regions.json'"),
+    ("{not json", "kms:regionCatalog: the region catalog is not JSON"),
+    ('{"regions": {}}', "kms:regionCatalog: a region catalog is a JSON object"),
+    ('{"regions": {"EU West": {"name": "x"}}}', "kms:regionCatalog: region id 'EU West' must be lower-case"),
+    ('{"regions": {"a-1": {"replica_regions": ["b-1"]}}}', "region a-1 replicates to 'b-1', which is not a region"),
+    ('{"regions": {"a-1": {"replica_regions": ["a-1"]}}}', "region a-1 cannot replicate to itself"),
+    ('{"regions": {"a-1": {"replica_regions": "b-1"}}}', '"replica_regions" must be a list of region ids'),
+])
+def test_a_wrong_region_catalog_names_the_setting_and_the_fault(value: str, words: str) -> None:
+    with pytest.raises(InvalidParameter) as caught:
+        settings({"regionCatalog": value}, environ={})
+    assert words in caught.value.message
+    with pytest.raises(InvalidParameter, match="KMS_REGION_CATALOG"):
+        settings({}, environ={"KMS_REGION_CATALOG": value})
+
+
+def test_a_stacks_region_catalog_is_what_check_and_the_embedded_emulator_both_apply(
+    configured: Any, tmp_path: Any,
+) -> None:
+    from provider.resources import ReplicaKeyProvider
+
+    configured({"emulatorPath": str(tmp_path / "emu"), "regionCatalog": CATALOG})
+    assert CustomKeyProvider().check({}, {"key_name": "k"}).inputs["region"] == "eu-west-101"
+    reason = {f.property: f.reason for f in ReplicaKeyProvider().check(
+        {}, {"primary_key_id": "k", "primary_region": "eu-west-0", "replica_region": "eu-west-101"}).failures}
+    assert "not valid for a primary key in eu-west-0" in reason["replica_region"]
+    key = common.client("eu-west-101").create_key("dublin")
+    assert common.client("eu-west-101").replicate_key(key.key_id, "eu-west-0").region == "eu-west-0"

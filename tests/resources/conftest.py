@@ -8,9 +8,12 @@ from pathlib import Path
 import pytest
 
 from provider.client import KmsClient
+from provider.domain import rules
 from provider.resources import _common as common
 
 REGION = "cn-north-4"
+# Huawei Cloud's catalog as a file, for stacks of another dialect that use its region names (kms:regionCatalog).
+HUAWEI_REGIONS = str(Path(rules.__file__).with_name(rules.CATALOG_FILES["huaweicloud"]))
 
 
 @pytest.fixture

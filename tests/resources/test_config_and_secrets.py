@@ -18,6 +18,7 @@ from provider.resources import CustomKeyProvider, KeyAliasProvider, KeyTagsProvi
 from provider.resources import _common as common
 from provider.resources._common import ProviderError
 from provider.server.app import KmsApp
+from tests.resources.conftest import HUAWEI_REGIONS
 from tests.support.live_server import ACCESS_KEY, SECRET_KEY, ThreadServer
 
 PROVIDERS = [CustomKeyProvider, ReplicaKeyProvider, KeyAliasProvider, KeyTagsProvider]
@@ -63,8 +64,11 @@ def test_stack_config_wins_over_the_environment(
 
 def test_http_endpoint_with_credentials_from_stack_config(emulator_dir: Path, server: ThreadServer) -> None:
     provider = CustomKeyProvider()
+    # Volcengine's API (the dialect of an endpoint without kms:dialect) over Huawei Cloud's region names: the
+    # stack replaces the dialect's catalog.
     configure(
-        provider, endpoint=server.endpoint, accessKey=ACCESS_KEY, secretKey=SECRET_KEY, region="cn-north-4"
+        provider, endpoint=server.endpoint, accessKey=ACCESS_KEY, secretKey=SECRET_KEY, region="cn-north-4",
+        regionCatalog=HUAWEI_REGIONS,
     )
     created = provider.create(provider.check({}, {"key_name": "over-http", "tags": {"a": "1"}}).inputs)
     assert created.outs is not None and created.outs["key_state"] == "Enable"

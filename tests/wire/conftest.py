@@ -20,6 +20,9 @@ from tests.support.live_server import ACCESS_KEY, SECRET_KEY, KmsctlServer, Thre
 
 REGION = "cn-north-4"
 
+# The keyring of a CreateKey: Volcengine's CreateKey requires KeyringName (the SDK refuses None there).
+KR: dict[str, str] = {"KeyringName": "default"}
+
 
 @dataclass
 class Answer:

@@ -13,7 +13,7 @@ import pytest
 
 from provider.dialects.volcengine import signer
 from tests.support.live_server import ACCESS_KEY, SECRET_KEY, KmsctlServer
-from tests.wire.conftest import Answer, post
+from tests.wire.conftest import KR, Answer, post
 
 
 def _key_names(server: KmsctlServer, region: str = "cn-north-4") -> set[str]:
@@ -40,24 +40,24 @@ def _signed_headers(body: bytes, endpoint: str, **overrides: str) -> dict[str, s
 
 
 def _create(name: str) -> bytes:
-    return json.dumps({"KeyName": name}).encode()
+    return json.dumps({**KR, "KeyName": name}).encode()
 
 
 BAD_REQUESTS: dict[str, tuple[Callable[[str, str], Answer], str]] = {
-    "unsigned": (lambda ep, n: post(ep, "CreateKey", {"KeyName": n}, sign=False), "not signed"),
-    "wrong secret key": (lambda ep, n: post(ep, "CreateKey", {"KeyName": n}, secret_key=SECRET_KEY + "!"),
+    "unsigned": (lambda ep, n: post(ep, "CreateKey", {**KR, "KeyName": n}, sign=False), "not signed"),
+    "wrong secret key": (lambda ep, n: post(ep, "CreateKey", {**KR, "KeyName": n}, secret_key=SECRET_KEY + "!"),
                          "signature does not match"),
-    "unknown access key": (lambda ep, n: post(ep, "CreateKey", {"KeyName": n}, access_key="AKNOBODY0000"),
+    "unknown access key": (lambda ep, n: post(ep, "CreateKey", {**KR, "KeyName": n}, access_key="AKNOBODY0000"),
                            "access key is not known"),
-    "X-Date 16 minutes old": (lambda ep, n: post(ep, "CreateKey", {"KeyName": n}, when=time.time() - 16 * 60),
+    "X-Date 16 minutes old": (lambda ep, n: post(ep, "CreateKey", {**KR, "KeyName": n}, when=time.time() - 16 * 60),
                               "15 minutes"),
-    "X-Date 16 minutes ahead": (lambda ep, n: post(ep, "CreateKey", {"KeyName": n}, when=time.time() + 16 * 60),
+    "X-Date 16 minutes ahead": (lambda ep, n: post(ep, "CreateKey", {**KR, "KeyName": n}, when=time.time() + 16 * 60),
                                 "15 minutes"),
     "body changed after signing": (
-        lambda ep, n: post(ep, "CreateKey", {"KeyName": n + "-signed"}, send_body=_create(n)),
+        lambda ep, n: post(ep, "CreateKey", {**KR, "KeyName": n + "-signed"}, send_body=_create(n)),
         "X-Content-Sha256"),
     "body and its hash changed after signing": (
-        lambda ep, n: post(ep, "CreateKey", {"KeyName": n + "-signed"}, send_body=_create(n),
+        lambda ep, n: post(ep, "CreateKey", {**KR, "KeyName": n + "-signed"}, send_body=_create(n),
                            tamper={"X-Content-Sha256": signer.sha256_hex(_create(n))}),
         "signature does not match"),
     "action changed after signing": (
@@ -65,7 +65,7 @@ BAD_REQUESTS: dict[str, tuple[Callable[[str, str], Answer], str]] = {
                            send_query=[("Action", "CreateKey"), ("Version", "2021-02-18")]),
         "signature does not match"),
     "signed header left out": (
-        lambda ep, n: post(ep, "CreateKey", {"KeyName": n}, tamper={
+        lambda ep, n: post(ep, "CreateKey", {**KR, "KeyName": n}, tamper={
             "Authorization": _signed_headers(_create(n), ep)["Authorization"].replace(
                 "SignedHeaders=content-type;host;", "SignedHeaders=content-type;")}),
         "must include host"),
@@ -73,19 +73,19 @@ BAD_REQUESTS: dict[str, tuple[Callable[[str, str], Answer], str]] = {
         lambda ep, n: post(ep, "CreateKey", _create(n), tamper=_signed_headers(_create(n), ep, **{"X-Extra": "1"})),
         "x-extra is missing"),
     "scope of another service": (
-        lambda ep, n: post(ep, "CreateKey", {"KeyName": n}, tamper={
+        lambda ep, n: post(ep, "CreateKey", {**KR, "KeyName": n}, tamper={
             "Authorization": _signed_headers(_create(n), ep)["Authorization"].replace("/kms/request", "/iam/request")}),
         "scope must end with /kms/request"),
     "scope of another day": (
-        lambda ep, n: post(ep, "CreateKey", {"KeyName": n}, tamper={
+        lambda ep, n: post(ep, "CreateKey", {**KR, "KeyName": n}, tamper={
             "Authorization": _signed_headers(_create(n), ep)["Authorization"].replace(
                 f"/{time.strftime('%Y%m%d', time.gmtime())}/", "/20000101/")}),
         "credential date"),
     "malformed Authorization": (
-        lambda ep, n: post(ep, "CreateKey", {"KeyName": n}, tamper={"Authorization": "Bearer abc"}),
+        lambda ep, n: post(ep, "CreateKey", {**KR, "KeyName": n}, tamper={"Authorization": "Bearer abc"}),
         "Authorization header is not"),
     "malformed X-Date": (
-        lambda ep, n: post(ep, "CreateKey", {"KeyName": n}, tamper={"X-Date": "2024-12-19 13:09:40"}),
+        lambda ep, n: post(ep, "CreateKey", {**KR, "KeyName": n}, tamper={"X-Date": "2024-12-19 13:09:40"}),
         "X-Date must be"),
 }
 
@@ -102,7 +102,7 @@ def test_bad_signature_is_denied_and_changes_nothing(kmsctl: KmsctlServer, case:
 
 
 def test_refused_disable_leaves_the_key_enabled(kmsctl: KmsctlServer) -> None:
-    key = post(kmsctl.endpoint, "CreateKey", {"KeyName": "denied-disable"}).result["Key"]
+    key = post(kmsctl.endpoint, "CreateKey", {**KR, "KeyName": "denied-disable"}).result["Key"]
     answer = post(kmsctl.endpoint, "DisableKey", {"KeyID": key["ID"]}, secret_key="guess")
     assert answer.status == 403
     state = post(kmsctl.endpoint, "DescribeKey", {"KeyID": key["ID"]}).result["Key"]["KeyState"]
@@ -116,7 +116,7 @@ def test_x_date_inside_the_window_is_accepted(kmsctl: KmsctlServer) -> None:
 
 
 def test_credential_scope_region_selects_the_region(kmsctl: KmsctlServer) -> None:
-    answer = post(kmsctl.endpoint, "CreateKey", {"KeyName": "scoped-east"}, region="cn-east-3")
+    answer = post(kmsctl.endpoint, "CreateKey", {**KR, "KeyName": "scoped-east"}, region="cn-east-3")
     assert ":cn-east-3:" in answer.result["Key"]["Trn"]
     assert answer.doc["ResponseMetadata"]["Region"] == "cn-east-3"
     assert "scoped-east" in _key_names(kmsctl, "cn-east-3")

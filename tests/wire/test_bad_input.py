@@ -11,7 +11,7 @@ import pytest
 
 from provider.dialects.volcengine import signer
 from tests.support.live_server import ACCESS_KEY, SECRET_KEY, KmsctlServer
-from tests.wire.conftest import post
+from tests.wire.conftest import KR, post
 
 GOOD_B64 = base64.b64encode(b"x").decode()
 
@@ -27,19 +27,11 @@ CASES: dict[str, tuple[str | None, bytes | dict[str, object], list[tuple[str, st
     "a 5000-digit number": ("GenerateDataKey", b'{"KeyID": "k", "NumberOfBytes": ' + b"9" * 5000 + b"}", None,
                             400, ["body"]),
     "NaN": ("GenerateDataKey", b'{"KeyID": "k", "NumberOfBytes": NaN}', None, 400, ["NumberOfBytes"]),
-    "wrong Version": (None, {}, [("Action", "DescribeKeys"), ("Version", "2020-01-01")], 400, ["Version"]),
-    "no Version": (None, {}, [("Action", "DescribeKeys")], 400, ["Version"]),
-    "unknown action": ("StealAllKeys", {}, None, 400, ["Action", "StealAllKeys"]),
-    "no action": (None, {}, [("Version", "2021-02-18")], 400, ["Action"]),
-    "action twice": (None, {}, [("Action", "DescribeKeys"), ("Action", "CreateKey"), ("Version", "2021-02-18")],
-                     400, ["Action"]),
-    "action in another alphabet": (None, {}, [("Action", "Créer\u202eKey"), ("Version", "2021-02-18")], 400,
-                                   ["Action"]),
     "missing required parameter": ("CreateKey", {}, None, 400, ["KeyName", "required"]),
-    "unknown parameter": ("CreateKey", {"KeyName": "k", "Colour": "red"}, None, 400, ["Colour"]),
-    "number for a string": ("CreateKey", {"KeyName": 5}, None, 400, ["KeyName"]),
-    "string for a list": ("CreateKey", {"KeyName": "k", "Tags": "a=b"}, None, 400, ["Tags"]),
-    "tag without a key": ("CreateKey", {"KeyName": "k", "Tags": [{"Value": "v"}]}, None, 400, ["Tags", "Key"]),
+    "unknown parameter": ("CreateKey", {**KR, "KeyName": "k", "Colour": "red"}, None, 400, ["Colour"]),
+    "number for a string": ("CreateKey", {**KR, "KeyName": 5}, None, 400, ["KeyName"]),
+    "string for a list": ("CreateKey", {**KR, "KeyName": "k", "Tags": "a=b"}, None, 400, ["Tags"]),
+    "tag without a key": ("CreateKey", {**KR, "KeyName": "k", "Tags": [{"Value": "v"}]}, None, 400, ["Tags", "Key"]),
     "string for a number": ("GenerateDataKey", {"KeyID": "k", "NumberOfBytes": "32"}, None, 400, ["NumberOfBytes"]),
     "boolean for a number": ("ScheduleKeyDeletion", {"KeyID": "k", "PendingWindowInDays": True}, None, 400,
                              ["PendingWindowInDays"]),
@@ -49,13 +41,14 @@ CASES: dict[str, tuple[str | None, bytes | dict[str, object], list[tuple[str, st
     "base64 of the wrong type": ("Decrypt", {"CiphertextBlob": 12345}, None, 400, ["CiphertextBlob"]),
     "truncated ciphertext": ("Decrypt", {"CiphertextBlob": base64.b64encode(b"\x01\x02\x03").decode()}, None,
                              400, ["CiphertextBlob"]),
-    "name too long": ("CreateKey", {"KeyName": "k" * 5000}, None, 400, ["KeyName"]),
-    "name with a NUL": ("CreateKey", {"KeyName": "a\u0000b"}, None, 400, ["KeyName"]),
-    "name ending /default": ("CreateKey", {"KeyName": "team/default"}, None, 400, ["KeyName", "/default"]),
+    "name too long": ("CreateKey", {**KR, "KeyName": "k" * 5000}, None, 400, ["KeyName"]),
+    "name with a NUL": ("CreateKey", {**KR, "KeyName": "a\u0000b"}, None, 400, ["KeyName"]),
+    "name ending /default": ("CreateKey", {**KR, "KeyName": "team/default"}, None, 400, ["KeyName", "/default"]),
     "data key of 0 bytes": ("GenerateDataKey", {"KeyID": "k", "NumberOfBytes": 0}, None, 400, ["NumberOfBytes"]),
     "pending window of 3 days": ("ScheduleKeyDeletion", {"KeyID": "k", "PendingWindowInDays": 3}, None, 400,
                                  ["PendingWindowInDays"]),
-    "negative clock": ("AdvanceClock", {"Seconds": -5}, None, 400, ["Seconds"]),
+    "ClientToken (Volcengine's CreateKey has none)": ("CreateKey", {**KR, "KeyName": "k", "ClientToken": "t-1"}, None,
+                                                      400, ["ClientToken", "not a parameter of CreateKey"]),
     "a 100 KiB body": ("Encrypt", {"KeyID": "k", "Plaintext": "A" * 100_000}, None, 413, ["body", "limit"]),
 }
 
@@ -69,6 +62,29 @@ def test_bad_input_answers_4xx_naming_the_parameter(kmsctl: KmsctlServer, case: 
     assert answer.error["Code"] == "InvalidParameter"
     for word in words:
         assert word in answer.error["Message"], answer.error["Message"]
+    assert "Result" not in answer.doc
+
+
+# Volcengine's gateway refuses an Action it has no operation for (or a Version it does not serve) with
+# 404 InvalidActionOrVersion, "Could not find operation {Action} for version {Version}".
+UNKNOWN: dict[str, tuple[str | None, list[tuple[str, str]] | None]] = {
+    "wrong Version": (None, [("Action", "DescribeKeys"), ("Version", "2020-01-01")]),
+    "no Version": (None, [("Action", "DescribeKeys")]),
+    "unknown action": ("StealAllKeys", None),
+    "no action": (None, [("Version", "2021-02-18")]),
+    "action twice": (None, [("Action", "DescribeKeys"), ("Action", "CreateKey"), ("Version", "2021-02-18")]),
+    "action in another alphabet": (None, [("Action", "Créer\u202eKey"), ("Version", "2021-02-18")]),
+    "an action of the SDK this service does not emulate": ("CreateSecret", None),
+}
+
+
+@pytest.mark.parametrize("case", list(UNKNOWN))
+def test_an_operation_volcengine_lacks_is_refused_as_its_gateway_does(kmsctl: KmsctlServer, case: str) -> None:
+    action, query = UNKNOWN[case]
+    answer = post(kmsctl.endpoint, action, {}, query=query)
+    assert answer.status == 404, answer.text[:500]
+    assert answer.error is not None and answer.error["Code"] == "InvalidActionOrVersion", answer.text[:500]
+    assert answer.error["Message"].startswith("Could not find operation ")
     assert "Result" not in answer.doc
 
 

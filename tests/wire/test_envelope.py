@@ -21,7 +21,7 @@ from provider.domain import errors, model
 from provider.emulator import Emulator
 from provider.server.app import KmsApp
 from tests.support.live_server import ACCESS_KEY, SECRET_KEY, KmsctlServer, ThreadServer
-from tests.wire.conftest import REGION, post
+from tests.wire.conftest import KR, REGION, post
 
 META_FIELDS = {"RequestId", "Action", "Version", "Service", "Region"}
 
@@ -35,7 +35,7 @@ def _assert_envelope(doc: Mapping[str, Any], action: str, region: str) -> None:
 
 
 def test_success_envelope(fresh: ThreadServer) -> None:
-    answer = post(fresh.endpoint, "CreateKey", {"KeyName": "envelope-ok"})
+    answer = post(fresh.endpoint, "CreateKey", {**KR, "KeyName": "envelope-ok"})
     assert answer.status == 200
     _assert_envelope(answer.doc, "CreateKey", REGION)
     assert "Error" not in answer.doc["ResponseMetadata"]
@@ -57,7 +57,7 @@ Setup = Callable[[KmsClient], tuple[str, dict[str, Any]]]
 
 
 def _bad_spec(kms: KmsClient) -> tuple[str, dict[str, Any]]:
-    return "CreateKey", {"KeyName": "k", "KeySpec": "AES_128"}
+    return "CreateKey", {**KR, "KeyName": "k", "KeySpec": "AES_128"}
 
 
 def domain_action(action: str, params: Mapping[str, Any]) -> Any:
@@ -88,12 +88,12 @@ def _missing_key(kms: KmsClient) -> tuple[str, dict[str, Any]]:
 
 def _name_taken(kms: KmsClient) -> tuple[str, dict[str, Any]]:
     kms.create_key("taken")
-    return "CreateKey", {"KeyName": "taken"}
+    return "CreateKey", {**KR, "KeyName": "taken"}
 
 
 def _over_quota(kms: KmsClient) -> tuple[str, dict[str, Any]]:
     kms.create_key("only-one")
-    return "CreateKey", {"KeyName": "one-too-many"}
+    return "CreateKey", {**KR, "KeyName": "one-too-many"}
 
 
 ERROR_CASES: dict[str, tuple[Setup, type[errors.KmsError], int]] = {
@@ -195,4 +195,4 @@ def test_unknown_path_and_method_answer_the_envelope(fresh: ThreadServer) -> Non
     unsigned_get = requests.get(fresh.endpoint + "/?Action=EnableKey&Version=2021-02-18&KeyID=k", timeout=10)
     assert unsigned_get.status_code == 403
     assert unsigned_get.json()["ResponseMetadata"]["Error"]["Code"] == "AccessDenied"
-    assert requests.get(fresh.endpoint + "/healthz", timeout=10).json() == {"status": "ok"}
+    assert requests.get(fresh.endpoint + "/_emulator/health", timeout=10).json() == {"status": "ok"}

@@ -15,7 +15,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
-from provider.dialects.volcengine import wire
+from provider.dialects.volcengine import params
 from provider.server.openapi import openapi_document
 from tests.support.live_server import ACCESS_KEY, SECRET_KEY, HmacAuth, KmsctlServer
 
@@ -27,16 +27,16 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database
 
 
 def test_served_and_committed_documents_are_the_generated_one(kmsctl: KmsctlServer) -> None:
-    served = requests.get(kmsctl.endpoint + "/openapi.json", timeout=10)
+    served = requests.get(kmsctl.endpoint + "/_emulator/openapi.json", timeout=10)
     assert served.status_code == 200 and served.headers["content-type"].startswith("application/json")
     generated = openapi_document()
     assert served.json() == generated
     committed = json.loads((DOCS / "openapi.json").read_text())
     assert committed == generated, "docs/openapi.json is stale: python -m provider.server.openapi > docs/openapi.json"
     post = generated["paths"]["/"]["post"]
-    assert post["parameters"][0]["schema"]["enum"] == list(wire.MODELS)
+    assert post["parameters"][0]["schema"]["enum"] == list(params.MODELS)
     assert {ref["$ref"].rsplit("/", 1)[1] for ref in post["requestBody"]["content"]["application/json"]["schema"]
-            ["anyOf"]} == set(wire.MODELS)
+            ["anyOf"]} == set(params.MODELS)
 
 
 def _check(response: Any) -> None:
@@ -65,7 +65,7 @@ def _fuzz(schema: schemathesis.BaseSchema, endpoint: str, mode: GenerationMode, 
     return sent
 
 
-@pytest.mark.parametrize("action", list(wire.MODELS))
+@pytest.mark.parametrize("action", list(params.MODELS))
 def test_fuzz_each_action_signed(kmsctl: KmsctlServer, action: str) -> None:
     """The document narrowed to one action, so that generated bodies reach the emulator's rules."""
     schema = schemathesis.openapi.from_dict(openapi_document(action))
@@ -76,12 +76,12 @@ def test_fuzz_each_action_signed(kmsctl: KmsctlServer, action: str) -> None:
 
 
 def test_fuzz_the_published_document_unsigned_and_signed(kmsctl: KmsctlServer) -> None:
-    schema = schemathesis.openapi.from_url(kmsctl.endpoint + "/openapi.json")
+    schema = schemathesis.openapi.from_url(kmsctl.endpoint + "/_emulator/openapi.json")
     for auth in (None, HmacAuth(ACCESS_KEY, SECRET_KEY, "cn-east-3")):
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             assert _fuzz(schema, kmsctl.endpoint, mode, auth) >= 1
 
 
 def test_the_server_still_serves_after_the_fuzzing(kmsctl: KmsctlServer) -> None:
-    answer = requests.get(kmsctl.endpoint + "/healthz", timeout=10)
+    answer = requests.get(kmsctl.endpoint + "/_emulator/health", timeout=10)
     assert answer.json() == {"status": "ok"}

@@ -17,6 +17,7 @@ import responses
 from provider.backend.http import HttpBackend
 from provider.dialects.volcengine import signer
 from provider.domain import errors, model
+from tests.wire.conftest import KR
 
 AK, SK = "AKFAULTS00000001", "faults-secret-Q7wE9rT1yU3iO5pA"
 ENDPOINT = "http://kms.test:8400"
@@ -207,7 +208,7 @@ def test_a_throttled_create_is_retried_and_carries_only_volcengine_parameters(mo
     ok = (200, envelope("CreateKey", result={"Key": KEY}))
     script, key = run(mock, [THROTTLED, ok], lambda b: b.execute(REGION, model.CreateKey(name="k")))
     assert key.key_id == KEY["ID"] and len(script.requests) == 2
-    assert script.bodies()[1] == {"KeyringName": "default", "KeyName": "k", "KeySpec": "SYMMETRIC_256"}
+    assert script.bodies()[1] == {**KR, "KeyName": "k", "KeySpec": "SYMMETRIC_256"}
 
 
 def test_every_request_is_signed_as_the_server_checks(mock: responses.RequestsMock, sleeps: list[float]) -> None:

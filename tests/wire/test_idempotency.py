@@ -18,7 +18,7 @@ from provider.client import KmsClient
 from provider.domain import errors
 from provider.domain.model import KeyRef
 from tests.support.live_server import ACCESS_KEY, SECRET_KEY, ThreadServer
-from tests.wire.conftest import REGION, post
+from tests.wire.conftest import KR, REGION, post
 
 
 def _read_message(sock: socket.socket) -> bytes | None:
@@ -120,7 +120,7 @@ def test_lost_create_answer_is_reported_and_the_one_key_found(fresh: ThreadServe
 
 def test_lost_replicate_answer_is_reported_and_the_one_replica_found(fresh: ThreadServer,
                                                                      proxy: DroppingProxy) -> None:
-    primary = post(fresh.endpoint, "CreateKey", {"KeyName": "primary"}).result["Key"]
+    primary = post(fresh.endpoint, "CreateKey", {**KR, "KeyName": "primary"}).result["Key"]
     kms = _client(proxy)
     with pytest.raises(errors.UndefinedError):
         kms.replicate_key(primary["ID"], "cn-east-3")
@@ -130,23 +130,24 @@ def test_lost_replicate_answer_is_reported_and_the_one_replica_found(fresh: Thre
     assert kms.in_region("cn-east-3").describe_key(KeyRef(keyring="default", name="primary")).is_replica
 
 
-def test_the_servers_client_token_answers_the_first_key(fresh: ThreadServer) -> None:
-    """Ours: the same ClientToken in the same region answers the key the first create made."""
-    first = post(fresh.endpoint, "CreateKey", {"KeyName": "tokened", "ClientToken": "t-1"}).result["Key"]["ID"]
-    again = post(fresh.endpoint, "CreateKey", {"KeyName": "tokened", "ClientToken": "t-1"})
-    assert again.status == 200 and again.result["Key"]["ID"] == first
+def test_the_server_takes_no_client_token_volcengines_create_key_has_none(fresh: ThreadServer) -> None:
+    """Volcengine's CreateKey has no ClientToken: the server refuses it naming the parameter, and makes no key."""
+    refused = post(fresh.endpoint, "CreateKey", {**KR, "KeyName": "tokened", "ClientToken": "t-1"})
+    assert refused.status == 400 and refused.error is not None
+    assert "ClientToken" in refused.error["Message"]
+    assert post(fresh.endpoint, "DescribeKey", {**KR, "KeyName": "tokened"}).status == 404
 
 
 def test_without_the_token_the_repeat_would_have_failed(fresh: ThreadServer) -> None:
     """Why the token matters: the same create sent twice without it is refused the second time."""
-    assert post(fresh.endpoint, "CreateKey", {"KeyName": "no-token"}).status == 200
-    again = post(fresh.endpoint, "CreateKey", {"KeyName": "no-token"})
+    assert post(fresh.endpoint, "CreateKey", {**KR, "KeyName": "no-token"}).status == 200
+    again = post(fresh.endpoint, "CreateKey", {**KR, "KeyName": "no-token"})
     assert again.status == 409 and again.error is not None and again.error["Code"] == "Conflict"
 
 
 def test_lost_answer_of_a_non_repeatable_write_is_reported_not_repeated(fresh: ThreadServer,
                                                                         proxy: DroppingProxy) -> None:
-    key = post(fresh.endpoint, "CreateKey", {"KeyName": "to-disable"}).result["Key"]
+    key = post(fresh.endpoint, "CreateKey", {**KR, "KeyName": "to-disable"}).result["Key"]
     with pytest.raises(errors.UndefinedError, match="DisableKey|reach"):
         _client(proxy).disable_key(key["ID"])
     assert proxy.forwarded == 1

@@ -79,9 +79,9 @@ def _exchange(sock: socket.socket, request: bytes) -> bytes:
 
 def test_head_then_get_on_one_keep_alive_connection(kmsctl: KmsctlServer) -> None:
     with socket.create_connection(("127.0.0.1", kmsctl.port), timeout=10) as sock:
-        head = _exchange(sock, b"HEAD /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        head = _exchange(sock, b"HEAD /_emulator/health HTTP/1.1\r\nHost: t\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 ")  # answered (Starlette: 405 or 200), not left waiting
-        got = _exchange(sock, b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        got = _exchange(sock, b"GET /_emulator/health HTTP/1.1\r\nHost: t\r\n\r\n")
         assert got.startswith(b"HTTP/1.1 200 ") and got.endswith(b'{"status":"ok"}')
 
 
@@ -106,7 +106,7 @@ def test_expect_100_continue_gets_its_interim_answer_then_the_real_one(kmsctl: K
 
 def test_an_answer_on_a_closing_connection_arrives_whole(kmsctl: KmsctlServer) -> None:
     with socket.create_connection(("127.0.0.1", kmsctl.port), timeout=10) as sock:
-        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        sock.sendall(b"GET /_emulator/health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
         data = b""
         while chunk := sock.recv(65536):
             data += chunk

@@ -17,7 +17,7 @@ from provider.client import KmsClient
 from provider.domain import model
 from provider.domain.errors import KmsError
 from tests.support.live_server import KMSCTL, SECRET_KEY, KmsctlServer, free_port
-from tests.wire.conftest import REGION, post
+from tests.wire.conftest import KR, REGION, post
 
 
 def _serve(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -91,7 +91,7 @@ def test_acknowledged_writes_survive_sigkill(tmp_path: Path) -> None:
     """Two clients write as fast as they can; the server is killed mid-stream; after a restart on the
     same state every create and every tag value the clients saw acknowledged is there."""
     server = KmsctlServer(tmp_path / "state").start()
-    tagged = post(server.endpoint, "CreateKey", {"KeyName": "tagged"}).result["Key"]["ID"]
+    tagged = post(server.endpoint, "CreateKey", {**KR, "KeyName": "tagged"}).result["Key"]["ID"]
     created: list[str] = []
     last_tag = [-1]
     stop = threading.Event()

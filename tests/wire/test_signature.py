@@ -21,6 +21,7 @@ from volcengine.ServiceInfo import ServiceInfo
 
 from provider.dialects.volcengine import signer
 from tests.support.live_server import ACCESS_KEY, SECRET_KEY, KmsctlServer
+from tests.wire.conftest import KR
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "wire-protocol.md"
 
@@ -142,7 +143,7 @@ def volc_service(kmsctl: KmsctlServer, monkeypatch: pytest.MonkeyPatch, tmp_path
 
 
 def test_volcengine_client_talks_to_kmsctl_serve(volc_service: Service) -> None:
-    created = json.loads(volc_service.json("CreateKey", {}, json.dumps({"KeyName": "volc-outside"})))
+    created = json.loads(volc_service.json("CreateKey", {}, json.dumps({**KR, "KeyName": "volc-outside"})))
     assert created["ResponseMetadata"]["Region"] == "cn-north-4"
     key = created["Result"]["Key"]
     assert key["KeyName"] == "volc-outside" and key["KeyState"] == "Enable"

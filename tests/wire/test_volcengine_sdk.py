@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from volcenginesdkcore.rest import ApiException
 
 from tests.support.live_server import ACCESS_KEY, SECRET_KEY, KmsctlServer
+from tests.wire.sdk_answers import checking_volcengine_sdk
 
 HOME, AWAY = "cn-north-4", "cn-east-3"
 RING = "payments"
@@ -34,7 +35,8 @@ def sdk(server: KmsctlServer, region: str, secret_key: str = SECRET_KEY) -> v.KM
     cfg.host, cfg.scheme = f"127.0.0.1:{server.port}", "http"
     cfg.auto_retry = False
     cfg.client_side_validation = True
-    return v.KMSApi(volcenginesdkcore.ApiClient(cfg))
+    # Every raw answer is held to the SDK's response model, with no field left over.
+    return v.KMSApi(checking_volcengine_sdk(volcenginesdkcore.ApiClient(cfg)))
 
 
 def b64(data: bytes) -> str:
@@ -248,3 +250,10 @@ def test_errors_as_the_sdk_surfaces_them(home: v.KMSApi, server: KmsctlServer) -
     status, code, message = fails(lambda: home.create_key(v.CreateKeyRequest(keyring_name=RING, key_name="bad",
                                                                               key_spec="DES_56")))
     assert (status, code) == (400, "InvalidParameter") and "KeySpec" in message
+
+
+def test_an_action_the_server_does_not_serve_is_refused_as_volcengines_gateway_refuses_it(home: v.KMSApi) -> None:
+    status, code, message = fails(lambda: home.create_secret(v.CreateSecretRequest(
+        secret_name="db-password", secret_type="Generic", secret_value="not-sent-anywhere")))
+    assert (status, code) == (404, "InvalidActionOrVersion")
+    assert message == "Could not find operation CreateSecret for version 2021-02-18"

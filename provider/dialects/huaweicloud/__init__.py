@@ -12,16 +12,15 @@ import itertools
 import os
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
-from ...domain import model
+from ...domain import model, rules
+from ...domain.capabilities import HUAWEICLOUD as CAPABILITIES
 from ...domain.errors import KmsError, Throttled
 from .. import HttpCall, Parsed, Results, Send, WireRequest, WireResponse, register, write_json
 from . import client, codec, projects, server, signer
 
 NAME = "huaweicloud"
 ROUTES_KEPT = 4096
-HUAWEI_HOSTS = (".myhuaweicloud.com", ".huaweicloud.com", ".myhuaweicloud.eu")
 _JSON = [("Content-Type", "application/json")]
 
 
@@ -46,11 +45,13 @@ class HuaweiCloud:
     """`project_ids` maps regions to project ids; None reads `KMS_PROJECT_IDS` when needed."""
 
     name = NAME
-    # Inputs of the domain that Huawei Cloud's API cannot carry (resources refuse them at preview).
-    lacks = {"keyring": "Huawei Cloud KMS has no keyrings; leave keyring_name unset (or 'default')"}
+    # What Huawei Cloud's API can do (no keyrings; answers name no replica links ...).
+    capabilities = CAPABILITIES
 
-    def __init__(self, project_ids: Mapping[str, str] | None = None) -> None:
+    def __init__(self, project_ids: Mapping[str, str] | None = None,
+                 catalog: rules.RegionCatalog | None = None) -> None:
         self.project_ids = None if project_ids is None else dict(project_ids)
+        self.catalog = catalog  # the stack's region catalog (None: Huawei Cloud's, or KMS_REGION_CATALOG)
         self._ops = server.operations(self._region_of_project)
         # The route of a (method, path), kept: every request on a path routes the same. A request's own
         # fields go in its notes (authenticate, parse and shape each need them).
@@ -58,15 +59,6 @@ class HuaweiCloud:
 
     def __repr__(self) -> str:
         return f"HuaweiCloud(project_ids={self.project_ids!r})"
-
-    def unavailable(self, endpoint: str, what: str) -> str | None:
-        """Why `endpoint` cannot serve our extension `what`: Huawei's own endpoints have no clock (aliases
-        are Huawei's own API, so every endpoint has them)."""
-        host = urlsplit(endpoint.replace("{region}", "r")).hostname or ""
-        if what == "clock" and host.endswith(HUAWEI_HOSTS):
-            return (f"the clock is ours, not part of Huawei Cloud KMS: the endpoint {endpoint} is Huawei Cloud's "
-                    "own (use kmsctl serve or the embedded emulator)")
-        return None
 
     @property
     def projects(self) -> Mapping[str, str]:
@@ -122,7 +114,7 @@ class HuaweiCloud:
 
     # --- client side ---------------------------------------------------------------------------------
     def execute(self, region: str, action: model.Action, send: Send) -> model.Result:
-        return client.execute(region, action, send, self.projects)
+        return client.execute(region, action, send, self.projects, self.catalog)
 
     def throttled(self, status: int, body: bytes) -> bool:
         # Only an error answer can be a throttling one: a success's body is not read here.

@@ -8,10 +8,11 @@ answers) use these, so a value means the same thing whichever way it travels.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from ...domain import errors, model
+from ...domain import errors, model, times
 from ...domain.errors import InvalidParameter, KmsError
 from ...domain.rules import (
     DEFAULT_ENTERPRISE_PROJECT,
@@ -60,10 +61,14 @@ def millis(seconds: float | None) -> str | None:
     return None if seconds is None else str(int(seconds * 1000))
 
 
-def seconds(value: Any) -> float | None:
+def seconds(value: Any, field: str = "time") -> float | None:
+    """A time of an answer: KeyDetails' dates are millisecond strings; alias times are RFC 3339
+    (`2024-04-01T00:00:00Z` in the API reference's examples). Both are read, as are epoch seconds."""
     if value in (None, ""):
         return None
-    return int(value) / 1000
+    if isinstance(value, str) and value.isdigit():
+        return int(value) / 1000  # Huawei's key dates are always milliseconds, whatever their size
+    return times.parse(value, field)
 
 
 def context_to_aad(context: Mapping[str, str] | None) -> str | None:
@@ -87,16 +92,10 @@ def aad_to_context(aad: str | None) -> dict[str, str] | None:
 
 
 # --- key details --------------------------------------------------------------------------------
-def _linked(key: model.LinkedKey) -> dict[str, Any]:
-    out: dict[str, Any] = {"key_id": key.key_id, "key_urn": key.trn, "region": key.region}
-    if key.state is not None:
-        out["key_state"] = STATE_CODES[key.state]
-    return out
-
-
 def key_details(key: model.Key, domain_id: str) -> dict[str, Any]:
-    """KeyDetails of the SDK, then our extensions (documented in docs/dialect-huaweicloud.md)."""
-    out: dict[str, Any] = {
+    """The SDK's KeyDetails, field for field: Huawei's describe-key and list-keys carry no tags, rotation
+    interval, deletion window or multi-region links (those have operations of their own, or none)."""
+    return {
         "key_id": key.key_id,
         "domain_id": domain_id,
         "key_alias": key.name,
@@ -114,20 +113,7 @@ def key_details(key: model.Key, domain_id: str) -> dict[str, Any]:
         "key_rotation_enabled": "true" if key.rotation_enabled else "false",
         "sys_enterprise_project_id": enterprise_project_to_wire(key.enterprise_project),
         "keystore_id": "0",
-        # Extensions: what the SDK's KeyDetails lacks and the resources need.
-        "key_urn": key.trn,
-        "update_date": millis(key.updated),
-        "tags": [{"key": k, "value": v} for k, v in key.tags.items()],
-        "rotation_interval": key.rotation_days,
-        "last_rotation_time": millis(key.last_rotation),
-        "pending_days": key.pending_days,
-        "multi_region_configuration": {
-            "multi_region_key_type": key.multi_region_type.value,
-            "primary_key": _linked(key.primary) if key.primary else None,
-            "replica_keys": [_linked(r) for r in key.replicas],
-        },
     }
-    return out
 
 
 def _read_linked(raw: Mapping[str, Any]) -> model.LinkedKey:
@@ -138,12 +124,17 @@ def _read_linked(raw: Mapping[str, Any]) -> model.LinkedKey:
     )
 
 
-def read_key(raw: Mapping[str, Any], tags: Mapping[str, str] | None = None) -> model.Key:
-    """A KeyDetails object (with or without our extensions) as the domain's Key."""
+def read_key(
+    raw: Mapping[str, Any], tags: Mapping[str, str] | None = None, rotation: Mapping[str, Any] | None = None
+) -> model.Key:
+    """A KeyDetails object as the domain's Key. KeyDetails names no primary or replica (the key reads as
+    single-region: the resources keep the links they know), no tags (`tags`, from list-key-tags) and no
+    rotation interval (`rotation`, get-key-rotation-status's answer)."""
+    rotation = rotation or {}
     try:
         multi = raw.get("multi_region_configuration") or {}
         state = STATES_BY_CODE[str(raw["key_state"])]
-        deletion = seconds(raw.get("scheduled_deletion_date"))
+        deletion = seconds(raw.get("scheduled_deletion_date"), "scheduled_deletion_date")
         primary = multi.get("primary_key")
         wire_tags = raw.get("tags")
         return model.Key(
@@ -159,14 +150,15 @@ def read_key(raw: Mapping[str, Any], tags: Mapping[str, str] | None = None) -> m
             description=str(raw.get("key_description") or ""),
             enterprise_project=enterprise_project_from_wire(str(raw.get("sys_enterprise_project_id") or "0"))
             or DEFAULT_ENTERPRISE_PROJECT,
-            created=seconds(raw.get("creation_date")) or 0.0,
-            updated=seconds(raw.get("update_date")) or seconds(raw.get("creation_date")) or 0.0,
+            created=seconds(raw.get("creation_date"), "creation_date") or 0.0,
+            updated=seconds(raw.get("update_date"), "update_date") or seconds(raw.get("creation_date")) or 0.0,
             tags=dict(tags) if tags is not None else {
                 str(t["key"]): str(t.get("value") or "") for t in wire_tags or ()
             },
             rotation_enabled=str(raw.get("key_rotation_enabled")).lower() == "true",
-            rotation_days=raw.get("rotation_interval"),
-            last_rotation=seconds(raw.get("last_rotation_time")),
+            rotation_days=_whole(raw.get("rotation_interval", rotation.get("rotation_interval"))),
+            last_rotation=seconds(raw.get("last_rotation_time") or rotation.get("last_rotation_time"),
+                                  "last_rotation_time"),
             deletion_date=deletion if state is KeyState.PENDING_DELETE else None,
             pending_days=raw.get("pending_days"),
             multi_region_type=MultiRegionType(multi.get("multi_region_key_type") or "NONE"),
@@ -178,7 +170,9 @@ def read_key(raw: Mapping[str, Any], tags: Mapping[str, str] | None = None) -> m
 
 
 def alias_entity(alias: model.Alias, domain_id: str) -> dict[str, Any]:
-    created = millis(alias.created)
+    # create_time / update_time: UTC in RFC 3339, as the alias examples of Huawei's API reference show
+    # them ("2024-04-01T00:00:00Z", https://support.huaweicloud.com/intl/en-us/api-dew/CreateAlias.html).
+    created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(alias.created))
     return {
         "domain_id": domain_id, "key_id": alias.key_id, "alias": alias.name, "alias_urn": alias.trn,
         "create_time": created, "update_time": created,
@@ -186,10 +180,17 @@ def alias_entity(alias: model.Alias, domain_id: str) -> dict[str, Any]:
 
 
 def read_alias(raw: Mapping[str, Any], region: str) -> model.Alias:
-    return model.Alias(
-        name=str(raw["alias"]), key_id=str(raw["key_id"]), region=region, trn=str(raw.get("alias_urn") or ""),
-        created=seconds(raw.get("create_time")) or 0.0,
-    )
+    try:
+        return model.Alias(
+            name=str(raw["alias"]), key_id=str(raw["key_id"]), region=region, trn=str(raw.get("alias_urn") or ""),
+            created=seconds(raw.get("create_time"), "create_time") or 0.0,
+        )
+    except (KeyError, TypeError) as exc:
+        raise errors.UndefinedError(f"the answer's alias is not Huawei Cloud's alias object: {exc!r}") from None
+
+
+def _whole(value: Any) -> int | None:
+    return None if value in (None, "") else int(value)
 
 
 # --- errors ---------------------------------------------------------------------------------------
@@ -209,6 +210,18 @@ class MissingParameter(HuaweiInvalid):
 
 class BadUrl(HuaweiInvalid):
     huawei_code = "KMS.0201"
+
+
+class NoSuchApi(errors.NotFound):
+    """What Huawei Cloud's API gateway answers for a method and path it has no API for: 404 APIGW.0101,
+    "The API does not exist or has not been published in the environment" (API Gateway error codes,
+    https://support.huaweicloud.com/intl/en-us/devg-apig/apig-err-0001.html)."""
+
+    huawei_code: ClassVar[str] = "APIGW.0101"
+    MESSAGE: ClassVar[str] = "The API does not exist or has not been published in the environment"
+
+    def __init__(self) -> None:
+        super().__init__(self.MESSAGE)
 
 
 # Huawei's documented codes where one fits; "ours" where its table has none (docs/dialect-huaweicloud.md).
@@ -246,6 +259,10 @@ def error_status_code(error: KmsError) -> tuple[int, str]:
 
 
 def error_body(code: str, message: str) -> bytes:
+    """KMS's own error body nests the code under `error`; the API gateway's refusals (APIGW.xxxx) are flat
+    `{"error_code", "error_msg"}` objects, as its error code page shows them."""
+    if code.startswith("APIGW."):
+        return json.dumps({"error_code": code, "error_msg": message}).encode()
     return json.dumps({"error": {"error_code": code, "error_msg": message}}).encode()
 
 

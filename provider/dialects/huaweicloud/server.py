@@ -12,9 +12,10 @@ import base64
 import binascii
 import hashlib
 import re
-from collections.abc import Callable, Mapping
+import typing
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...domain import model, rules
 from ...domain.errors import InvalidParameter
@@ -22,6 +23,9 @@ from ...domain.rules import DATA_KEY_BYTES_MAX
 from .. import read_json
 from . import codec
 from .codec import BadJson, HuaweiInvalid, MissingParameter
+
+if TYPE_CHECKING:  # pydantic loads with the route table (the server's alone; HttpBackend never needs it)
+    from pydantic import BaseModel
 
 PATH_RE = re.compile(r"^/(?P<version>v1\.0|v2)/(?P<project>[^/]+)/kms(?P<rest>/.*)?$")
 # AES_128 and AES_256 data keys of create-datakey's key_spec, in bytes.
@@ -104,14 +108,19 @@ Shape = Callable[[Fields, Any, Any, str], Reply]
 
 @dataclass(frozen=True)
 class Operation:
+    """One SDK method: its HTTP method, path, request model and fields all come from the generated models
+    (models.py, made from `huaweicloudsdkkms` by scripts/generate_wire_models.py)."""
+
     name: str  # the SDK's method
     method: str
+    version: str
     path: re.Pattern[str]  # after /{version}/{project_id}/kms
-    fields: frozenset[str]
+    fields: frozenset[str]  # of the body model, or the query parameters
     parse: Parse
     shape: Shape
-    version: str = "v1.0"
-    query: bool = False  # parameters come in the query string (GET)
+    request: type[BaseModel]  # the SDK's {Method}Request, generated
+    body: type[BaseModel] | None  # its `body` model; None: the parameters come in the query string
+    query: bool
 
 
 def _ok(body: Any) -> Reply:
@@ -312,7 +321,15 @@ def _shape_alias(f: Fields, a: model.Action, r: model.Alias, domain: str) -> Rep
     return _ok(codec.alias_entity(r, domain_of(r.trn)))
 
 
+def _shape_created_alias(f: Fields, a: model.Action, r: model.Alias, domain: str) -> Reply:
+    # 201 Created, as Huawei's CreateAlias reference answers (https://support.huaweicloud.com/intl/en-us/api-dew/CreateAlias.html)
+    return Reply(201, codec.alias_entity(r, domain_of(r.trn)))
+
+
 def _delete_alias(f: Fields) -> tuple[model.Action, ...]:
+    # key_id is mandatory in Huawei's DeleteAlias reference, which answers 204
+    # (https://support.huaweicloud.com/intl/en-us/api-dew/DeleteAlias.html)
+    f.need("key_id")
     aliases = f.raw.get("aliases")
     if not isinstance(aliases, list) or not aliases or not all(isinstance(a, str) for a in aliases):
         raise MissingParameter("aliases must list the alias names to delete")
@@ -338,16 +355,18 @@ def _shape_aliases(f: Fields, a: model.Action, r: tuple[model.Alias, ...], domai
 
 
 def _replicate(projects: Callable[[str], str]) -> Parse:
+    # key_alias (the replica's alias) and replica_project_id are mandatory in Huawei's ReplicateKey reference
+    # (https://support.huaweicloud.com/intl/en-us/api-dew/ReplicateKey.html), as key_id and replica_region are.
     def parse(f: Fields) -> model.Action:
         region = f.need("replica_region")
-        project = f.text("replica_project_id")
-        if project is not None and projects(project) != region:
+        project = f.need("replica_project_id")
+        if projects(project) != region:
             raise HuaweiInvalid(f"replica_project_id '{project}' is not a project of replica_region '{region}'")
         body_key = f.text("key_id")
         if body_key is not None and body_key != f.path["key_id"]:
             raise HuaweiInvalid(f"key_id '{body_key}' of the body differs from the key {f.path['key_id']} of the path")
         return model.ReplicateKey(
-            key=f.key(), replica_region=region, replica_name=f.text("key_alias"), description=f.text("key_description"),
+            key=f.key(), replica_region=region, replica_name=f.need("key_alias"), description=f.text("key_description"),
             enterprise_project=codec.enterprise_project_from_wire(f.text("enterprise_project_id")),
             tags=rules.tags(f.tags(), "tags"),
         )
@@ -395,135 +414,138 @@ def _shape_import_parameters(f: Fields, a: model.Action, r: model.ImportParamete
     })
 
 
-def _advance_clock(f: Fields) -> model.Action:
-    value = f.number("seconds", required=True)
-    assert value is not None
-    return model.AdvanceClock(seconds=value)
+def _wire_names(cls: type[BaseModel], leave_out: frozenset[str] = frozenset()) -> frozenset[str]:
+    return frozenset(f.alias or name for name, f in cls.model_fields.items()) - leave_out
 
 
-def _fields(*names: str) -> frozenset[str]:
-    return frozenset(names)
+def _body_model(request: type[BaseModel]) -> type[BaseModel] | None:
+    from pydantic import BaseModel
+
+    field = request.model_fields.get("body")
+    if field is None:
+        return None
+    found = [t for t in typing.get_args(field.annotation) if isinstance(t, type) and issubclass(t, BaseModel)]
+    return found[0]
 
 
-KEY_SEQ = _fields("key_id", "sequence")
-CRYPTO = _fields("key_id", "additional_authenticated_data", "sequence")
+def sdk_operation(name: str, parse: Parse, shape: Shape) -> Operation:
+    """The operation `name` of the SDK (method, path, fields from the generated models), served by `parse`
+    and `shape`."""
+    from . import models as generated  # the server's alone: HttpBackend never loads it
+
+    sdk = generated.OPERATIONS[name]
+    version, _, rest = sdk.path.lstrip("/").partition("/{project_id}/kms")
+    in_path = frozenset(re.findall(r"\{(\w+)\}", sdk.path))
+    body = _body_model(sdk.request)
+    fields = _wire_names(body) if body is not None else _wire_names(sdk.request, in_path)
+    pattern = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", rest) + "$")
+    return Operation(name, sdk.method, version, pattern, fields, parse, shape, sdk.request, body, body is None)
 
 
-def operations(projects: Callable[[str], str]) -> tuple[Operation, ...]:
+class Operations(Sequence[Operation]):
+    """The route table, built from the generated models when the server first routes a request (the
+    dialect is imported by HttpBackend too, which never does)."""
+
+    def __init__(self, build: Callable[[], tuple[Operation, ...]]) -> None:
+        self._build = build
+        self._ops: tuple[Operation, ...] | None = None
+
+    @property
+    def ops(self) -> tuple[Operation, ...]:
+        if self._ops is None:
+            self._ops = self._build()
+        return self._ops
+
+    @typing.overload
+    def __getitem__(self, index: int) -> Operation: ...
+
+    @typing.overload
+    def __getitem__(self, index: slice) -> Sequence[Operation]: ...
+
+    def __getitem__(self, index: int | slice) -> Operation | Sequence[Operation]:
+        return self.ops[index]
+
+    def __len__(self) -> int:
+        return len(self.ops)
+
+
+def operations(projects: Callable[[str], str]) -> Operations:
     """The route table; `projects` resolves a project id to its region (for replica_project_id)."""
+    return Operations(lambda: _operations(projects))
 
-    def op(
-        name: str, method: str, path: str, fields: frozenset[str], parse: Parse, shape: Shape, **kw: Any
-    ) -> Operation:
-        return Operation(name, method, re.compile(f"^{path}$"), fields, parse, shape, **kw)
 
-    key = r"/(?P<key_id>[^/]+)"
+def _operations(projects: Callable[[str], str]) -> tuple[Operation, ...]:
+    op = sdk_operation
     return (
-        op("create_key", "POST", "/create-key", _fields(
-            "key_alias", "key_spec", "key_usage", "key_description", "origin", "enterprise_project_id", "sequence",
-            "keystore_id", "vm_id"), _create_key,
+        op("create_key", _create_key,
            lambda f, a, r, d: _ok({"key_info": {"key_id": r.key_id, "domain_id": d, "region_id": r.region}})),
-        op("list_key_detail", "POST", "/describe-key", KEY_SEQ, lambda f: model.DescribeKey(key=f.key()), _key_info),
-        op("list_keys", "POST", "/list-keys", _fields(
-            "limit", "marker", "key_state", "key_spec", "enterprise_project_id", "sequence"), _list_keys, _shape_list),
-        op("enable_key", "POST", "/enable-key", KEY_SEQ, lambda f: model.EnableKey(key=f.key()), _status_info),
-        op("disable_key", "POST", "/disable-key", KEY_SEQ, lambda f: model.DisableKey(key=f.key()), _status_info),
-        op("delete_key", "POST", "/schedule-key-deletion", _fields("key_id", "pending_days", "sequence"), _schedule,
-           _state),
-        op("cancel_key_deletion", "POST", "/cancel-key-deletion", KEY_SEQ,
-           lambda f: model.CancelKeyDeletion(key=f.key()), _state),
-        op("update_key_alias", "POST", "/update-key-alias", _fields("key_id", "key_alias", "sequence"),
-           lambda f: model.UpdateKey(key=f.key(), new_name=f.need("key_alias")),
+        op("list_key_detail", lambda f: model.DescribeKey(key=f.key()), _key_info),
+        op("list_keys", _list_keys, _shape_list),
+        op("enable_key", lambda f: model.EnableKey(key=f.key()), _status_info),
+        op("disable_key", lambda f: model.DisableKey(key=f.key()), _status_info),
+        op("delete_key", _schedule, _state),
+        op("cancel_key_deletion", lambda f: model.CancelKeyDeletion(key=f.key()), _state),
+        op("update_key_alias", lambda f: model.UpdateKey(key=f.key(), new_name=f.need("key_alias")),
            lambda f, a, r, d: _ok({"key_info": {"key_id": r.key_id, "key_alias": r.name}})),
-        op("update_key_description", "POST", "/update-key-description",
-           _fields("key_id", "key_description", "sequence"),
-           lambda f: model.UpdateKey(key=f.key(), description=f.need("key_description")),
+        op("update_key_description", lambda f: model.UpdateKey(key=f.key(), description=f.need("key_description")),
            lambda f, a, r, d: _ok({"key_info": {"key_id": r.key_id, "key_description": r.description}})),
-        op("encrypt_data", "POST", "/encrypt-data", CRYPTO | {"plain_text", "encryption_algorithm"}, _encrypt,
+        op("encrypt_data", _encrypt,
            lambda f, a, r, d: _ok({"key_id": r.key_id, "cipher_text": base64.b64encode(r.ciphertext).decode()})),
-        op("decrypt_data", "POST", "/decrypt-data", CRYPTO | {"cipher_text", "encryption_algorithm"}, _decrypt,
-           _shape_decrypt),
-        op("create_datakey", "POST", "/create-datakey", CRYPTO | {"key_spec", "datakey_length", "pin", "pin_type"},
-           _datakey(True), _shape_datakey),
-        op("create_datakey_without_plaintext", "POST", "/create-datakey-without-plaintext",
-           CRYPTO | {"key_spec", "datakey_length", "pin", "pin_type"}, _datakey(False), _shape_datakey),
-        op("encrypt_datakey", "POST", "/encrypt-datakey",
-           CRYPTO | {"plain_text", "datakey_plain_length", "pin", "pin_type", "key_spec"}, _encrypt_datakey,
-           _shape_encrypt_datakey),
-        op("decrypt_datakey", "POST", "/decrypt-datakey", CRYPTO | {"cipher_text", "datakey_cipher_length"},
-           _decrypt_datakey, _shape_decrypt_datakey),
-        op("enable_key_rotation", "POST", "/enable-key-rotation", KEY_SEQ,
-           lambda f: model.EnableKeyRotation(key=f.key()), _empty),
-        op("disable_key_rotation", "POST", "/disable-key-rotation", KEY_SEQ,
-           lambda f: model.DisableKeyRotation(key=f.key()), _empty),
-        op("update_key_rotation_interval", "POST", "/update-key-rotation-interval",
-           _fields("key_id", "rotation_interval", "sequence"),
+        op("decrypt_data", _decrypt, _shape_decrypt),
+        op("create_datakey", _datakey(True), _shape_datakey),
+        op("create_datakey_without_plaintext", _datakey(False), _shape_datakey),
+        op("encrypt_datakey", _encrypt_datakey, _shape_encrypt_datakey),
+        op("decrypt_datakey", _decrypt_datakey, _shape_decrypt_datakey),
+        op("enable_key_rotation", lambda f: model.EnableKeyRotation(key=f.key()), _empty),
+        op("disable_key_rotation", lambda f: model.DisableKeyRotation(key=f.key()), _empty),
+        op("update_key_rotation_interval",
            lambda f: model.EnableKeyRotation(key=f.key(), rotation_days=f.number("rotation_interval", required=True)),
            _empty),
-        op("show_key_rotation_status", "POST", "/get-key-rotation-status", KEY_SEQ,
-           lambda f: model.DescribeKey(key=f.key()), _shape_rotation_status),
-        op("create_kms_tag", "POST", f"{key}/tags", _fields("tag", "sequence"), _create_tag, _no_content),
-        op("batch_create_kms_tags", "POST", f"{key}/tags/action", _fields("tags", "action", "sequence"), _batch_tags,
-           _no_content),
-        op("delete_tag", "DELETE", f"{key}/tags/(?P<tag>[^/]+)", _fields(),
-           lambda f: model.UntagKey(key=f.key(), tag_keys=(f.path["tag"],)), _no_content),
-        op("show_kms_tags", "GET", f"{key}/tags", _fields(), lambda f: model.DescribeKey(key=f.key()), _shape_tags,
-           query=True),
-        op("create_alias", "POST", "/aliases", _fields("key_id", "alias"),
-           lambda f: model.CreateAlias(alias=f.need("alias"), key=f.key()), _shape_alias),
-        op("associate_alias", "POST", "/alias/associate", _fields("alias", "target_key_id"),
+        op("show_key_rotation_status", lambda f: model.DescribeKey(key=f.key()), _shape_rotation_status),
+        op("create_kms_tag", _create_tag, _no_content),
+        op("batch_create_kms_tags", _batch_tags, _no_content),
+        op("delete_tag", lambda f: model.UntagKey(key=f.key(), tag_keys=(f.path["key"],)), _no_content),
+        op("show_kms_tags", lambda f: model.DescribeKey(key=f.key()), _shape_tags),
+        op("create_alias", lambda f: model.CreateAlias(alias=f.need("alias"), key=f.key()), _shape_created_alias),
+        op("associate_alias",
            lambda f: model.UpdateAlias(alias=f.need("alias"), key=model.KeyRef(key_id=f.need("target_key_id"))),
            _shape_alias),
-        op("delete_alias", "DELETE", "/aliases", _fields("aliases", "key_id"), _delete_alias, _empty),
-        op("list_aliases", "GET", "/aliases", _fields("key_id", "limit", "marker"), _list_aliases, _shape_aliases,
-           query=True),
-        op("replicate_key", "POST", f"/keys{key}/replicate", _fields(
-            "key_id", "replica_region", "key_alias", "key_description", "enterprise_project_id", "replica_project_id",
-            "tags"), _replicate(projects), _shape_replica, version="v2"),
-        op("re_encrypt", "POST", "/re-encrypt", _fields(
-            "source_key_id", "source_additional_authenticated_data", "source_encryption_algorithm",
-            "destination_key_id", "destination_additional_authenticated_data", "destination_encryption_algorithm",
-            "datakey_cipher_length",
-            "cipher_text"), _re_encrypt, _shape_re_encrypt),
-        op("sign", "POST", "/sign", KEY_SEQ | {"message", "signing_algorithm", "message_type"}, _sign,
+        op("delete_alias", _delete_alias, _no_content),
+        op("list_aliases", _list_aliases, _shape_aliases),
+        op("replicate_key", _replicate(projects), _shape_replica),
+        op("re_encrypt", _re_encrypt, _shape_re_encrypt),
+        op("sign", _sign,
            lambda f, a, r, d: _ok({"key_id": r.key_id, "signature": base64.b64encode(r.signature).decode()})),
-        op("validate_signature", "POST", "/verify",
-           KEY_SEQ | {"message", "signature", "signing_algorithm", "message_type"}, _verify,
+        op("validate_signature", _verify,
            lambda f, a, r, d: _ok({"key_id": r.key_id, "signature_valid": "true" if r.valid else "false"})),
-        op("generate_mac", "POST", "/generate-mac", _fields("key_id", "mac_algorithm", "message"),
+        op("generate_mac",
            lambda f: model.GenerateMac(key=f.key(), message=f.base64("message"), algorithm=f.text("mac_algorithm")),
            lambda f, a, r, d: _ok({
                "key_id": r.key_id, "mac_algorithm": f.text("mac_algorithm"), "mac": base64.b64encode(r.mac).decode()})),
-        op("verify_mac", "POST", "/verify-mac", _fields("key_id", "mac_algorithm", "message", "mac"),
+        op("verify_mac",
            lambda f: model.VerifyMac(
                key=f.key(), message=f.base64("message"), mac=f.base64("mac"), algorithm=f.text("mac_algorithm")),
            lambda f, a, r, d: _ok({
                "key_id": r.key_id, "mac_algorithm": f.text("mac_algorithm"), "mac_valid": r.valid})),
-        op("show_public_key", "POST", "/get-publickey", KEY_SEQ, lambda f: model.GetPublicKey(key=f.key()),
+        op("show_public_key", lambda f: model.GetPublicKey(key=f.key()),
            lambda f, a, r, d: _ok({"key_id": r.key_id, "public_key": r.pem})),
-        op("create_parameters_for_import", "POST", "/get-parameters-for-import",
-           _fields("key_id", "wrapping_algorithm", "sequence"),
+        op("create_parameters_for_import",
            lambda f: model.GetParametersForImport(
                key=f.key(), wrapping_algorithm=f.text("wrapping_algorithm") or "RSAES_OAEP_SHA_256"),
            _shape_import_parameters),
-        op("import_key_material", "POST", "/import-key-material", _fields(
-            "key_id", "import_token", "encrypted_key_material", "encrypted_privatekey", "expiration_time", "sequence"),
+        op("import_key_material",
            lambda f: model.ImportKeyMaterial(
                key=f.key(), import_token=f.need("import_token"), encrypted_material=f.base64("encrypted_key_material")),
            _empty),
-        # Ours (docs/dialect-huaweicloud.md): the emulator's clock, under the same signature.
-        op("advance_clock", "POST", "/advance-clock", _fields("seconds"), _advance_clock,
-           lambda f, a, r, d: _ok({"now": r.now, "offset_seconds": r.offset_seconds})),
     )
 
 
-def route(ops: tuple[Operation, ...], method: str, path: str) -> tuple[Operation, str, dict[str, str]]:
+def route(ops: Sequence[Operation], method: str, path: str) -> tuple[Operation, str, dict[str, str]]:
     """The operation of a request, its project id and its path parameters, or BadUrl."""
     found = PATH_RE.match(path)
     if found is None:
-        raise codec.BadUrl(f"{path} is not a Huawei Cloud KMS path (/v1.0/{{project_id}}/kms/...)")
+        raise codec.NoSuchApi()
     rest = found["rest"] or ""
-    allowed: list[str] = []
     for op in ops:
         if op.version != found["version"]:
             continue
@@ -531,12 +553,43 @@ def route(ops: tuple[Operation, ...], method: str, path: str) -> tuple[Operation
         if params is None:
             continue
         if op.method != method.upper():
-            allowed.append(op.method)
             continue
         return op, found["project"], {k: v for k, v in params.groupdict().items()}
-    if allowed:
-        raise codec.BadUrl(f"{method} is not a method of {path}; use {' or '.join(sorted(set(allowed)))}")
-    raise codec.BadUrl(f"{path} is not an operation of Huawei Cloud KMS that this emulator serves")
+    # The gateway matches an API by method and path together: any other pair is no API at all.
+    raise codec.NoSuchApi()
+
+
+_KINDS = {"string_type": "a string", "int_type": "a whole number", "bool_type": "a boolean", "list_type": "a list",
+          "model_type": "an object", "dict_type": "an object", "model_attributes_type": "an object",
+          "float_type": "a number"}
+
+
+def _typed(op: Operation, model: type[BaseModel], raw: dict[str, Any]) -> None:
+    """The fields typed as the SDK's model types them (a `str` is a JSON string, ...), or HuaweiInvalid
+    naming the field and its type; a value is never echoed (it may be a plaintext)."""
+    from pydantic import ValidationError
+
+    try:
+        model.model_validate(raw, strict=not op.query)
+    except ValidationError as exc:
+        first = exc.errors(include_input=False, include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        if first["type"] == "extra_forbidden":
+            raise HuaweiInvalid(f"{op.name} takes no parameter {where}") from None
+        if first["type"] == "missing":
+            raise MissingParameter(f"{op.name} needs {where}") from None
+        kind = _KINDS.get(first["type"], "of the type the SDK's model gives it")
+        got = first.get("ctx", {}).get("class_name") or type(_at(raw, first["loc"])).__name__
+        raise HuaweiInvalid(f"{where} must be {kind}, not {got}") from None
+
+
+def _at(raw: Any, loc: tuple[int | str, ...]) -> Any:
+    for part in loc:
+        try:
+            raw = raw[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return raw
 
 
 def read_fields(op: Operation, query: list[tuple[str, str]], body: bytes, path: dict[str, str]) -> Fields:
@@ -551,4 +604,6 @@ def read_fields(op: Operation, query: list[tuple[str, str]], body: bytes, path: 
             raise BadJson("the request body must be a JSON object")
     else:
         raw = {}
-    return Fields(op.name, raw, op.fields, path)
+    fields = Fields(op.name, raw, op.fields, path)  # unknown fields first: named with what the operation takes
+    _typed(op, op.body or op.request, raw if op.body is not None else {**raw, **path})
+    return fields

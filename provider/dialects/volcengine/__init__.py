@@ -8,34 +8,18 @@ the parameters, server.py parses and shapes, client.py is HttpBackend's side, sh
 from __future__ import annotations
 
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
 from ...domain import model
+from ...domain.capabilities import VOLCENGINE as CAPABILITIES
 from ...domain.errors import KmsError
 from .. import HttpCall, Parsed, Results, Send, WireRequest, WireResponse, register
 from . import client, server, signer
 
-# Volcengine's own API domains: an endpoint here is the real cloud, not an emulator of it.
-VOLCENGINE_HOSTS = (".volcengineapi.com", ".volces.com", ".byteplusapi.com")
-# Our extensions (contract section 4.1), by the domain word a resource asks about.
-EXTENSIONS = {"alias": "Key aliases (CreateAlias, UpdateAlias, DeleteAlias, ListAliases)",
-              "clock": "The emulator's clock (AdvanceClock)"}
-
 
 class Volcengine:
     name = "volcengine"
-    # Inputs of the domain that Volcengine's API cannot carry (resources refuse them at preview).
-    lacks = {"enterprise_project": "Volcengine's KMS API has no enterprise projects; leave enterprise_project unset "
-                                   "(or 'default')"}
-
-    def unavailable(self, endpoint: str, what: str) -> str | None:
-        """Why `endpoint` cannot serve our extension `what` (`alias`, `clock`): Volcengine's own endpoints
-        have no such actions; `kmsctl serve` and other emulators of this dialect do."""
-        host = urlsplit(endpoint.replace("{region}", "r")).hostname or ""
-        if what in EXTENSIONS and host.endswith(VOLCENGINE_HOSTS):
-            return (f"{EXTENSIONS[what]} are ours, not part of Volcengine's KMS API: the endpoint {endpoint} is "
-                    "Volcengine's own, which has none (use kmsctl serve or the embedded emulator)")
-        return None
+    # What Volcengine's API can do (aliases: none; a key replicates only if created multi-region ...).
+    capabilities = CAPABILITIES
 
     def owns(self, req: WireRequest) -> bool:
         return req.path == "/" and (req.method == "POST" or (req.method == "GET" and req.param("Action") is not None))

@@ -3,8 +3,8 @@
 
 Volcengine answers several actions with nothing (EnableKey, UpdateKey, TagResources ...) and Encrypt
 without the key's id: the client describes the key after them, so every backend answers the same typed
-objects. It sends only what the API defines; what the API lacks (aliases, the emulator's clock) goes
-under the same signature as our documented extensions and fails on a real Volcengine endpoint.
+objects. It sends only what the API defines and reads only what its response models hold: Volcengine has
+no aliases (the client refuses them without a call), and its DecryptResponse names no key.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ from collections.abc import Callable
 from typing import Any
 
 from ...domain import model, rules
-from ...domain.errors import Conflict, InvalidParameter, UndefinedError, error_from_wire
+from ...domain.capabilities import VOLCENGINE as CAPABILITIES
+from ...domain.errors import Conflict, InvalidParameter, KmsError, NotFound, UndefinedError, error_from_wire
 from ...emulator.crypto import MAC_ALGORITHMS
-from .. import HttpCall, Send
+from .. import HttpCall, Send, emulator_clock
 from . import wire as w
-from .shapes import alias_from, b64, from_rfc3339, key_from, keyring_from, tags_doc, unb64, wire_spec
+from .shapes import b64, from_rfc3339, key_from, keyring_from, tags_doc, unb64, wire_spec
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _POST_HEADERS = {"Content-Type": "application/json"}
@@ -81,6 +82,10 @@ def throttled(status: int, body: bytes) -> bool:
     return status == 429 or (status == 403 and b"Reject.Throttling" in body)
 
 
+def _no_aliases(what: str) -> InvalidParameter:
+    return InvalidParameter(CAPABILITIES.lacking("aliases", what))
+
+
 def _ref(key: model.KeyRef, prefix: str = "") -> dict[str, Any]:
     """A key as the API names it: KeyID, or KeyringName + KeyName (a TRN is turned into the latter)."""
     if key.key_id and key.key_id.startswith("trn:kms:"):
@@ -133,7 +138,12 @@ class Session:
                 return link
             if link.trn == key.trn:
                 return own
-            other = Session(link.region, self.send).describe_plain(model.KeyRef(key_id=link.trn))
+            try:
+                other = Session(link.region, self.send).describe_plain(model.KeyRef(key_id=link.trn))
+            except NotFound:
+                # The link names the key by TRN, which holds its name: a key renamed since (one being retired
+                # at this moment) is not found by it. The link stays, its state unknown.
+                return link
             return model.LinkedKey(other.key_id, link.trn, link.region, other.state)
 
         return model.replace(key, primary=fill(key.primary) if key.primary else None,
@@ -240,24 +250,18 @@ def _decrypt(s: Session, a: model.Decrypt) -> model.Plaintext:
         res = s.call("AsymmetricDecrypt", {**_ref(a.key), "CiphertextBlob": b64(a.ciphertext),
                                            "Algorithm": a.algorithm})
         return model.Plaintext(key_id=str(res.get("KeyID") or ""), plaintext=unb64(res.get("Plaintext"), "Plaintext"))
-    # A symmetric ciphertext names its key itself: Volcengine's Decrypt takes no key and answers none
-    # (our server answers its KeyID too, an extension).
+    # A symmetric ciphertext names its key itself: Volcengine's Decrypt takes no key (DecryptRequest holds
+    # CiphertextBlob and EncryptionContext) and its DecryptResponse names none (Plaintext alone). So the
+    # answer says no key: the caller's key is not claimed as the opener, since nothing checked it.
     try:
         res = s.call("Decrypt", {"CiphertextBlob": b64(a.ciphertext), "EncryptionContext": a.context})
-    except InvalidParameter:
-        # Not a symmetric ciphertext: an RSA key the caller named opens it with the default algorithm.
+    except (InvalidParameter, NotFound):
+        # Not a symmetric ciphertext (no symmetric key opens it): an RSA key the caller named opens it with
+        # the default algorithm.
         if a.key is None or s.describe(a.key).spec not in rules.RSA_SPECS:
             raise
         return _decrypt(s, model.replace(a, algorithm=DEFAULT_RSA_ALGORITHM))
-    opener = str(res.get("KeyID") or "")
-    if a.key is not None:
-        named = s.key_id(a.key)
-        if opener and opener != named:
-            # The caller asked for this key's ciphertext; Volcengine's Decrypt cannot be told which key.
-            raise InvalidParameter(f"The request parameter CiphertextBlob is invalid: it was not encrypted under "
-                                   f"key {named}")
-        opener = named
-    return model.Plaintext(key_id=opener, plaintext=unb64(res.get("Plaintext"), "Plaintext"))
+    return model.Plaintext(key_id="", plaintext=unb64(res.get("Plaintext"), "Plaintext"))
 
 
 def _data_key(s: Session, a: model.GenerateDataKey) -> model.DataKey:
@@ -296,7 +300,12 @@ def _public_key(s: Session, a: model.GetPublicKey) -> model.PublicKey:
 
 def _mac_algorithm(s: Session, key: model.KeyRef, algorithm: str | None) -> str:
     """Volcengine requires MacAlgorithm; when the caller leaves it to the key, the key's spec names it."""
-    return algorithm or MAC_ALGORITHMS[s.describe(key).spec][0]
+    if algorithm:
+        return algorithm
+    spec = s.describe(key).spec
+    if spec not in MAC_ALGORITHMS:
+        raise InvalidParameter(f"key {key.label} is a {spec} key; MACs take an HMAC key")
+    return MAC_ALGORITHMS[spec][0]
 
 
 def _mac(s: Session, a: model.GenerateMac) -> model.Mac:
@@ -331,8 +340,21 @@ def _done(s: Session, action: str, params: dict[str, Any]) -> model.Done:
 
 
 def _advance_clock(s: Session, a: model.AdvanceClock) -> model.Clock:
-    res = s.call("AdvanceClock", {"Seconds": a.seconds}, repeatable=False)
-    return model.Clock(now=float(res.get("Now") or 0), offset_seconds=float(res.get("OffsetSeconds") or 0))
+    """The emulator's own path, outside Volcengine's API (see emulator_clock)."""
+
+    def error_of(status: int, body: bytes) -> KmsError:
+        try:
+            answer("AdvanceClock", status, body)
+        except KmsError as err:
+            return err
+        return UndefinedError(f"AdvanceClock answered HTTP {status}")
+
+    status, body = s.send(s.region, emulator_clock.http_call(a.seconds))
+    return emulator_clock.read(status, body, error_of)
+
+
+def _refuse_alias(s: Session, a: model.Action) -> model.Result:
+    raise _no_aliases(a.action_name())
 
 
 _HANDLERS: dict[type[model.Action], Callable[[Session, Any], model.Result]] = {
@@ -368,15 +390,11 @@ _HANDLERS: dict[type[model.Action], Callable[[Session, Any], model.Result]] = {
     model.GetParametersForImport: _import_parameters,
     model.ImportKeyMaterial: lambda s, a: s.then_describe(
         "ImportKeyMaterial", a.key, {"ImportToken": a.import_token, "EncryptedKeyMaterial": b64(a.encrypted_material)}),
-    # Ours: not in Volcengine's API (see docs/wire-protocol.md).
-    model.CreateAlias: lambda s, a: alias_from(
-        s.call("CreateAlias", {"AliasName": a.alias, "KeyID": s.key_id(a.key)}, repeatable=False).get("Alias")),
-    model.UpdateAlias: lambda s, a: alias_from(
-        s.call("UpdateAlias", {"AliasName": a.alias, "KeyID": s.key_id(a.key)}).get("Alias")),
-    model.DeleteAlias: lambda s, a: _done(s, "DeleteAlias", {"AliasName": a.alias}),
-    model.ListAliases: lambda s, a: tuple(
-        alias_from(d) for d in s.call("ListAliases", {"KeyID": s.key_id(a.key) if a.key else None}).get("Aliases")
-        or []),
+    # Volcengine's KMS API has no aliases: refused here, never sent.
+    model.CreateAlias: _refuse_alias,
+    model.UpdateAlias: _refuse_alias,
+    model.DeleteAlias: _refuse_alias,
+    model.ListAliases: _refuse_alias,
     model.AdvanceClock: _advance_clock,
 }
 

@@ -8,13 +8,28 @@ import json
 import os
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...domain import model, rules
 from ...domain.errors import InvalidParameter, KmsError, NotFound
 from .. import Parsed, Results, WireRequest, WireResponse, read_json, write_json
 from . import wire as w
-from .shapes import alias_doc, b64, domain_spec, key_doc, keyring_doc, page_info, rfc3339
+
+if TYPE_CHECKING:
+    from . import params as rq
+else:
+    class _Params:
+        """The request models (params.py, on the generated models.py), loaded by the first request that
+        needs them: HttpBackend imports this module with the dialect and never parses a request."""
+
+        def __getattr__(self, name: str) -> Any:
+            from . import params
+
+            globals()["rq"] = params
+            return getattr(params, name)
+
+    rq = _Params()
+from .shapes import b64, domain_spec, key_doc, keyring_doc, page_info, rfc3339
 
 _ids = itertools.count(1)
 _ID_SUFFIX = os.urandom(4).hex().upper()
@@ -57,22 +72,26 @@ def envelope(req: WireRequest, status: int, *, result: Any = None, error: KmsErr
 
 
 # --- parse ------------------------------------------------------------------------------------------
-def params_of(req: WireRequest) -> tuple[str, w.Params]:
+class UnknownAction(NotFound):
+    """What Volcengine's API gateway answers for an Action (or Version) it has no operation for: the code
+    and message of the error example on Volcengine's answer format page
+    (https://www.volcengine.com/docs/6499/1125371); the page gives no status, 404 is ours (not found)."""
+
+    code = "InvalidActionOrVersion"
+    status = 404
+
+
+def params_of(req: WireRequest) -> tuple[str, rq.Params]:
     """The action's name and its validated parameters: the JSON body of a POST, the query of a GET."""
     actions = [v for k, v in req.query if k == "Action"]
-    if len(actions) != 1:
-        raise InvalidParameter("The request parameter Action is required exactly once in the query string, as in "
-                               "POST /?Action=CreateKey&Version=2021-02-18")
-    action = actions[0]
-    if req.param("Version") != w.VERSION:
-        raise InvalidParameter(f"The request parameter Version is invalid: this service speaks Version {w.VERSION}")
-    if action not in w.MODELS:
-        raise InvalidParameter(f"The request parameter Action is invalid: unknown action '{action[:64]}'")
+    action, version = (actions[0] if len(actions) == 1 else ""), req.param("Version") or ""
+    if action not in w.METHODS or version != w.VERSION:
+        raise UnknownAction(f"Could not find operation {action[:64]} for version {version[:32]}")
     if req.method == "GET":
         fields = [(k, v) for k, v in req.query if k not in ("Action", "Version")]
-        return action, w.validate(action, w.unflatten(fields), from_query=True)
+        return action, rq.validate(action, w.unflatten(fields), from_query=True)
     if not req.body.strip():
-        return action, w.validate(action, {})
+        return action, rq.validate(action, {})
     try:
         params = read_json(req.body)
     except UnicodeDecodeError:
@@ -86,7 +105,7 @@ def params_of(req: WireRequest) -> tuple[str, w.Params]:
     if not isinstance(params, dict):
         raise InvalidParameter(f"The request body is invalid: it must be a JSON object of parameters, not a JSON "
                                f"{_json_type(params)}")
-    return action, w.validate(action, params)
+    return action, rq.validate(action, params)
 
 
 def _json_type(value: Any) -> str:
@@ -103,7 +122,7 @@ def _ref(p: Any) -> model.KeyRef:
     return model.KeyRef(key_id=p.KeyID, keyring=p.KeyringName, name=p.KeyName)
 
 
-def _tags(tags: Sequence[w.Tag]) -> dict[str, str]:
+def _tags(tags: Sequence[rq.Tag]) -> dict[str, str]:
     out: dict[str, str] = {}
     for tag in tags:
         if tag.Key in out:
@@ -112,17 +131,17 @@ def _tags(tags: Sequence[w.Tag]) -> dict[str, str]:
     return out
 
 
-def _filters(filters: Sequence[w.TagFilter]) -> dict[str, tuple[str, ...]]:
+def _filters(filters: Sequence[rq.TagFilter]) -> dict[str, tuple[str, ...]]:
     return {f.Key: tuple(f.Values) for f in filters}
 
 
-def _no_filters(p: w.DescribeKeys | w.DescribeKeyrings) -> None:
+def _no_filters(p: rq.DescribeKeys | rq.DescribeKeyrings) -> None:
     if p.Filters not in (None, "", "{}", "[]"):
         raise InvalidParameter("The request parameter Filters is invalid: this service does not filter listings; "
                                "use KeyringName and TagFilters")
 
 
-def _keyring_name(p: w.KeyringRef) -> str:
+def _keyring_name(p: rq.UpdateKeyring | rq.DeleteKeyring | rq.QueryKeyring) -> str:
     if not p.KeyringName:
         raise InvalidParameter("The request parameter KeyringName is required: this service names keyrings by name")
     return p.KeyringName
@@ -131,89 +150,79 @@ def _keyring_name(p: w.KeyringRef) -> str:
 def to_action(action: str, p: Any) -> Parsed:  # noqa: C901 - one branch per action, flat on purpose
     m = model
     # The hot actions first: a request walks this chain to its branch.
-    if type(p) is w.DescribeKey:
+    if type(p) is rq.DescribeKey:
         return m.DescribeKey(key=_ref(p))
-    if isinstance(p, w.Encrypt):
+    if isinstance(p, rq.Encrypt):
         return m.Encrypt(key=_ref(p), plaintext=p.Plaintext, context=p.EncryptionContext)
-    if isinstance(p, w.Decrypt):
+    if isinstance(p, rq.Decrypt):
         return m.Decrypt(ciphertext=p.CiphertextBlob, context=p.EncryptionContext)
-    if isinstance(p, w.GenerateDataKey):
+    if isinstance(p, rq.GenerateDataKey):
         return m.GenerateDataKey(key=_ref(p), number_of_bytes=p.NumberOfBytes, context=p.EncryptionContext)
-    if isinstance(p, w.CreateKey):
+    if isinstance(p, rq.CreateKey):
         rotation = (p.RotateInterval or rules.ROTATION_DAYS_DEFAULT) if p.RotateState == "Enable" else None
         return m.CreateKey(name=p.KeyName, keyring=p.KeyringName, spec=domain_spec(p.KeySpec), usage=p.KeyUsage,
                            origin=p.Origin, description=p.Description, tags=_tags(p.Tags), multi_region=p.MultiRegion,
-                           rotation_days=rotation, client_token=p.ClientToken)
-    if isinstance(p, w.DescribeKeys):
+                           rotation_days=rotation)
+    if isinstance(p, rq.DescribeKeys):
         _no_filters(p)
         if p.KeyringID:
             raise InvalidParameter("The request parameter KeyringID is invalid: name the keyring by KeyringName")
         return m.DescribeKeys(keyring=p.KeyringName, offset=(p.CurrentPage - 1) * p.PageSize, limit=p.PageSize,
                               tag_filters=_filters(p.TagFilters))
-    if isinstance(p, w.UpdateKey):
+    if isinstance(p, rq.UpdateKey):
         return m.UpdateKey(key=_ref(p), new_name=p.NewKeyName, description=p.Description)
-    if isinstance(p, w.ScheduleKeyDeletion):
+    if isinstance(p, rq.ScheduleKeyDeletion):
         return m.ScheduleKeyDeletion(key=_ref(p), pending_days=p.PendingWindowInDays)
-    if isinstance(p, w.ReplicateKey):
+    if isinstance(p, rq.ReplicateKey):
         return m.ReplicateKey(key=_ref(p), replica_region=p.ReplicaRegion, description=p.Description,
-                              tags=_tags(p.Tags), client_token=p.ClientToken)
-    if isinstance(p, w.EnableKeyRotation):
+                              tags=_tags(p.Tags))
+    if isinstance(p, rq.EnableKeyRotation):
         return m.EnableKeyRotation(key=_ref(p), rotation_days=p.RotateInterval)
-    if isinstance(p, w.TagResources):
+    if isinstance(p, rq.TagResources):
         tags = _tags(p.Tags)
         return tuple(m.TagKey(key=m.KeyRef(key_id=i), tags=tags) for i in p.ResourceIds)
-    if isinstance(p, w.UntagResources):
+    if isinstance(p, rq.UntagResources):
         return tuple(m.UntagKey(key=m.KeyRef(key_id=i), tag_keys=tuple(p.TagKeys)) for i in p.ResourceIds)
-    if isinstance(p, w.ListTagsForResources):
+    if isinstance(p, rq.ListTagsForResources):
         if p.ResourceIds:
             return tuple(m.DescribeKey(key=m.KeyRef(key_id=i)) for i in p.ResourceIds)
         offset = int(p.NextToken) if p.NextToken and p.NextToken.isdigit() else 0
         if p.NextToken and not p.NextToken.isdigit():
             raise InvalidParameter("The request parameter NextToken is invalid: pass the NextToken of the last answer")
         return m.DescribeKeys(offset=offset, limit=p.MaxResults, tag_filters=_filters(p.TagFilters))
-    if isinstance(p, w.CreateKeyring):
+    if isinstance(p, rq.CreateKeyring):
         return m.CreateKeyring(name=p.KeyringName, description=p.Description)
-    if isinstance(p, w.DescribeKeyrings):
+    if isinstance(p, rq.DescribeKeyrings):
         _no_filters(p)
         return m.DescribeKeyrings(offset=(p.CurrentPage - 1) * p.PageSize, limit=p.PageSize)
-    if isinstance(p, w.UpdateKeyring):
+    if isinstance(p, rq.UpdateKeyring):
         return m.UpdateKeyring(name=_keyring_name(p), description=p.Description)
-    if isinstance(p, w.DeleteKeyring):
+    if isinstance(p, rq.DeleteKeyring):
         return m.DeleteKeyring(name=_keyring_name(p))
-    if isinstance(p, w.QueryKeyring):
+    if isinstance(p, rq.QueryKeyring):
         _keyring_name(p)
         return m.DescribeKeyrings(offset=0, limit=1000)
-    if isinstance(p, w.ReEncrypt):
+    if isinstance(p, rq.ReEncrypt):
         return m.ReEncrypt(ciphertext=p.CiphertextBlob, new_key=m.KeyRef(p.NewKeyID, p.NewKeyringName, p.NewKeyName),
                            old_context=p.OldEncryptionContext, new_context=p.NewEncryptionContext)
-    if isinstance(p, w.AsymmetricEncrypt):
+    if isinstance(p, rq.AsymmetricEncrypt):
         return m.Encrypt(key=_ref(p), plaintext=p.Plaintext, algorithm=p.Algorithm)
-    if isinstance(p, w.AsymmetricDecrypt):
+    if isinstance(p, rq.AsymmetricDecrypt):
         return m.Decrypt(key=_ref(p), ciphertext=p.CiphertextBlob, algorithm=p.Algorithm)
-    if isinstance(p, w.AsymmetricVerify):  # before AsymmetricSign, its base
+    if isinstance(p, rq.AsymmetricVerify):
         return m.Verify(key=_ref(p), message=p.Message, signature=p.Signature, algorithm=p.Algorithm,
                         digest=p.MessageType == "DIGEST")
-    if isinstance(p, w.AsymmetricSign):
+    if isinstance(p, rq.AsymmetricSign):
         return m.Sign(key=_ref(p), message=p.Message, algorithm=p.Algorithm, digest=p.MessageType == "DIGEST")
-    if isinstance(p, w.VerifyMac):  # before GenerateMac, its base
+    if isinstance(p, rq.VerifyMac):
         return m.VerifyMac(key=_ref(p), message=p.Message, mac=p.Mac, algorithm=p.MacAlgorithm)
-    if isinstance(p, w.GenerateMac):
+    if isinstance(p, rq.GenerateMac):
         return m.GenerateMac(key=_ref(p), message=p.Message, algorithm=p.MacAlgorithm)
-    if isinstance(p, w.GetParametersForImport):
+    if isinstance(p, rq.GetParametersForImport):
         return m.GetParametersForImport(key=_ref(p), wrapping_algorithm=p.WrappingAlgorithm,
                                         wrapping_key_spec=p.WrappingKeySpec)
-    if isinstance(p, w.ImportKeyMaterial):
+    if isinstance(p, rq.ImportKeyMaterial):
         return m.ImportKeyMaterial(key=_ref(p), import_token=p.ImportToken, encrypted_material=p.EncryptedKeyMaterial)
-    if isinstance(p, w.CreateAlias):
-        return m.CreateAlias(alias=p.AliasName, key=m.KeyRef(key_id=p.KeyID))
-    if isinstance(p, w.UpdateAlias):
-        return m.UpdateAlias(alias=p.AliasName, key=m.KeyRef(key_id=p.KeyID))
-    if isinstance(p, w.DeleteAlias):
-        return m.DeleteAlias(alias=p.AliasName)
-    if isinstance(p, w.ListAliases):
-        return m.ListAliases(key=m.KeyRef(key_id=p.KeyID) if p.KeyID else None)
-    if isinstance(p, w.AdvanceClock):
-        return m.AdvanceClock(seconds=p.Seconds)
     # The actions that only name a key: DescribeKey, EnableKey, DisableKey, CancelKeyDeletion,
     # DisableKeyRotation, GetPublicKey.
     simple: type[m.OnKey] = getattr(m, action)
@@ -274,8 +283,10 @@ def result_doc(req: WireRequest, action: Parsed, result: Results) -> Any:  # noq
             return {"KeyID": result.key_id, "CiphertextBlob": b64(result.ciphertext)}
         return {"CiphertextBlob": b64(result.ciphertext)}
     if isinstance(result, model.Plaintext):
-        # Decrypt's KeyID is ours (wire.EXTENSION_FIELDS); AsymmetricDecrypt's is Volcengine's.
-        return {"KeyID": result.key_id, "Plaintext": b64(result.plaintext)}
+        # Volcengine's DecryptResponse is the plaintext alone; AsymmetricDecryptResponse names the key too.
+        if name == "AsymmetricDecrypt":
+            return {"KeyID": result.key_id, "Plaintext": b64(result.plaintext)}
+        return {"Plaintext": b64(result.plaintext)}
     if isinstance(result, model.DataKey):
         return {"CiphertextBlob": b64(result.ciphertext), "Plaintext": b64(result.plaintext or b"")}
     if isinstance(result, model.Signature):
@@ -289,12 +300,6 @@ def result_doc(req: WireRequest, action: Parsed, result: Results) -> Any:  # noq
     if isinstance(result, model.ImportParameters):
         return {"KeyID": result.key_id, "ImportToken": result.import_token, "PublicKey": b64(result.public_key_der),
                 "TokenExpireTime": rfc3339(result.valid_to)}
-    if isinstance(result, model.Alias):
-        return {"Alias": alias_doc(result)}
-    if isinstance(result, tuple):
-        return {"Aliases": [alias_doc(a) for a in result if isinstance(a, model.Alias)]}
-    if isinstance(result, model.Clock):
-        return {"Now": int(result.now), "OffsetSeconds": int(result.offset_seconds)}
     return {}
 
 

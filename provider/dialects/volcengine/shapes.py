@@ -2,22 +2,21 @@
 
 The server shapes with `*_doc`; the client reads the same documents with `key_from` etc., so the two
 sides cannot drift apart. Times: `CreationDate` is POSIX seconds and `UpdateDate` milliseconds (seed 003's
-example); the `*Time` fields are RFC 3339 strings.
+example); the `*Time` fields are RFC 3339 strings in Volcengine's own form (milliseconds, +08:00).
 """
 
 from __future__ import annotations
 
 import base64
-import time
-from calendar import timegm
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from ...domain import model, rules
+from ...domain import model, rules, times
 from ...domain.errors import UndefinedError
 from .wire import SPEC_FROM_WIRE, SPEC_TO_WIRE
 
 DAY = 86400
-TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+VOLCENGINE_ZONE = timezone(timedelta(hours=8), "CST")
 
 
 def b64(data: bytes) -> str:
@@ -32,16 +31,15 @@ def unb64(value: Any, field: str) -> bytes:
 
 
 def rfc3339(when: float | None) -> str | None:
-    return None if when is None else time.strftime(TIME_FORMAT, time.gmtime(when))
+    """A time as Volcengine writes it: RFC 3339 in China Standard Time with milliseconds, as the example of
+    its DescribeKey reference shows (`2022-01-21T10:31:47.264+08:00`)."""
+    return None if when is None else datetime.fromtimestamp(when, VOLCENGINE_ZONE).isoformat(timespec="milliseconds")
 
 
-def from_rfc3339(value: Any) -> float | None:
-    if not value:
-        return None
-    try:
-        return float(timegm(time.strptime(str(value), TIME_FORMAT)))
-    except ValueError:
-        raise UndefinedError(f"the answer's time {str(value)[:40]!r} is not RFC 3339") from None
+def from_rfc3339(value: Any, field: str = "time") -> float | None:
+    """RFC 3339 with or without fractions and with `Z` or an offset (Volcengine's DescribeKey page shows
+    `2022-01-21T10:31:47.264+08:00`), or an epoch number."""
+    return times.parse(value, field)
 
 
 def wire_spec(spec: str) -> str:
@@ -57,10 +55,8 @@ def tags_doc(tags: model.Tags) -> list[dict[str, str]]:
 
 
 def _link(link: model.LinkedKey) -> dict[str, str]:
-    doc = {"Trn": link.trn, "Region": link.region, "KeyID": link.key_id}  # KeyID, KeyState: ours
-    if link.state is not None:
-        doc["KeyState"] = link.state.value
-    return doc
+    # Volcengine names either end of a multi-region link by TRN and region only (PrimaryKey/ReplicaKey).
+    return {"Trn": link.trn, "Region": link.region}
 
 
 def key_doc(key: model.Key) -> dict[str, Any]:
@@ -125,12 +121,16 @@ def key_from(doc: Any) -> model.Key:
     try:
         key_id, trn = str(doc["ID"]), str(doc["Trn"])
         region, _, keyring, name = trn_parts(trn)
-        updated = float(doc.get("UpdateDate") or doc.get("CreationDate") or 0)
-        updated = updated / 1000 if updated > 1e11 else updated
-        last = from_rfc3339(doc.get("LastRotationTime"))
-        scheduled = from_rfc3339(doc.get("ScheduleRotationTime"))
-        deletion = from_rfc3339(doc.get("ScheduleDeleteTime"))
+        # CreationDate in seconds and UpdateDate in milliseconds (the ReplicateKey reference page's
+        # example); either is read as both.
+        created = times.parse(doc.get("CreationDate"), "CreationDate") or 0.0
+        updated = times.parse(doc.get("UpdateDate"), "UpdateDate") or created
+        last = from_rfc3339(doc.get("LastRotationTime"), "LastRotationTime")
+        scheduled = from_rfc3339(doc.get("ScheduleRotationTime"), "ScheduleRotationTime")
+        deletion = from_rfc3339(doc.get("ScheduleDeleteTime"), "ScheduleDeleteTime")
         multi = doc.get("MultiRegionConfiguration") or {}
+        # A key created MultiRegion answers so before it has replicas: a primary.
+        multi_type = multi.get("MultiRegionKeyType") or ("PRIMARY" if doc.get("MultiRegion") is True else "NONE")
         state = rules.KeyState(doc["KeyState"])
         return model.Key(
             key_id=key_id,
@@ -144,7 +144,7 @@ def key_from(doc: Any) -> model.Key:
             state=state,
             description=str(doc.get("Description") or ""),
             enterprise_project=rules.DEFAULT_ENTERPRISE_PROJECT,
-            created=float(doc.get("CreationDate") or 0),
+            created=created,
             updated=updated,
             tags={str(t["Key"]): str(t.get("Value") or "") for t in doc.get("Tags") or []},
             rotation_enabled=doc.get("RotationState") == "Enable",
@@ -153,7 +153,7 @@ def key_from(doc: Any) -> model.Key:
             deletion_date=deletion,
             pending_days=(round((deletion - updated) / DAY)
                           if deletion is not None and state is rules.KeyState.PENDING_DELETE else None),
-            multi_region_type=rules.MultiRegionType(multi.get("MultiRegionKeyType") or "NONE"),
+            multi_region_type=rules.MultiRegionType(multi_type),
             primary=_linked(multi.get("PrimaryKey"), key_id, trn),
             replicas=tuple(r for r in (_linked(d, key_id, trn) for d in multi.get("ReplicaKeys") or []) if r),
             protection_level=str(doc.get("ProtectionLevel") or "SOFTWARE"),
@@ -191,11 +191,6 @@ def keyring_from(doc: Any) -> model.Keyring:
 
 def page_info(offset: int, limit: int, count: int, total: int) -> dict[str, int]:
     return {"CurrentPage": offset // limit + 1, "PageSize": limit, "Count": count, "TotalCount": total}
-
-
-def alias_doc(alias: model.Alias) -> dict[str, Any]:
-    return {"AliasName": alias.name, "KeyID": alias.key_id, "Region": alias.region, "Trn": alias.trn,
-            "CreationDate": int(alias.created)}
 
 
 def alias_from(doc: Any) -> model.Alias:

@@ -1,7 +1,8 @@
 """Declares what the test's stack config names: a key, its replica and an alias, each optionally imported.
 
 Config (namespace `test`): `keyId`, `replicaId`, `alias` (the ids of things made outside the stack), and
-`import` ("yes": declare them with ResourceOptions(import_=...); otherwise plainly, as after `pulumi import`).
+`import` ("yes": declare them with ResourceOptions(import_=...); otherwise plainly, as after `pulumi import`);
+`multiRegion` ("true": the key was made multi-region, as Volcengine replicates only such keys).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ key = CustomKey(
     key_name="legacy-billing",
     description="made by hand",
     tags={"cost": "7"},
+    multi_region=cfg.get_bool("multiRegion"),
     opts=adopt(cfg.get("keyId")),
 )
 pulumi.export("key_id", key.key_id)
