@@ -163,6 +163,11 @@ class Credential(NamedTuple):
 
 
 def parse_authorization(header: str | None) -> Credential:
+    return _read_authorization(header)[0]
+
+
+def _read_authorization(header: str | None) -> tuple[Credential, str]:
+    """The credential, and its signed names as SignedHeaders gives them (`;`-joined)."""
     if not header:
         raise AccessDenied("User is not authorized to do this action: the request is not signed "
                            "(no Authorization header)")
@@ -178,11 +183,12 @@ def parse_authorization(header: str | None) -> Credential:
                            "'HMAC-SHA256 Credential=AK/DATE/REGION/kms/request, SignedHeaders=..., Signature=...'")
     if isinstance(parts, str):
         raise AccessDenied(parts)
-    return Credential(*parts, sig[1])
+    ak, date, region, service, joined = parts
+    return Credential(ak, date, region, service, joined.split(";"), sig[1]), joined
 
 
 @lru_cache(maxsize=256)
-def _scope_of(head: str) -> tuple[str, str, str, str, list[str]] | str | None:
+def _scope_of(head: str) -> tuple[str, str, str, str, str] | str | None:
     """(access key, date, region, service, signed names) of an Authorization header's part before its
     signature; None when it is malformed, a message when its scope is not this service's."""
     m = _HEAD_RE.match(head)
@@ -190,16 +196,17 @@ def _scope_of(head: str) -> tuple[str, str, str, str, list[str]] | str | None:
         return None
     if m["service"] != SERVICE or m["term"] != TERMINATOR:
         return f"User is not authorized to do this action: the credential scope must end with /{SERVICE}/{TERMINATOR}"
-    return m["ak"], m["date"], m["region"], m["service"], m["signed"].split(";")
+    return m["ak"], m["date"], m["region"], m["service"], m["signed"]
 
 
 @lru_cache(maxsize=64)
-def _signed_fault(signed: tuple[str, ...]) -> str | None:
+def _signed_fault(joined: str) -> str | None:
     """What is wrong with a SignedHeaders list, if anything (cached: a client signs the same names)."""
+    signed = joined.split(";")
     if not _REQUIRED.issubset(signed):
         missing = [h for h in REQUIRED_SIGNED if h not in signed]
         return f"User is not authorized to do this action: SignedHeaders must include {';'.join(missing)}"
-    if list(signed) != sorted(signed) or len(set(signed)) != len(signed):
+    if signed != sorted(signed) or len(set(signed)) != len(signed):
         return "User is not authorized to do this action: SignedHeaders must be sorted and distinct"
     return None
 
@@ -211,12 +218,12 @@ def verify(*, method: str, path: str, query: Iterable[tuple[str, str]], headers:
     `headers` maps lowercase names to values. Every failure is AccessDenied with a message that says
     what is wrong but never what the right signature would have been.
     """
-    cred = parse_authorization(headers.get("authorization"))
+    cred, joined = _read_authorization(headers.get("authorization"))
     secret = secret_for(cred.access_key)
     if secret is None:
         raise AccessDenied("User is not authorized to do this action: the access key is not known")
     signed = cred.signed
-    fault = _signed_fault(tuple(signed))
+    fault = _signed_fault(joined)
     if fault is not None:
         raise AccessDenied(fault)
     for name in signed:
@@ -232,8 +239,15 @@ def verify(*, method: str, path: str, query: Iterable[tuple[str, str]], headers:
     body_hash = hashlib.sha256(body).hexdigest()
     if not hmac.compare_digest(headers["x-content-sha256"].strip().lower(), body_hash):
         raise AccessDenied("User is not authorized to do this action: X-Content-Sha256 is not the SHA-256 of the body")
-    canonical = canonical_request(method, path, canonical_query(query), headers, signed, body_hash)
-    expected = signature(secret, x_date, cred.region, canonical)
+    # canonical_request and signature, written out: this runs on every request the server gets.
+    if not path or not _PLAIN_PATH.fullmatch(path):
+        path = quote(path or "/", safe="/" + _UNRESERVED)
+    lines = "".join([f"{name}:{headers[name].strip()}\n" for name in signed])
+    canonical = f"{method.upper()}\n{path}\n{_canonical_query(tuple(query))}\n{lines}\n{joined}\n{body_hash}"
+    date, region = cred.date, cred.region
+    digest = hashlib.sha256(canonical.encode()).hexdigest()
+    to_sign = f"{ALGORITHM}\n{x_date}\n{date}/{region}/{SERVICE}/{TERMINATOR}\n{digest}"
+    expected = hmac.digest(signing_key(secret, date, region, SERVICE), to_sign.encode(), "sha256").hex()
     if not hmac.compare_digest(expected, cred.signature):
         raise AccessDenied("User is not authorized to do this action: the signature does not match")
     return cred
