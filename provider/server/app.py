@@ -170,7 +170,9 @@ class KmsApp:
                 pass  # the whole body in one message, as a keep-alive client's small request comes
             else:
                 body, close = await self._body(head.headers, receive, message)
-            req = WireRequest(head.method, head.path, head.query, head.headers, body)
+            # The head's request takes its body in place (a frozen dataclass is built field by field, slowly):
+            # nothing has read it yet, and owns() keeps no notes.
+            object.__setattr__(req, "body", body)
             try:
                 access_key, region = dialect.authenticate(req, self._secrets.get)
             except AccessDenied as denied:
@@ -303,12 +305,26 @@ def _headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
 
 def _parse_query(raw: bytes) -> list[tuple[str, str]]:
     """The query's (name, value) pairs in order; the plain `Action=X&Version=Y` of every request skips
-    the general decoder."""
+    the general decoder, and a short query seen before is not read again (the same list: no dialect
+    changes a request's query)."""
+    known = _QUERIES.get(raw)
+    if known is not None:
+        return known
     if b"%" in raw or b"+" in raw:
-        return parse_qsl(raw.decode("latin-1"), keep_blank_values=True)
-    pairs = []
-    for part in raw.decode("latin-1").split("&"):
-        if part:
-            name, _, value = part.partition("=")
-            pairs.append((name, value))
+        pairs = parse_qsl(raw.decode("latin-1"), keep_blank_values=True)
+    else:
+        pairs = []
+        for part in raw.decode("latin-1").split("&"):
+            if part:
+                name, _, value = part.partition("=")
+                pairs.append((name, value))
+    if len(raw) <= _QUERY_KEPT_BYTES:
+        if len(_QUERIES) >= _QUERIES_KEPT:  # queries may hold key ids (Volcengine's GET actions): bounded
+            _QUERIES.clear()
+        _QUERIES[raw] = pairs
     return pairs
+
+
+_QUERIES: dict[bytes, list[tuple[str, str]]] = {}
+_QUERIES_KEPT = 1024
+_QUERY_KEPT_BYTES = 256

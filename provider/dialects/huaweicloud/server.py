@@ -570,7 +570,8 @@ def _typed(op: Operation, model: type[BaseModel], raw: dict[str, Any]) -> None:
     from pydantic import ValidationError
 
     try:
-        model.model_validate(raw, strict=not op.query)
+        # The model's validator itself: model_validate is a Python wrapper around this very call.
+        model.__pydantic_validator__.validate_python(raw, strict=not op.query)
     except ValidationError as exc:
         first = exc.errors(include_input=False, include_url=False)[0]
         where = ".".join(str(p) for p in first["loc"]) or "body"
