@@ -202,3 +202,21 @@ def test_volcengine_client_with_a_wrong_secret_is_refused(volc_service: Service)
     volc_service.service_info.credentials.set_sk(SECRET_KEY + "x")
     with pytest.raises(Exception, match="AccessDenied"):
         volc_service.json("DescribeKey", {}, json.dumps({"KeyID": "alias/none"}))
+
+
+@settings(max_examples=200, deadline=None)
+@given(key=st.binary(min_size=0, max_size=200), message=st.binary(max_size=300))
+def test_the_kept_hmac_states_give_hmacs_bytes_for_any_key(key: bytes, message: bytes) -> None:
+    """Both signatures' HMAC from kept per-key states is the standard library's HMAC, for keys shorter
+    than, as long as and longer than SHA-256's block (hashed first), and a key never borrows another's
+    states."""
+    import hashlib
+    import hmac
+
+    from provider.dialects.huaweicloud import signer as huawei_signer
+
+    expected = hmac.new(key, message, hashlib.sha256).hexdigest()
+    assert signer.keyed_hmac(key, message) == expected
+    assert huawei_signer.keyed_hmac(key, message) == expected
+    other = key + b"\0"  # a key that pads to the same block must still give its own HMAC
+    assert signer.keyed_hmac(other, message) == hmac.new(other, message, hashlib.sha256).hexdigest()

@@ -119,11 +119,36 @@ def signing_key(secret_key: str, date: str, region: str, service: str = SERVICE)
     return key
 
 
+def keyed_hmac(key: bytes, message: bytes) -> str:
+    """hex HMAC-SHA256 of `message` under `key`: the bytes of hmac.new(key, message, sha256).hexdigest(),
+    from the key's padded inner and outer hash states, kept per key (RFC 2104's precomputation: half
+    the cost of a fresh HMAC, and the server checks every request under one key a day)."""
+    inner, outer = _hmac_states(key)
+    h = inner.copy()
+    h.update(message)
+    o = outer.copy()
+    o.update(h.digest())
+    return o.hexdigest()
+
+
+@lru_cache(maxsize=256)
+def _hmac_states(key: bytes) -> tuple[hashlib._Hash, hashlib._Hash]:
+    if len(key) > _BLOCK:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(_BLOCK, b"\0")
+    return hashlib.sha256(key.translate(_IPAD)), hashlib.sha256(key.translate(_OPAD))
+
+
+_BLOCK = 64  # SHA-256's block size
+_IPAD = bytes(b ^ 0x36 for b in range(256))
+_OPAD = bytes(b ^ 0x5C for b in range(256))
+
+
 def signature(secret_key: str, x_date: str, region: str, canonical: str, service: str = SERVICE) -> str:
     date = x_date[:8]
     key = signing_key(secret_key, date, region, service)
-    # hmac.digest is OpenSSL's one-shot HMAC: the same bytes as hmac.new(...).hexdigest(), a third of the cost.
-    return hmac.digest(key, string_to_sign(x_date, scope(date, region, service), canonical).encode(), "sha256").hex()
+    return hmac.new(key, string_to_sign(x_date, scope(date, region, service), canonical).encode(),
+                    hashlib.sha256).hexdigest()
 
 
 def authorization(access_key: str, x_date: str, region: str, signed: list[str], sig: str,
@@ -247,7 +272,7 @@ def verify(*, method: str, path: str, query: Iterable[tuple[str, str]], headers:
     date, region = cred.date, cred.region
     digest = hashlib.sha256(canonical.encode()).hexdigest()
     to_sign = f"{ALGORITHM}\n{x_date}\n{date}/{region}/{SERVICE}/{TERMINATOR}\n{digest}"
-    expected = hmac.digest(signing_key(secret, date, region, SERVICE), to_sign.encode(), "sha256").hex()
+    expected = keyed_hmac(signing_key(secret, date, region, SERVICE), to_sign.encode())
     if not hmac.compare_digest(expected, cred.signature):
         raise AccessDenied("User is not authorized to do this action: the signature does not match")
     return cred
