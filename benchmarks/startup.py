@@ -1,4 +1,4 @@
-"""What a user waits for when running `kmsctl`: its start, and a large file end to end (issue 13).
+"""What a user waits for when running `kmsctl`: its start, and a large file end to end.
 
 Each side runs as its own process, as a user runs it, in the same run and interleaved round by round
 (so a busy machine slows both alike); every figure is the median over the rounds.
@@ -8,9 +8,12 @@ Each side runs as its own process, as a user runs it, in the same run and interl
 2. 256 MiB: `kmsctl encrypt` of a 256 MiB file against a plain Python process encrypting the same
    file with raw AES-256-GCM in 64 KiB frames into a file beside it. Goal: <= 1.3x.
 3. `kmsctl --help` (typer, rich) against the same bare interpreter, for information.
+4. The same two figures through an endpoint, as a user of a real cloud runs `kmsctl`: a live
+   `kmsctl serve` on loopback, spoken to in each dialect (`KMS_ENDPOINT`, `KMS_DIALECT`). Same goals.
 
     python benchmarks/startup.py                 # 15 start rounds, 5 rounds of 256 MiB
     python benchmarks/startup.py --rounds 31 --big-rounds 7 --size-mib 256
+    python benchmarks/startup.py --paths embedded      # only the embedded emulator
 
 Prints the medians (wall time, and CPU time of the process, which a busy machine blurs less), then
 the `ratio NAME VALUE` lines of wall time, last.
@@ -21,6 +24,8 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -73,6 +78,37 @@ def rounds(sides: dict[str, Callable[[], tuple[float, float]]], n: int) -> dict[
             for name, s in samples.items()}
 
 
+ACCESS_KEY = "AKSTARTUPBENCH01"
+SECRET_KEY = "startup-bench-secret-0123456789abcdef"
+DIALECTS = ("volcengine", "huaweicloud")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def serve(state: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    """`kmsctl serve` on a free loopback port over `state`; answers the process and its endpoint."""
+    port = free_port()
+    proc = subprocess.Popen([*KMSCTL, "serve", "--port", str(port), "--state", str(state), "--log-level", "warning"],
+                            env={**env, "KMS_ACCESS_KEY": ACCESS_KEY, "KMS_SECRET_KEY": SECRET_KEY},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"kmsctl serve exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return proc, f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise TimeoutError("kmsctl serve did not listen within 30 s")
+
+
 def make_key(state: Path) -> str:
     sys.path.insert(0, str(ROOT))
     from provider.backend.embedded import EmbeddedBackend
@@ -88,49 +124,92 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=15, help="rounds of the start figures")
     parser.add_argument("--big-rounds", type=int, default=5, help="rounds of the large-file figure")
     parser.add_argument("--size-mib", type=int, default=256)
+    parser.add_argument("--paths", default="embedded," + ",".join(DIALECTS),
+                        help="comma-separated: embedded and/or the dialects to measure through kmsctl serve")
     args = parser.parse_args()
+    paths = [p for p in args.paths.split(",") if p]
+    unknown = set(paths) - {"embedded", *DIALECTS}
+    if unknown:
+        parser.error(f"--paths: unknown {', '.join(sorted(unknown))}; choose from embedded, {', '.join(DIALECTS)}")
 
+    servers: list[subprocess.Popen[bytes]] = []
     with tempfile.TemporaryDirectory(prefix="kms-startup-") as tmp:
         work = Path(tmp)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("KMS_")}
-        env["KMS_EMULATOR_PATH"] = str(work / "state")
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+        base = {k: v for k, v in os.environ.items() if not k.startswith("KMS_")}
+        base["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), base.get("PYTHONPATH")]))
         # An installed package has its bytecode compiled; the unmeasured first round writes ours.
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        base.pop("PYTHONDONTWRITEBYTECODE", None)
+        embedded_env = {**base, "KMS_EMULATOR_PATH": str(work / "state")}
         key = f"cn-north-4:{make_key(work / 'state')}"
-        (work / "empty").write_bytes(b"")
-        with open(work / "big", "wb") as f:
-            for _ in range(args.size_mib):
-                f.write(os.urandom(MiB))
+        envs: dict[str, dict[str, str]] = {}
+        if "embedded" in paths:
+            envs["embedded"] = embedded_env
+        try:
+            for dialect in (p for p in paths if p in DIALECTS):
+                # A server of its own per dialect, over its own copy of the state (the key is in it).
+                state = work / f"state-{dialect}"
+                shutil.copytree(work / "state", state)
+                proc, endpoint = serve(state, base)
+                servers.append(proc)
+                envs[dialect] = {**base, "KMS_ENDPOINT": endpoint, "KMS_DIALECT": dialect,
+                                 "KMS_ACCESS_KEY": ACCESS_KEY, "KMS_SECRET_KEY": SECRET_KEY}
+            (work / "empty").write_bytes(b"")
+            with open(work / "big", "wb") as f:
+                for _ in range(args.size_mib):
+                    f.write(os.urandom(MiB))
 
-        def kmsctl(*a: str) -> Callable[[], tuple[float, float]]:
-            return lambda: run([*KMSCTL, *a], env, work)
+            def kmsctl(env: dict[str, str], *a: str) -> Callable[[], tuple[float, float]]:
+                def side() -> tuple[float, float]:
+                    # Each round writes the same output again: clear it first (outside the timing), since
+                    # kmsctl never replaces an existing file unasked.
+                    (work / a[-1]).unlink(missing_ok=True)
+                    return run([*KMSCTL, *a], env, work)
 
-        start = rounds({
-            "bare_aesgcm": lambda: run(BARE_AESGCM, env, work),
-            "encrypt_empty": kmsctl("encrypt", "--key", key, "empty", "empty.kmse"),
-            "help": kmsctl("--help"),
-        }, args.rounds)
-        big = rounds({
-            "raw_gcm": lambda: run([*RAW_GCM, "big", "big.raw"], env, work),
-            "encrypt_big": kmsctl("encrypt", "--key", key, "big", "big.kmse"),
-        }, args.big_rounds)
-        # The figure is only worth something if the command did the work.
-        assert (work / "big.kmse").stat().st_size > args.size_mib * MiB
+                return side
+
+            start_sides: dict[str, Callable[[], tuple[float, float]]] = {
+                "bare_aesgcm": lambda: run(BARE_AESGCM, base, work),
+                "help": kmsctl(base, "--help"),
+            }
+            big_sides: dict[str, Callable[[], tuple[float, float]]] = {
+                "raw_gcm": lambda: run([*RAW_GCM, "big", "big.raw"], base, work),
+            }
+            for path, env in envs.items():
+                start_sides[f"encrypt_empty@{path}"] = kmsctl(env, "encrypt", "--key", key, "empty",
+                                                              f"empty-{path}.kmse")
+                big_sides[f"encrypt_big@{path}"] = kmsctl(env, "encrypt", "--key", key, "big", f"big-{path}.kmse")
+            start = rounds(start_sides, args.rounds)
+            big = rounds(big_sides, args.big_rounds)
+            for path in envs:
+                # The figure is only worth something if the command did the work.
+                assert (work / f"big-{path}.kmse").stat().st_size > args.size_mib * MiB
+        finally:
+            for proc in servers:
+                proc.terminate()
+            for proc in servers:
+                try:
+                    proc.wait(15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
 
     mib = f"{args.size_mib} MiB file"
-    print(f"{'':52} {'wall':>8}     {'cpu':>8}")
-    for label, (wall, cpu) in (
-        (f"bare interpreter + AES-GCM import (median of {args.rounds})", start["bare_aesgcm"]),
-        ("kmsctl encrypt, empty file", start["encrypt_empty"]),
-        ("kmsctl --help", start["help"]),
-        (f"raw AES-256-GCM, {mib} (median of {args.big_rounds})", big["raw_gcm"]),
-        (f"kmsctl encrypt, {mib}", big["encrypt_big"]),
-    ):
-        print(f"{label:52} {wall * 1e3:8.1f} ms  {cpu * 1e3:8.1f} ms")
+    rows = [(f"bare interpreter + AES-GCM import (median of {args.rounds})", start["bare_aesgcm"]),
+            ("kmsctl --help", start["help"])]
+    rows += [(f"kmsctl encrypt, empty file, {path}", start[f"encrypt_empty@{path}"]) for path in envs]
+    rows += [(f"raw AES-256-GCM, {mib} (median of {args.big_rounds})", big["raw_gcm"])]
+    rows += [(f"kmsctl encrypt, {mib}, {path}", big[f"encrypt_big@{path}"]) for path in envs]
+    print(f"{'':56} {'wall':>8}     {'cpu':>8}")
+    for label, (wall, cpu) in rows:
+        print(f"{label:56} {wall * 1e3:8.1f} ms  {cpu * 1e3:8.1f} ms")
     print(f"ratio help_over_bare_aesgcm {start['help'][0] / start['bare_aesgcm'][0]:.2f}")
-    print(f"ratio encrypt_{args.size_mib}mib_over_raw_gcm {big['encrypt_big'][0] / big['raw_gcm'][0]:.2f}")
-    print(f"ratio encrypt_empty_over_bare_aesgcm {start['encrypt_empty'][0] / start['bare_aesgcm'][0]:.2f}")
+    for path in envs:
+        suffix = "" if path == "embedded" else f"_{path}"
+        print(f"ratio encrypt_{args.size_mib}mib_over_raw_gcm{suffix} "
+              f"{big[f'encrypt_big@{path}'][0] / big['raw_gcm'][0]:.2f}")
+    for path in envs:
+        suffix = "" if path == "embedded" else f"_{path}"
+        print(f"ratio encrypt_empty_over_bare_aesgcm{suffix} "
+              f"{start[f'encrypt_empty@{path}'][0] / start['bare_aesgcm'][0]:.2f}")
 
 
 if __name__ == "__main__":
