@@ -1,10 +1,18 @@
 """The floor under `kmsctl serve`: the same HTTP stack (uvicorn, httptools, uvloop) with nothing of ours.
 
-It reads each request's body and answers one fixed JSON document of the right shape for the dialect the
-path names (Volcengine's `/?Action=...` envelope, Huawei Cloud's `/v1.0/...` object), with the headers our
-server sends. benchmarks/server_vs_moto.py runs it beside `kmsctl serve` on the same signed loop: the
-ratio of the two is the share of each request that is ours (signature check, routing, parsing, the
-emulator, shaping).
+It reads each request's body and answers a fixed JSON document. benchmarks/server_vs_moto.py runs it
+beside `kmsctl serve` on the same signed loop: the ratio of the two is the share of each request that
+is ours (signature check, routing, parsing, the emulator, shaping).
+
+A fair floor is set up as `kmsctl serve`'s uvicorn is (provider/server/run.py), so that only our own
+work differs:
+- the same protocol class (`OneWriteProtocol`: head and body in one write), httptools and uvloop, no
+  access log, no Server header (the Date header as uvicorn sends it), no proxy headers;
+- the same answer per operation: a document of the dialect's shape and of the byte size `kmsctl serve`
+  answers that operation with on the benchmark's loop (the Volcengine envelope for `/?Action=...`,
+  Huawei Cloud's object for `/v1.0/...`), under the same response headers (Volcengine's content-type;
+  Huawei's Content-Type and a 32-character X-Request-Id).
+The request id is fixed rather than counted: the floor does not pay for one.
 
     python benchmarks/bare_app.py PORT
 """
@@ -14,21 +22,66 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from provider.server.protocol import OneWriteProtocol  # noqa: E402
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 
-# Enough for the benchmark's set-up calls (a key id, a ciphertext) in either dialect.
-VOLCENGINE = json.dumps({
-    "ResponseMetadata": {"RequestId": "0" * 32, "Action": "Encrypt", "Version": "2021-02-18", "Service": "kms",
-                         "Region": "cn-north-4"},
-    "Result": {"Key": {"ID": "00000000-0000-0000-0000-000000000000"}, "CiphertextBlob": "AAAA"},
-}, separators=(",", ":")).encode()
-HUAWEI = json.dumps({"key_info": {"key_id": "00000000-0000-0000-0000-000000000000"}, "cipher_text": "AAAA"},
-                    separators=(",", ":")).encode()
+_KEY_ID = "00000000-0000-4000-8000-000000000000"
+_BLOB = "A" * 108  # a 32-byte plaintext's ciphertext blob, base64 (header, nonce, body, tag)
+_PLAIN = "A" * 43 + "="  # 32 bytes, base64
+
+
+def _volcengine(action: str, result: dict[str, Any]) -> bytes:
+    return json.dumps({
+        "ResponseMetadata": {"RequestId": "0" * 32, "Action": action, "Version": "2021-02-18", "Service": "kms",
+                             "Region": "cn-north-4"},
+        "Result": result,
+    }, separators=(",", ":")).encode()
+
+
+_VOLCENGINE_KEY = {
+    "ID": _KEY_ID, "Trn": "trn:kms:cn-north-4:2100000000:keyrings/default/keys/bench-main", "KeyName": "bench-main",
+    "KeySpec": "SYMMETRIC_256", "KeyUsage": "ENCRYPT_DECRYPT", "KeyState": "Enable", "Description": "",
+    "Origin": "CloudKMS", "ProtectionLevel": "SOFTWARE", "CreationDate": 1796461801, "UpdateDate": 1796461801113,
+    "RotationState": "Disable", "MultiRegion": False, "Tags": [],
+}
+VOLCENGINE = {
+    "CreateKey": _volcengine("CreateKey", {"Key": _VOLCENGINE_KEY}),
+    "DescribeKey": _volcengine("DescribeKey", {"Key": _VOLCENGINE_KEY}),
+    "Encrypt": _volcengine("Encrypt", {"CiphertextBlob": _BLOB}),
+    "Decrypt": _volcengine("Decrypt", {"Plaintext": _PLAIN}),
+    "GenerateDataKey": _volcengine("GenerateDataKey", {"CiphertextBlob": _BLOB, "Plaintext": _PLAIN}),
+}
+
+_HUAWEI_KEY = {
+    "key_id": _KEY_ID, "domain_id": "2100000000", "key_alias": "bench-main-hw", "realm": "cn-north-4",
+    "key_spec": "AES_256", "key_usage": "ENCRYPT_DECRYPT", "key_description": "", "creation_date": "1796461801115",
+    "scheduled_deletion_date": "", "key_state": "2", "default_key_flag": "0", "key_type": "1", "expiration_time": "",
+    "origin": "kms", "key_rotation_enabled": "false", "sys_enterprise_project_id": "0", "keystore_id": "0",
+}
+
+
+def _huawei(doc: dict[str, Any]) -> bytes:
+    return json.dumps(doc, separators=(",", ":")).encode()
+
+
+HUAWEI = {
+    "create-key": _huawei({"key_info": {"key_id": _KEY_ID, "domain_id": "2100000000", "region_id": "cn-north-4"}}),
+    "describe-key": _huawei({"key_info": _HUAWEI_KEY}),
+    "encrypt-data": _huawei({"key_id": _KEY_ID, "cipher_text": "A" * 124}),
+    "decrypt-data": _huawei({"key_id": _KEY_ID, "plain_text": _PLAIN, "plain_text_base64": "A" * 60}),
+    "create-datakey": _huawei({"key_id": _KEY_ID, "cipher_text": "0" * 162, "plain_text": "0" * 64}),
+}
+_VOLCENGINE_HEADERS = [(b"content-type", b"application/json")]
+_HUAWEI_HEADERS = [(b"Content-Type", b"application/json"), (b"X-Request-Id", b"0" * 32)]
 
 
 async def app(scope: Scope, receive: Callable[[], Awaitable[Message]],
@@ -39,13 +92,17 @@ async def app(scope: Scope, receive: Callable[[], Awaitable[Message]],
     while more:  # the whole body, as our server reads it
         message = await receive()
         more = message.get("more_body", False)
-    body = HUAWEI if scope["path"].startswith("/v") else VOLCENGINE
+    path: str = scope["path"]
+    if path.startswith("/v"):
+        body, headers = HUAWEI.get(path.rsplit("/", 1)[-1], HUAWEI["create-key"]), _HUAWEI_HEADERS
+    else:
+        action = scope["query_string"].split(b"&", 1)[0].removeprefix(b"Action=").decode()
+        body, headers = VOLCENGINE.get(action, VOLCENGINE["CreateKey"]), _VOLCENGINE_HEADERS
     await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            (b"x-request-id", b"0" * 32)]})
+                "headers": [*headers, (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
 
 
 if __name__ == "__main__":
-    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), http="httptools", loop="uvloop", lifespan="off",
-                access_log=False, server_header=False, log_level="warning")
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), http=OneWriteProtocol, loop="uvloop", lifespan="off",
+                access_log=False, proxy_headers=False, server_header=False, log_level="warning")

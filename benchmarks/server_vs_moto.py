@@ -16,8 +16,10 @@ Each op runs in interleaved rounds (ours, moto, bare, ours, moto, bare, ...); X 
 rounds of our ops/s over the other's in the same round, so a burst of load from elsewhere on this 2-core
 machine moves one round, not the figure. CreateKey (moto's slowest by far) gets a third of the requests.
 
-Prints each op's ops/s, p50 and p99 for the three, a line `ratio server_over_moto DIALECT OP X` and
-`ratio server_over_bare DIALECT OP Y` per op, and last the minimum over the ops of each per dialect.
+Prints each op's ops/s, p50 and p99 for the three, the CPU time our server and the bare app spent per
+request (from /proc: each request's cost measured in the server process itself), a line
+`ratio server_over_moto DIALECT OP X` and `ratio server_over_bare DIALECT OP Y` per op, and last the
+minimum over the ops of each per dialect.
 Goals: X >= 5 for every op and dialect, p99 < 5 ms for the crypto ops, Y >= 0.85 for Encrypt, Decrypt,
 GenerateDataKey and DescribeKey (CreateKey makes a durable commit, which the bare app does not).
 
@@ -172,23 +174,43 @@ def workloads(client: Ours | Huawei | Moto) -> dict[str, Callable[[int], Any]]:
     }
 
 
-class Tally:
-    """Latencies of one op against one server, gathered over several rounds, and each round's ops/s."""
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user and system) a process has used so far, from /proc; 0 where there is none."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    def __init__(self) -> None:
+
+class Tally:
+    """Latencies of one op against one server, gathered over several rounds, each round's ops/s, and the
+    server process's CPU time over the rounds (our share of a request, measured where it is spent)."""
+
+    def __init__(self, pid: int | None = None) -> None:
         self.latencies: list[float] = []
         self.seconds = 0.0
         self.rounds: list[float] = []
+        self.pid = pid
+        self.cpu = 0.0
 
     def run(self, fn: Callable[[int], Any], n: int, offset: int) -> None:
+        cpu = cpu_seconds(self.pid) if self.pid else 0.0
         start = time.perf_counter()
         for i in range(n):
             t = time.perf_counter()
             fn(offset + i)
             self.latencies.append(time.perf_counter() - t)
         took = time.perf_counter() - start
+        if self.pid:
+            self.cpu += cpu_seconds(self.pid) - cpu
         self.seconds += took
         self.rounds.append(n / took)
+
+    def cpu_us(self) -> float:
+        """The server's CPU microseconds per request (at the clock tick's resolution, 10 ms over the rounds)."""
+        return self.cpu / max(1, len(self.latencies)) * 1e6
 
     def over(self, other: Tally) -> float:
         """The median over rounds of this server's ops/s over the other's in the same round."""
@@ -201,12 +223,13 @@ class Tally:
                 lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000)
 
 
-def compare(sides: list[Callable[[int], Any]], n: int, warmup: int, rounds: int) -> list[Tally]:
+def compare(sides: list[Callable[[int], Any]], n: int, warmup: int, rounds: int,
+            pids: list[int | None]) -> list[Tally]:
     """The servers in alternating rounds: a burst of load from elsewhere on the machine falls on all."""
     for i in range(warmup):
         for side in sides:
             side(i)
-    tallies = [Tally() for _ in sides]
+    tallies = [Tally(pid) for pid in pids]
     per_round = max(1, n // rounds)
     for r in range(rounds):
         offset = warmup + r * per_round
@@ -250,19 +273,19 @@ def main() -> None:
             p99s: list[tuple[str, str, float]] = []
             for dialect, (ours_work, bare_work) in dialects.items():
                 print(f"{dialect:<16}{'server ops/s':>13}{'p50 ms':>8}{'p99 ms':>8}{'moto ops/s':>12}"
-                      f"{'p50 ms':>8}{'p99 ms':>8}{'bare ops/s':>12}")
+                      f"{'p50 ms':>8}{'p99 ms':>8}{'bare ops/s':>12}{'cpu us/req':>12}{'bare cpu':>10}")
                 ratios[dialect], floors[dialect] = {}, {}
                 for op in OPS:
                     n = args.n // 3 if op == "CreateKey" else args.n
                     mine, theirs, bare = compare([ours_work[op], moto_work[op], bare_work[op]], n, args.warmup,
-                                                 args.rounds)
+                                                 args.rounds, [ours_proc.pid, None, bare_proc.pid])
                     s, m, b = mine.figures(), theirs.figures(), bare.figures()
                     ratios[dialect][op] = mine.over(theirs)
                     floors[dialect][op] = mine.over(bare)
                     if op in CRYPTO_OPS:
                         p99s.append((dialect, op, s[2]))
                     print(f"{op:<16}{s[0]:>13.0f}{s[1]:>8.2f}{s[2]:>8.2f}{m[0]:>12.0f}{m[1]:>8.2f}{m[2]:>8.2f}"
-                          f"{b[0]:>12.0f}")
+                          f"{b[0]:>12.0f}{mine.cpu_us():>12.0f}{bare.cpu_us():>10.0f}")
             for dialect, op, p99 in p99s:
                 print(f"p99 {dialect} {op} {p99:.2f} ms ({'ok' if p99 < 5.0 else 'over the 5 ms goal'})")
             for dialect, by_op in ratios.items():

@@ -7,7 +7,9 @@ with `view`. SQL lives in store.py, the rules in provider/domain/rules.py.
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Iterator
 
 from ..domain import model, rules
 from ..domain.errors import InvalidParameter, NotFound
@@ -106,9 +108,26 @@ class Service:
         )
 
     def view(self, tx: Tx, key: KeyRow, now: float) -> model.Key:
-        """The key as the service answers it, with its multi-region links (seed 000)."""
+        """The key as the service answers it, with its multi-region links (seed 000).
+
+        Remembered in a read's memo (dropped on any commit, this process's or another's) until the
+        next instant at which the answer could change with time alone: a linked key's replication
+        ending, or a replica's scheduled deletion coming due."""
+        memo = tx.memo
+        if memo is not None:
+            found = memo.get(("view", key.id))
+            if found is not None and found[0] is key and found[1] <= now < found[2]:
+                seen: model.Key = found[3]
+                return seen
+        view, until = self._view(tx, key, now)
+        if memo is not None:
+            memo[("view", key.id)] = (key, now, until, view)
+        return view
+
+    def _view(self, tx: Tx, key: KeyRow, now: float) -> tuple[model.Key, float]:
         state = key.state(now)
         primary: model.LinkedKey | None = None
+        primary_row: KeyRow | None = None
         if key.primary_id is not None:
             primary_row = tx.key(key.primary_id)
             replicas = tx.replicas(key.primary_id, now)
@@ -120,6 +139,8 @@ class Service:
             multi = bool(replicas) or key.multi_region
             mr_type = MultiRegionType.PRIMARY if multi else MultiRegionType.NONE
             primary = self._link(key, now) if multi else None
+        linked = [key, *replicas] if primary_row is None else [key, primary_row, *replicas]
+        until = min((t for row in linked for t in _changes(row, now)), default=math.inf)
         return model.Key(
             key_id=key.id,
             trn=self.trn(key.region, key.keyring, key.name),
@@ -143,7 +164,16 @@ class Service:
             multi_region_type=mr_type,
             primary=primary,
             replicas=tuple(self._link(r, now) for r in sorted(replicas, key=lambda r: r.region)),
-        )
+        ), until
 
     def view_id(self, tx: Tx, region: str, key_id: str, now: float) -> model.Key:
         return self.view(tx, self.resolve(tx, region, model.KeyRef(key_id=key_id), now), now)
+
+
+def _changes(row: KeyRow, now: float) -> Iterator[float]:
+    """The instants after `now` at which a stored key's answer changes with time alone: the end of its
+    replication (Creating becomes Enable) and its scheduled deletion (it is gone)."""
+    if row.ready_at is not None and row.ready_at > now and row.stored_state is rules.KeyState.CREATING:
+        yield row.ready_at
+    if row.deletion_at is not None and row.deletion_at > now:
+        yield row.deletion_at

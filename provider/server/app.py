@@ -56,6 +56,7 @@ _SERVER_MODELS = ("provider.dialects.volcengine.params", "provider.dialects.huaw
 OPENAPI_PATH = "/_emulator/openapi.json"
 HEALTH_PATH = "/_emulator/health"
 _SITE_PATHS = frozenset({OPENAPI_PATH, HEALTH_PATH})
+_DIGITS = str.isdigit
 
 
 class ServedApi(Protocol):
@@ -132,10 +133,10 @@ class KmsApp:
         if scope["type"] == "http" and scope["path"] not in _SITE_PATHS:
             req = WireRequest(scope["method"], scope["path"], _parse_query(scope["query_string"]),
                               _headers(scope["headers"]), b"")
-            dialect = next((d for d in self.dialects if d.owns(req)), None)
-            if dialect is not None:
-                await self._handle(dialect, req, receive, send)
-                return
+            for dialect in self.dialects:  # a loop, not next(generator): this runs on every request
+                if dialect.owns(req):
+                    await self._handle(dialect, req, receive, send)
+                    return
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
         else:
@@ -162,8 +163,16 @@ class KmsApp:
         req = head
         close = False
         try:
-            body, close = await self._body(head.headers, receive)
-            req = WireRequest(head.method, head.path, head.query, head.headers, body)
+            message = await receive()
+            if (message["type"] == "http.request" and not message.get("more_body", False)
+                    and len(body := message.get("body", b"")) <= self.max_body
+                    and _DIGITS(head.headers.get("content-length", "0"))):
+                pass  # the whole body in one message, as a keep-alive client's small request comes
+            else:
+                body, close = await self._body(head.headers, receive, message)
+            # The head's request takes its body in place (a frozen dataclass is built field by field, slowly):
+            # nothing has read it yet, and owns() keeps no notes.
+            object.__setattr__(req, "body", body)
             try:
                 access_key, region = dialect.authenticate(req, self._secrets.get)
             except AccessDenied as denied:
@@ -192,23 +201,26 @@ class KmsApp:
             answer = dialect.shape_error(req, UndefinedError(f"{_UNDEFINED_MESSAGE} Reference: {reference}"))
         await _respond(send, answer, close=close)
 
-    async def _body(self, headers: Mapping[str, str], receive: Receive) -> tuple[bytes, bool]:
+    async def _body(self, headers: Mapping[str, str], receive: Receive, first: Message) -> tuple[bytes, bool]:
         """The body, and whether the connection must close after the answer. A body over the cap is
         read to its end and dropped, then answered 413: a client still sending gets the answer, not a
-        reset."""
+        reset. `first` is the body's first message, already received."""
         declared = headers.get("content-length")
         if declared is not None and not declared.isdigit():
             raise InvalidParameter("The request header Content-Length is invalid: not a number of bytes")
         chunks: list[bytes] = []
         size = 0
         more = True
+        message: Message | None = first
         while more:
-            message = await receive()
+            if message is None:
+                message = await receive()
             if message["type"] == "http.disconnect":
                 raise InvalidParameter("The request body is incomplete: the client went away")
             chunk = message.get("body", b"")
             size += len(chunk)
             more = message.get("more_body", False)
+            message = None
             if size > self.max_body:
                 while more and size <= MAX_DRAIN_BYTES:
                     message = await receive()
@@ -266,7 +278,7 @@ def _run(emulator: Emulator, region: str, parsed: Parsed) -> Results:
 
 async def _respond(send: Send, answer: WireResponse, *, close: bool) -> None:
     headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers]
-    headers.append((b"content-length", str(len(answer.body)).encode()))
+    headers.append((b"content-length", b"%d" % len(answer.body)))
     if close:
         headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": answer.status, "headers": headers})
@@ -293,12 +305,26 @@ def _headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
 
 def _parse_query(raw: bytes) -> list[tuple[str, str]]:
     """The query's (name, value) pairs in order; the plain `Action=X&Version=Y` of every request skips
-    the general decoder."""
+    the general decoder, and a short query seen before is not read again (the same list: no dialect
+    changes a request's query)."""
+    known = _QUERIES.get(raw)
+    if known is not None:
+        return known
     if b"%" in raw or b"+" in raw:
-        return parse_qsl(raw.decode("latin-1"), keep_blank_values=True)
-    pairs = []
-    for part in raw.decode("latin-1").split("&"):
-        if part:
-            name, _, value = part.partition("=")
-            pairs.append((name, value))
+        pairs = parse_qsl(raw.decode("latin-1"), keep_blank_values=True)
+    else:
+        pairs = []
+        for part in raw.decode("latin-1").split("&"):
+            if part:
+                name, _, value = part.partition("=")
+                pairs.append((name, value))
+    if len(raw) <= _QUERY_KEPT_BYTES:
+        if len(_QUERIES) >= _QUERIES_KEPT:  # queries may hold key ids (Volcengine's GET actions): bounded
+            _QUERIES.clear()
+        _QUERIES[raw] = pairs
     return pairs
+
+
+_QUERIES: dict[bytes, list[tuple[str, str]]] = {}
+_QUERIES_KEPT = 1024
+_QUERY_KEPT_BYTES = 256

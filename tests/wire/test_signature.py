@@ -130,6 +130,49 @@ def test_verify_answers_the_credential_and_rejects_a_changed_byte() -> None:
                       secret_for={EX_AK: EX_SK}.get, now=EX_WHEN.timestamp())
 
 
+def test_each_request_is_checked_in_full_though_its_credential_scope_is_read_once() -> None:
+    """The Authorization header's part before the signature is read once per client and day: the same
+    scope under another secret, another access key, another signature or another service is still
+    checked on its own."""
+    from provider.domain.errors import AccessDenied
+
+    def signed(ak: str, sk: str) -> dict[str, str]:
+        headers = signer.sign(method="POST", host=EX_HOST, path="/", query=EX_QUERY, body=EX_BODY, access_key=ak,
+                              secret_key=sk, region=EX_REGION, headers={"Content-Type": "application/json"},
+                              when=EX_WHEN)
+        return {k.lower(): v for k, v in headers.items()} | {"content-type": "application/json"}
+
+    def verify(headers: dict[str, str], secrets: dict[str, str]) -> signer.Credential:
+        return signer.verify(method="POST", path="/", query=list(EX_QUERY.items()), headers=headers, body=EX_BODY,
+                             secret_for=secrets.get, now=EX_WHEN.timestamp())
+
+    good = signed(EX_AK, EX_SK)
+    for _ in range(2):  # the second time from the remembered scope
+        assert verify(good, {EX_AK: EX_SK}).signature == EX_SIGNATURE
+    with pytest.raises(AccessDenied, match="signature does not match"):  # the secret changed: same scope
+        verify(good, {EX_AK: EX_SK + "x"})
+    other = signed("AKLTexample0002", EX_SK)
+    assert verify(other, {"AKLTexample0002": EX_SK}).access_key == "AKLTexample0002"
+    with pytest.raises(AccessDenied, match="access key is not known"):
+        verify(other, {EX_AK: EX_SK})
+    flipped = good | {"authorization": good["authorization"][:-1] + ("0" if good["authorization"][-1] != "0" else "1")}
+    with pytest.raises(AccessDenied, match="signature does not match"):
+        verify(flipped, {EX_AK: EX_SK})
+    iam = good | {"authorization": good["authorization"].replace("/kms/request", "/iam/request")}
+    for _ in range(2):
+        with pytest.raises(AccessDenied, match="credential scope must end with /kms/request"):
+            verify(iam, {EX_AK: EX_SK})
+    for bad in (good["authorization"].replace(", Signature=", ", Signature= x"),
+                good["authorization"].replace(", SignedHeaders=", " SignedHeaders="),
+                good["authorization"] + ",", good["authorization"].replace("HMAC-SHA256 ", "HMAC-SHA1 ")):
+        with pytest.raises(AccessDenied, match="Authorization header is not"):
+            verify(good | {"authorization": bad}, {EX_AK: EX_SK})
+    unsorted = good | {"authorization": good["authorization"].replace(
+        "content-type;host;x-content-sha256;x-date", "host;content-type;x-content-sha256;x-date")}
+    with pytest.raises(AccessDenied, match="sorted and distinct"):
+        verify(unsorted, {EX_AK: EX_SK})
+
+
 @pytest.fixture
 def volc_service(kmsctl: KmsctlServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Service:
     """volcengine's own client (`Service.json`), pointed at the live `kmsctl serve`."""
@@ -159,3 +202,21 @@ def test_volcengine_client_with_a_wrong_secret_is_refused(volc_service: Service)
     volc_service.service_info.credentials.set_sk(SECRET_KEY + "x")
     with pytest.raises(Exception, match="AccessDenied"):
         volc_service.json("DescribeKey", {}, json.dumps({"KeyID": "alias/none"}))
+
+
+@settings(max_examples=200, deadline=None)
+@given(key=st.binary(min_size=0, max_size=200), message=st.binary(max_size=300))
+def test_the_kept_hmac_states_give_hmacs_bytes_for_any_key(key: bytes, message: bytes) -> None:
+    """Both signatures' HMAC from kept per-key states is the standard library's HMAC, for keys shorter
+    than, as long as and longer than SHA-256's block (hashed first), and a key never borrows another's
+    states."""
+    import hashlib
+    import hmac
+
+    from provider.dialects.huaweicloud import signer as huawei_signer
+
+    expected = hmac.new(key, message, hashlib.sha256).hexdigest()
+    assert signer.keyed_hmac(key, message) == expected
+    assert huawei_signer.keyed_hmac(key, message) == expected
+    other = key + b"\0"  # a key that pads to the same block must still give its own HMAC
+    assert signer.keyed_hmac(other, message) == hmac.new(other, message, hashlib.sha256).hexdigest()

@@ -84,7 +84,7 @@ class Fields:
             raise HuaweiInvalid(f"{name} is not a hexadecimal string") from None
 
     def key(self, name: str = "key_id") -> model.KeyRef:
-        return model.KeyRef(key_id=self.path.get(name) or self.need(name))
+        return key_ref(self.path.get(name) or self.need(name))
 
     def tags(self, name: str = "tags") -> list[tuple[Any, Any]]:
         items = self.raw.get(name) or []
@@ -96,14 +96,30 @@ class Fields:
         return codec.aad_to_context(self.text("additional_authenticated_data"))
 
 
-@dataclass(frozen=True)
-class Reply:
+class Reply(typing.NamedTuple):
+    """An operation's answer (a tuple: one is made per request)."""
+
     status: int
     body: Any  # JSON value; None answers an empty body
 
 
 Parse = Callable[[Fields], model.Action | tuple[model.Action, ...]]
 Shape = Callable[[Fields, Any, Any, str], Reply]
+
+
+_REFS: dict[str, model.KeyRef] = {}
+_REFS_KEPT = 4096
+
+
+def key_ref(key_id: str) -> model.KeyRef:
+    """The KeyRef naming a key id: kept per id (immutable; a client names the same few keys request after
+    request), at most _REFS_KEPT of them."""
+    ref = _REFS.get(key_id)
+    if ref is None:
+        if len(_REFS) >= _REFS_KEPT:
+            _REFS.clear()
+        ref = _REFS[key_id] = model.KeyRef(key_id=key_id)
+    return ref
 
 
 @dataclass(frozen=True)
@@ -570,7 +586,8 @@ def _typed(op: Operation, model: type[BaseModel], raw: dict[str, Any]) -> None:
     from pydantic import ValidationError
 
     try:
-        model.model_validate(raw, strict=not op.query)
+        # The model's validator itself: model_validate is a Python wrapper around this very call.
+        model.__pydantic_validator__.validate_python(raw, strict=not op.query)
     except ValidationError as exc:
         first = exc.errors(include_input=False, include_url=False)[0]
         where = ".".join(str(p) for p in first["loc"]) or "body"

@@ -296,7 +296,8 @@ def validate(action: str, params: Any, *, from_query: bool = False) -> Params:
     if not isinstance(params, dict):
         raise InvalidParameter("The request body must be a JSON object of parameters")
     try:
-        return model.model_validate(params, strict=not from_query)
+        # The model's validator itself: model_validate is a Python wrapper around this very call.
+        return model.__pydantic_validator__.validate_python(params, strict=not from_query)  # type: ignore[no-any-return]
     except ValidationError as exc:
         first = exc.errors(include_input=False, include_url=False)[0]
         where = ".".join(str(p) for p in first["loc"]) or "body"

@@ -118,8 +118,20 @@ def _json_type(value: Any) -> str:
     return "boolean" if isinstance(value, bool) else "number"
 
 
+_REFS: dict[tuple[str | None, str | None, str | None], model.KeyRef] = {}
+_REFS_KEPT = 4096
+
+
 def _ref(p: Any) -> model.KeyRef:
-    return model.KeyRef(key_id=p.KeyID, keyring=p.KeyringName, name=p.KeyName)
+    # Kept per (id, keyring, name): a KeyRef is immutable, and a client names the same few keys request
+    # after request; at most _REFS_KEPT of them.
+    named = (p.KeyID, p.KeyringName, p.KeyName)
+    ref = _REFS.get(named)
+    if ref is None:
+        if len(_REFS) >= _REFS_KEPT:
+            _REFS.clear()
+        ref = _REFS[named] = model.KeyRef(key_id=p.KeyID, keyring=p.KeyringName, name=p.KeyName)
+    return ref
 
 
 def _tags(tags: Sequence[rq.Tag]) -> dict[str, str]:

@@ -39,10 +39,12 @@ _UNRESERVED = "-_.~"  # with A-Z a-z 0-9, the only characters left as they are
 _PLAIN = re.compile(r"[A-Za-z0-9\-_.~]*")
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9\-_.~/]*")
 _DATE_RE = re.compile(r"[0-9]{8}T[0-9]{6}Z")
-_AUTH_RE = re.compile(
-    r"^HMAC-SHA256 Credential=(?P<ak>[^/,\s]+)/(?P<date>\d{8})/(?P<region>[^/,\s]+)/(?P<service>[^/,\s]+)/"
-    r"(?P<term>[^/,\s]+),\s*SignedHeaders=(?P<signed>[a-z0-9\-;]+),\s*Signature=(?P<sig>[0-9a-f]{64})$"
+# An Authorization header is `HEAD,SIG`: the credential scope and signed names, then the signature.
+_HEAD_RE = re.compile(
+    r"HMAC-SHA256 Credential=(?P<ak>[^/,\s]+)/(?P<date>\d{8})/(?P<region>[^/,\s]+)/(?P<service>[^/,\s]+)/"
+    r"(?P<term>[^/,\s]+),\s*SignedHeaders=(?P<signed>[a-z0-9\-;]+)\Z"
 )
+_SIG_RE = re.compile(r"\s*Signature=([0-9a-f]{64})")
 
 
 def sha256_hex(data: bytes) -> str:
@@ -117,6 +119,31 @@ def signing_key(secret_key: str, date: str, region: str, service: str = SERVICE)
     return key
 
 
+def keyed_hmac(key: bytes, message: bytes) -> str:
+    """hex HMAC-SHA256 of `message` under `key`: the bytes of hmac.new(key, message, sha256).hexdigest(),
+    from the key's padded inner and outer hash states, kept per key (RFC 2104's precomputation: half
+    the cost of a fresh HMAC, and the server checks every request under one key a day)."""
+    inner, outer = _hmac_states(key)
+    h = inner.copy()
+    h.update(message)
+    o = outer.copy()
+    o.update(h.digest())
+    return o.hexdigest()
+
+
+@lru_cache(maxsize=256)
+def _hmac_states(key: bytes) -> tuple[hashlib._Hash, hashlib._Hash]:
+    if len(key) > _BLOCK:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(_BLOCK, b"\0")
+    return hashlib.sha256(key.translate(_IPAD)), hashlib.sha256(key.translate(_OPAD))
+
+
+_BLOCK = 64  # SHA-256's block size
+_IPAD = bytes(b ^ 0x36 for b in range(256))
+_OPAD = bytes(b ^ 0x5C for b in range(256))
+
+
 def signature(secret_key: str, x_date: str, region: str, canonical: str, service: str = SERVICE) -> str:
     date = x_date[:8]
     key = signing_key(secret_key, date, region, service)
@@ -161,18 +188,52 @@ class Credential(NamedTuple):
 
 
 def parse_authorization(header: str | None) -> Credential:
+    return _read_authorization(header)[0]
+
+
+def _read_authorization(header: str | None) -> tuple[Credential, str]:
+    """The credential, and its signed names as SignedHeaders gives them (`;`-joined)."""
     if not header:
         raise AccessDenied("User is not authorized to do this action: the request is not signed "
                            "(no Authorization header)")
-    m = _AUTH_RE.match(header.strip())
-    if m is None:
+    header = header.strip()
+    # The part before the last comma (algorithm, credential scope, signed headers) is the same on every
+    # request of a client's day: it is read once (_scope_of); only the signature is new each time. No
+    # group of the pattern holds a comma, so a header the whole pattern matches splits exactly there.
+    head, comma, tail = header.rpartition(",")
+    sig = _SIG_RE.fullmatch(tail) if comma else None
+    parts = _scope_of(head) if sig is not None else None
+    if parts is None or sig is None:
         raise AccessDenied("User is not authorized to do this action: the Authorization header is not "
                            "'HMAC-SHA256 Credential=AK/DATE/REGION/kms/request, SignedHeaders=..., Signature=...'")
+    if isinstance(parts, str):
+        raise AccessDenied(parts)
+    ak, date, region, service, joined = parts
+    return Credential(ak, date, region, service, joined.split(";"), sig[1]), joined
+
+
+@lru_cache(maxsize=256)
+def _scope_of(head: str) -> tuple[str, str, str, str, str] | str | None:
+    """(access key, date, region, service, signed names) of an Authorization header's part before its
+    signature; None when it is malformed, a message when its scope is not this service's."""
+    m = _HEAD_RE.match(head)
+    if m is None:
+        return None
     if m["service"] != SERVICE or m["term"] != TERMINATOR:
-        raise AccessDenied(f"User is not authorized to do this action: the credential scope must end with "
-                           f"/{SERVICE}/{TERMINATOR}")
-    signed = m["signed"].split(";")
-    return Credential(m["ak"], m["date"], m["region"], m["service"], signed, m["sig"])
+        return f"User is not authorized to do this action: the credential scope must end with /{SERVICE}/{TERMINATOR}"
+    return m["ak"], m["date"], m["region"], m["service"], m["signed"]
+
+
+@lru_cache(maxsize=64)
+def _signed_fault(joined: str) -> str | None:
+    """What is wrong with a SignedHeaders list, if anything (cached: a client signs the same names)."""
+    signed = joined.split(";")
+    if not _REQUIRED.issubset(signed):
+        missing = [h for h in REQUIRED_SIGNED if h not in signed]
+        return f"User is not authorized to do this action: SignedHeaders must include {';'.join(missing)}"
+    if signed != sorted(signed) or len(set(signed)) != len(signed):
+        return "User is not authorized to do this action: SignedHeaders must be sorted and distinct"
+    return None
 
 
 def verify(*, method: str, path: str, query: Iterable[tuple[str, str]], headers: Mapping[str, str], body: bytes,
@@ -182,19 +243,17 @@ def verify(*, method: str, path: str, query: Iterable[tuple[str, str]], headers:
     `headers` maps lowercase names to values. Every failure is AccessDenied with a message that says
     what is wrong but never what the right signature would have been.
     """
-    cred = parse_authorization(headers.get("authorization"))
+    cred, joined = _read_authorization(headers.get("authorization"))
     secret = secret_for(cred.access_key)
     if secret is None:
         raise AccessDenied("User is not authorized to do this action: the access key is not known")
     signed = cred.signed
-    if not _REQUIRED.issubset(signed):
-        missing = [h for h in REQUIRED_SIGNED if h not in signed]
-        raise AccessDenied(f"User is not authorized to do this action: SignedHeaders must include {';'.join(missing)}")
-    if signed != sorted(signed) or len(set(signed)) != len(signed):
-        raise AccessDenied("User is not authorized to do this action: SignedHeaders must be sorted and distinct")
-    if not headers.keys() >= set(signed):
-        absent = next(h for h in signed if h not in headers)
-        raise AccessDenied(f"User is not authorized to do this action: signed header {absent} is missing")
+    fault = _signed_fault(joined)
+    if fault is not None:
+        raise AccessDenied(fault)
+    for name in signed:
+        if name not in headers:
+            raise AccessDenied(f"User is not authorized to do this action: signed header {name} is missing")
     x_date = headers["x-date"].strip()
     when = parse_date(x_date)
     if abs((time.time() if now is None else now) - when) > MAX_SKEW_SECONDS:
@@ -202,11 +261,18 @@ def verify(*, method: str, path: str, query: Iterable[tuple[str, str]], headers:
                            "from the server's clock")
     if x_date[:8] != cred.date:
         raise AccessDenied("User is not authorized to do this action: the credential date is not the day of X-Date")
-    body_hash = sha256_hex(body)
+    body_hash = hashlib.sha256(body).hexdigest()
     if not hmac.compare_digest(headers["x-content-sha256"].strip().lower(), body_hash):
         raise AccessDenied("User is not authorized to do this action: X-Content-Sha256 is not the SHA-256 of the body")
-    canonical = canonical_request(method, path, canonical_query(query), headers, cred.signed, body_hash)
-    expected = signature(secret, x_date, cred.region, canonical)
+    # canonical_request and signature, written out: this runs on every request the server gets.
+    if not path or not _PLAIN_PATH.fullmatch(path):
+        path = quote(path or "/", safe="/" + _UNRESERVED)
+    lines = "".join([f"{name}:{headers[name].strip()}\n" for name in signed])
+    canonical = f"{method.upper()}\n{path}\n{_canonical_query(tuple(query))}\n{lines}\n{joined}\n{body_hash}"
+    date, region = cred.date, cred.region
+    digest = hashlib.sha256(canonical.encode()).hexdigest()
+    to_sign = f"{ALGORITHM}\n{x_date}\n{date}/{region}/{SERVICE}/{TERMINATOR}\n{digest}"
+    expected = keyed_hmac(signing_key(secret, date, region, SERVICE), to_sign.encode())
     if not hmac.compare_digest(expected, cred.signature):
         raise AccessDenied("User is not authorized to do this action: the signature does not match")
     return cred
