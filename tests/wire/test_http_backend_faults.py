@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -254,3 +256,22 @@ def test_the_secret_key_is_never_shown() -> None:
     b = backend()
     assert SK not in repr(b) and SK not in str(vars(b).get("endpoint"))
     b.close()
+
+
+@pytest.mark.parametrize(("name", "other"), [("volcengine", "huaweicloud"), ("huaweicloud", "volcengine")])
+def test_a_client_loads_only_its_own_dialect(name: str, other: str) -> None:
+    # What `kmsctl` through an endpoint imports is what its user waits for: one dialect's client half,
+    # not the other dialect, not any server half, not the emulator.
+    probe = (f"import sys; from provider.backend.http import HttpBackend; "
+             f"HttpBackend('http://127.0.0.1:1', access_key='a', secret_key='b', dialect={name!r}); "
+             "print(sorted(m for m in sys.modules if m.startswith('provider.')))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert f"provider.dialects.{name}.client" in loaded
+    assert f"provider.dialects.{other}" not in loaded
+    assert f"provider.dialects.{name}.server" not in loaded
+    assert "provider.emulator" not in loaded
+
+
+def test_an_unknown_dialect_names_the_setting_and_the_choices() -> None:
+    with pytest.raises(errors.InvalidParameter, match="KMS_DIALECT must be one of huaweicloud, volcengine, not 'aws'"):
+        HttpBackend(ENDPOINT, access_key=AK, secret_key=SK, dialect="aws")
