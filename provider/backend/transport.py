@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import http.client
 import select
-import ssl
+from typing import Any
 from urllib.parse import urlsplit
 
 
@@ -57,7 +57,7 @@ class Transport:
     def __init__(self, pool_size: int = 16) -> None:
         self.pool_size = pool_size
         self._idle: dict[tuple[str, str, int], list[http.client.HTTPConnection]] = {}
-        self._tls: ssl.SSLContext | None = None
+        self._tls: Any = None  # ssl.SSLContext, made (and ssl imported) for the first https call only
 
     def close(self) -> None:
         for conns in self._idle.values():
@@ -68,8 +68,10 @@ class Transport:
     def _connect(self, scheme: str, host: str, port: int, connect_timeout: float) -> http.client.HTTPConnection:
         conn: http.client.HTTPConnection
         if scheme == "https":
+            import ssl
+
             if self._tls is None:
-                self._tls = ssl.create_default_context()  # verifies the chain and the host name
+                self._tls = ssl.create_default_context()  # the system's trust store; checks the host name
             conn = http.client.HTTPSConnection(host, port, timeout=connect_timeout, context=self._tls)
         else:
             conn = http.client.HTTPConnection(host, port, timeout=connect_timeout)
@@ -78,11 +80,7 @@ class Transport:
         except TimeoutError:
             conn.close()
             raise ConnectFailed("the connection was not made within the timeout", timed_out=True) from None
-        except ssl.SSLError as exc:
-            conn.close()
-            raise ConnectFailed(f"the TLS handshake failed: {exc.reason or type(exc).__name__}",
-                                timed_out=False) from None
-        except OSError as exc:
+        except OSError as exc:  # ssl.SSLError (a certificate not trusted, a wrong host) is one too
             conn.close()
             raise ConnectFailed(f"the connection was not made: {type(exc).__name__}", timed_out=False) from None
         return conn
