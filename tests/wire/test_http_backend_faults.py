@@ -6,18 +6,26 @@ creates that Volcengine's API cannot make safe to repeat; and the signature of e
 from __future__ import annotations
 
 import http.server
+import ipaddress
 import json
 import socket
 import socketserver
+import ssl
 import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from provider.backend.http import HttpBackend
 from provider.backend.transport import AnswerLost, ConnectFailed, Timeout
@@ -386,3 +394,33 @@ def test_a_client_loads_only_its_own_dialect(name: str, other: str) -> None:
 def test_an_unknown_dialect_names_the_setting_and_the_choices() -> None:
     with pytest.raises(errors.InvalidParameter, match="KMS_DIALECT must be one of huaweicloud, volcengine, not 'aws'"):
         HttpBackend(ENDPOINT, access_key=AK, secret_key=SK, dialect="aws")
+
+
+def test_tls_is_verified_against_the_trust_store(tmp_path: Path, sleeps: list[float]) -> None:
+    """A server whose certificate no trusted authority signed is refused before anything is sent."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(hours=1))
+            .not_valid_after(now + timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .sign(key, hashes.SHA256()))
+    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                                         serialization.PrivateFormat.PKCS8,
+                                                         serialization.NoEncryption()))
+    server = Loopback([OK])
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    server.server.socket = context.wrap_socket(server.server.socket, server_side=True,
+                                               do_handshake_on_connect=False)
+    b = HttpBackend(server.endpoint.replace("http://", "https://"), access_key=AK, secret_key=SK, retries=0)
+    try:
+        with pytest.raises(errors.UndefinedError, match="could not reach .*SSLCertVerificationError"):
+            describe(b)
+    finally:
+        b.close()
+        server.close()
+    assert server.requests == []
