@@ -48,6 +48,8 @@ demo: venv engine
 bench: venv engine
 	$(VPY) -m pip install -q -e '.[test,bench]' 'pulumi==$(PULUMI_VERSION)'
 	$(ENGINE_ENV) && for b in benchmarks/*.py; do echo "== $$b"; $(VPY) $$b || exit 1; done
+	# The provider's overhead grows with the stack: once more at 240 resources (80 keys, replicas, aliases).
+	$(ENGINE_ENV) && echo "== benchmarks/provider_overhead.py --keys 80" && $(VPY) benchmarks/provider_overhead.py --keys 80
 
 clean:
 	rm -rf $(VENV) .kms-emulator .pulumi-state

@@ -3,7 +3,8 @@
 A caller cannot tell it from the embedded emulator except by speed: the same result objects, the same
 typed errors. The dialect (provider/dialects/<cloud>/) decides which HTTP calls an action takes and reads
 their answers; what a network adds is handled here: a pooled keep-alive session, the signature of every
-attempt, timeouts, and retries with exponential backoff and full jitter.
+attempt, timeouts, and retries with exponential backoff and full jitter. The HTTP client is the
+standard library's (transport.py): it starts in a fraction of requests' time.
 
 Retries are careful about repeating a write. Throttling (the dialect says which answers are) and a
 connection that was never made are always retried: the server did not act. A lost answer (a read
@@ -18,13 +19,11 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
-import requests
-from requests.adapters import HTTPAdapter
-
 from ..dialects import Dialect, HttpCall
 from ..dialects import dialect as dialect_named
 from ..domain import model
 from ..domain.errors import InvalidParameter, KmsError, UndefinedError
+from .transport import AnswerLost, ConnectFailed, Transport
 
 RETRY_STATUS = frozenset({500, 502, 503, 504})
 
@@ -73,19 +72,16 @@ class HttpBackend:
         self.backoff = backoff
         self.max_backoff = max_backoff
         self._targets: dict[str, _Target] = {}
-        self.session = requests.Session()
-        # Retries are ours (they know which calls are safe to repeat): the adapter makes none.
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
-        self.session.trust_env = False  # a proxy setting in the environment must not redirect signed calls
+        # Keep-alive connections; no retries of its own (ours know which calls are safe to repeat); no
+        # proxy from the environment (a signed call must not be redirected).
+        self.transport = Transport(pool_size=pool_size)
 
     def __repr__(self) -> str:
         return (f"HttpBackend({self.endpoint!r}, dialect={self.dialect.name!r}, access_key={self.access_key!r}, "
                 "secret_key=<hidden>)")
 
     def close(self) -> None:
-        self.session.close()
+        self.transport.close()
 
     def execute(self, region: str, action: model.Action) -> model.Result:
         return self.dialect.execute(region, action, self.send)
@@ -123,23 +119,21 @@ class HttpBackend:
         url = target.base + call.path + ("?" + urlencode(call.query) if call.query else "")
         what = call.query[0][1] if call.query else call.path
         try:
-            resp = self.session.request(call.method, url, data=call.body or None, headers=headers,
-                                        timeout=self.timeout)
-        except requests.ConnectTimeout:
-            raise _Retry(UndefinedError(f"could not connect to {target.base} within the timeout"),
-                         processed=False) from None
-        except requests.Timeout:
-            raise _Retry(UndefinedError(f"{what} at {target.base} timed out waiting for the answer"),
-                         processed=True) from None
-        except requests.ConnectionError as exc:
-            # A refused connection never reached the server; one dropped mid-answer may have.
-            refused = "NewConnectionError" in repr(exc) or "Connection refused" in str(exc)
-            raise _Retry(UndefinedError(f"could not reach {target.base}: {type(exc).__name__}"),
-                         processed=not refused) from None
-        answer = (resp.status_code, resp.content)
+            answer = self.transport.request(call.method, url, call.body or None, headers, self.timeout)
+        except ConnectFailed as exc:
+            # No connection was made: the server never saw the request.
+            message = (f"could not connect to {target.base} within the timeout" if exc.timed_out
+                       else f"could not reach {target.base}: {exc}")
+            raise _Retry(UndefinedError(message), processed=False) from None
+        except AnswerLost as exc:
+            # The request may have been acted on; only a repeatable call is sent again.
+            message = (f"{what} at {target.base} timed out waiting for the answer" if exc.timed_out
+                       else f"could not reach {target.base}: {exc}")
+            raise _Retry(UndefinedError(message), processed=True) from None
+        status = answer[0]
         if self.dialect.throttled(*answer):
             raise _Retry(UndefinedError(f"{what} at {target.base} was throttled"), processed=False, answer=answer)
-        if resp.status_code in RETRY_STATUS:
-            raise _Retry(UndefinedError(f"{what} at {target.base} answered HTTP {resp.status_code}"),
-                         processed=resp.status_code != 503, answer=answer)
+        if status in RETRY_STATUS:
+            raise _Retry(UndefinedError(f"{what} at {target.base} answered HTTP {status}"),
+                         processed=status != 503, answer=answer)
         return answer

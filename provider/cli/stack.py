@@ -91,9 +91,11 @@ def resolve(stack: str | None) -> Settings:
 
 def missing_state(s: Settings, stack: str | None) -> str | None:
     """Why the embedded emulator of `s` cannot be read (its state does not exist), else None."""
+    if not s.embedded:
+        return None  # an endpoint holds its own state; the emulator's package is no part of that start-up
     from ..emulator.store import DB_FILE
 
-    if not s.embedded or (s.emulator_path / DB_FILE).is_file():
+    if (s.emulator_path / DB_FILE).is_file():
         return None
     if stack:
         source = f"stack {stack} sets no kms:endpoint: its kms:emulatorPath, else the project's {EMULATOR_DIR}"

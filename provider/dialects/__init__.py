@@ -9,6 +9,7 @@ first dialect that `owns` it; `HttpBackend` speaks the one dialect the configura
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -117,22 +118,35 @@ def write_json(doc: Any) -> bytes:
     return orjson.dumps(doc)
 
 
-DIALECTS: dict[str, Dialect] = {}
+# The dialects there are, by name, each in its own package (provider/dialects/<name>/). A client loads only
+# the one it is configured for (start-up of `kmsctl` against an endpoint); the server loads them all.
+NAMES = ("huaweicloud", "volcengine")
+_REGISTERED: dict[str, Dialect] = {}
 
 
 def register(dialect: Dialect) -> Dialect:
-    DIALECTS[dialect.name] = dialect
+    _REGISTERED[dialect.name] = dialect
     return dialect
 
 
 def dialect(name: str) -> Dialect:
-    """The dialect called `name`; InvalidParameter naming the setting when there is none."""
-    found = DIALECTS.get(name)
+    """The dialect called `name`, imported on first use; InvalidParameter naming the setting when there is none."""
+    found = _REGISTERED.get(name)
     if found is None:
-        raise InvalidParameter(f"kms:dialect / KMS_DIALECT must be one of {', '.join(sorted(DIALECTS))}, not {name!r}")
+        if name not in NAMES:
+            raise InvalidParameter(f"kms:dialect / KMS_DIALECT must be one of {', '.join(NAMES)}, not {name!r}")
+        importlib.import_module(f"{__name__}.{name}")  # registers itself on import
+        found = _REGISTERED[name]
     return found
 
 
-# Each dialect registers itself on import; the imports come last since they need the types above.
-from . import huaweicloud as _huaweicloud  # noqa: E402,F401
-from . import volcengine as _volcengine  # noqa: E402,F401
+def all_dialects() -> dict[str, Dialect]:
+    """Every dialect by name, in the order of NAMES (`kmsctl serve` routes to the first that owns a request)."""
+    return {name: dialect(name) for name in NAMES}
+
+
+def __getattr__(name: str) -> Any:
+    # `DIALECTS` (every dialect, loaded) stays importable for the server; clients never touch it.
+    if name == "DIALECTS":
+        return all_dialects()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

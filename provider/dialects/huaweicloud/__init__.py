@@ -11,13 +11,29 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...domain import model, rules
 from ...domain.capabilities import HUAWEICLOUD as CAPABILITIES
 from ...domain.errors import KmsError, Throttled
 from .. import HttpCall, Parsed, Results, Send, WireRequest, WireResponse, register, write_json
-from . import client, codec, projects, server, signer
+from . import client, codec, projects, signer
+
+if TYPE_CHECKING:
+    from . import server
+
+
+_SERVER: Any = None
+
+
+def _server() -> Any:
+    # The server half (routes, request models) loads on first use: a client that only sends never needs it.
+    global _SERVER
+    if _SERVER is None:
+        from . import server
+
+        _SERVER = server
+    return _SERVER
 
 NAME = "huaweicloud"
 ROUTES_KEPT = 4096
@@ -38,7 +54,7 @@ def _domain_id(result: Any) -> str:
     trn = getattr(result, "trn", None)
     if trn is None and isinstance(result, model.KeyPage) and result.keys:
         trn = result.keys[0].trn
-    return server.domain_of(trn or "")
+    return _server().domain_of(trn or "")
 
 
 class HuaweiCloud:
@@ -52,7 +68,7 @@ class HuaweiCloud:
                  catalog: rules.RegionCatalog | None = None) -> None:
         self.project_ids = None if project_ids is None else dict(project_ids)
         self.catalog = catalog  # the stack's region catalog (None: Huawei Cloud's, or KMS_REGION_CATALOG)
-        self._ops = server.operations(self._region_of_project)
+        self._ops_built: Any = None  # server.operations(...), built on the first request served
         # The route of a (method, path), kept: every request on a path routes the same. A request's own
         # fields go in its notes (authenticate, parse and shape each need them).
         self._routes: dict[tuple[str, str], tuple[server.Operation, str, dict[str, str]]] = {}
@@ -73,14 +89,20 @@ class HuaweiCloud:
         return region
 
     # --- server side ---------------------------------------------------------------------------------
+    @property
+    def _ops(self) -> Any:
+        if self._ops_built is None:
+            self._ops_built = _server().operations(self._region_of_project)
+        return self._ops_built
+
     def owns(self, req: WireRequest) -> bool:
-        return server.PATH_RE.match(req.path) is not None
+        return _server().PATH_RE.match(req.path) is not None
 
     def _route(self, req: WireRequest) -> tuple[server.Operation, str, dict[str, str]]:
         where = (req.method, req.path)
         found = self._routes.get(where)
         if found is None:
-            found = server.route(self._ops, req.method, req.path)  # raises for a path it does not serve
+            found = _server().route(self._ops, req.method, req.path)  # raises for a path it does not serve
             if len(self._routes) >= ROUTES_KEPT:  # paths hold key ids: keep the memo bounded
                 self._routes.clear()
             self._routes[where] = found
@@ -90,7 +112,7 @@ class HuaweiCloud:
         read: tuple[server.Operation, server.Fields] | None = req.notes.get("fields")
         if read is None:
             op, _, params = self._route(req)
-            read = req.notes["fields"] = (op, server.read_fields(op, req.query, req.body, params))
+            read = req.notes["fields"] = (op, _server().read_fields(op, req.query, req.body, params))
         return read
 
     def authenticate(self, req: WireRequest, secret_for: Callable[[str], str | None]) -> tuple[str, str]:

@@ -18,7 +18,6 @@ from typing import Any
 from ...domain import model, rules
 from ...domain.errors import Conflict, InvalidParameter, NotFound, UndefinedError
 from ...domain.rules import DEFAULT_KEYRING, PENDING_DAYS_DEFAULT
-from ...emulator.crypto import MAC_ALGORITHMS
 from .. import HttpCall, Send, emulator_clock
 from . import codec
 
@@ -379,6 +378,9 @@ def _mac_algorithm(s: Session, key: model.KeyRef, algorithm: str | None) -> tupl
     key_id = s.key_id(key)
     if algorithm:
         return key_id, algorithm
+    # Imported here: the emulator's package is no part of a client's start-up.
+    from ...emulator.crypto import MAC_ALGORITHMS
+
     spec = s.describe(key_id).spec
     if spec not in MAC_ALGORITHMS:
         raise InvalidParameter(f"key {key_id} is a {spec} key; MACs take an HMAC key")

@@ -13,7 +13,7 @@ from ...domain import model
 from ...domain.capabilities import VOLCENGINE as CAPABILITIES
 from ...domain.errors import KmsError
 from .. import HttpCall, Parsed, Results, Send, WireRequest, WireResponse, register
-from . import client, server, signer
+from . import client, signer
 
 
 class Volcengine:
@@ -31,12 +31,18 @@ class Volcengine:
         return cred.access_key, cred.region
 
     def parse(self, req: WireRequest) -> Parsed:
+        from . import server  # the server half loads on first use: a client never needs it
+
         return server.parse(req)
 
     def shape(self, req: WireRequest, action: Parsed, result: Results) -> WireResponse:
+        from . import server  # the server half loads on first use: a client never needs it
+
         return server.shape(req, action, result)
 
     def shape_error(self, req: WireRequest, error: KmsError) -> WireResponse:
+        from . import server  # the server half loads on first use: a client never needs it
+
         return server.shape_error(req, error)
 
     def execute(self, region: str, action: model.Action, send: Send) -> model.Result:

@@ -17,7 +17,6 @@ from typing import Any
 from ...domain import model, rules
 from ...domain.capabilities import VOLCENGINE as CAPABILITIES
 from ...domain.errors import Conflict, InvalidParameter, KmsError, NotFound, UndefinedError, error_from_wire
-from ...emulator.crypto import MAC_ALGORITHMS
 from .. import HttpCall, Send, emulator_clock
 from . import wire as w
 from .shapes import b64, from_rfc3339, key_from, keyring_from, tags_doc, unb64, wire_spec
@@ -302,6 +301,9 @@ def _mac_algorithm(s: Session, key: model.KeyRef, algorithm: str | None) -> str:
     """Volcengine requires MacAlgorithm; when the caller leaves it to the key, the key's spec names it."""
     if algorithm:
         return algorithm
+    # Imported here: the emulator's package is no part of a client's start-up.
+    from ...emulator.crypto import MAC_ALGORITHMS
+
     spec = s.describe(key).spec
     if spec not in MAC_ALGORITHMS:
         raise InvalidParameter(f"key {key.label} is a {spec} key; MACs take an HMAC key")
