@@ -92,6 +92,8 @@ def settings(
     if region_catalog in (None, ""):
         region_catalog, catalog_setting = env.get(rules.CATALOG_ENV), rules.CATALOG_ENV
     endpoint = pick("endpoint", "KMS_ENDPOINT")
+    if endpoint:
+        _check_endpoint(endpoint, "kms:endpoint" if config.get("endpoint") else "KMS_ENDPOINT")
     # A bad catalog fails here, naming the setting. Without kms:region, the catalog's first region (Huawei
     # Cloud's: cn-north-4; Volcengine's: cn-beijing).
     regions = rules.catalog(dialect if endpoint else None, region_catalog or None, catalog_setting)
@@ -107,6 +109,23 @@ def settings(
         region_catalog=region_catalog or None,
         region_catalog_setting=catalog_setting,
     )
+
+
+def _check_endpoint(endpoint: str, setting: str) -> None:
+    """An endpoint is an http(s) URL with a host: anything else must fail at preview, naming the setting,
+    not at the first request of `up`."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(endpoint)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidParameter(
+            f"{setting}: {endpoint!r} is not a URL: the endpoint is http:// or https:// followed by a host "
+            "(and an optional port), e.g. https://kms.cn-north-4.myhuaweicloud.com"
+        )
 
 
 def _project_ids(config: Mapping[str, str | None], env: Mapping[str, str], dialect: str) -> dict[str, str]:
