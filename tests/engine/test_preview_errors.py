@@ -82,3 +82,19 @@ def test_alias_naming_a_key_of_another_region_fails_preview(inline_stack: StackF
     text = preview_error(inline_stack, program, {"kms:emulatorPath": str(emulator)})
     assert "the key is in cn-east-3 and the alias in cn-north-4: an alias names a key of its own region" in text
     assert KmsClient(EmbeddedBackend(emulator), "cn-east-3").list_keys() == []
+
+
+def test_a_failed_create_shows_the_providers_message_alone(inline_stack: StackFactory, emulator: Path) -> None:
+    kms = KmsClient(EmbeddedBackend(emulator), "cn-north-4")
+    kms.create_key("taken")
+
+    def program() -> None:
+        CustomKey("taken", key_name="taken")  # a name of the region already in use: create fails at up
+
+    stack = inline_stack(program, config={"kms:emulatorPath": str(emulator)})
+    with pytest.raises(Exception) as info:
+        stack.up()
+    text = str(info.value) + "\n".join(stack.output)
+    assert "error: CustomKey taken in cn-north-4: create: Conflict:" in text
+    assert "Exception calling application" not in text
+    assert not [line for line in stack.output if "FATAL: exception not rethrown" in line]

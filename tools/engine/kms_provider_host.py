@@ -195,6 +195,24 @@ def main(argv: list[str] | None = None) -> None:
                 )
             return response
 
+    def answered(method: Any) -> Any:
+        """The method, with a provider's exception turned into the call's gRPC status carrying the provider's
+        own message. Left to grpc, an exception becomes status UNKNOWN with the details "Exception calling
+        application: ..." and a logged traceback, and the engine shows that prefix before every error."""
+
+        def call(self: Any, request: Any, context: Any) -> Any:
+            try:
+                return method(self, request, context)
+            except Exception as err:
+                if getattr(getattr(context, "_state", None), "aborted", False):
+                    raise  # context.abort() of the method itself: its status is already set
+                context.abort(grpc.StatusCode.UNKNOWN, str(err) or type(err).__name__)
+
+        return call
+
+    for name in ("Check", "Diff", "Create", "Read", "Update", "Delete"):
+        setattr(Servicer, name, answered(getattr(Servicer, name)))
+
     # pulumi.dynamic's main(), plus the watch on the engine.
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4), options=_GRPC_CHANNEL_OPTIONS)
     provider_pb2_grpc.add_ResourceProviderServicer_to_server(Servicer(), server)
