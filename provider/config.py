@@ -105,10 +105,30 @@ def settings(
         access_key=pick("accessKey", "KMS_ACCESS_KEY"),
         secret_key=pick("secretKey", "KMS_SECRET_KEY"),
         # Only a default path needs the project's directory (a walk up the tree, per call: cwd may change).
-        emulator_path=Path(path) if path else _project_dir((cwd or Path.cwd()).resolve()) / EMULATOR_DIR,
+        emulator_path=_emulator_path(path, env) if path else _project_dir((cwd or Path.cwd()).resolve()) / EMULATOR_DIR,
         region_catalog=region_catalog or None,
         region_catalog_setting=catalog_setting,
     )
+
+
+STACK_PLACEHOLDER = "{stack}"
+STACK_ENV = "KMS_STACK"  # the stack's name: set by this project's engine hosts (and kmsctl --stack)
+
+
+def _emulator_path(path: str, env: Mapping[str, str]) -> Path:
+    """kms:emulatorPath, with `{stack}` replaced by the stack's name: one emulator per stack. The default stays
+    one per project (`.kms-emulator/` beside Pulumi.yaml), like one cloud account that a project's stacks
+    share: names collide between its stacks there as they would in the cloud, and a stack made before
+    this setting existed keeps its keys."""
+    if STACK_PLACEHOLDER not in path:
+        return Path(path)
+    stack = env.get(STACK_ENV, "")
+    if not stack or "/" in stack or stack in (".", ".."):
+        raise InvalidParameter(
+            f"kms:emulatorPath: {path!r} names {STACK_PLACEHOLDER} but the stack is not known here: "
+            f"{STACK_ENV} must hold the stack's name (this project's engine sets it; with another engine set it)"
+        )
+    return Path(path.replace(STACK_PLACEHOLDER, stack))
 
 
 def _check_endpoint(endpoint: str, setting: str) -> None:

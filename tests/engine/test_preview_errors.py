@@ -3,6 +3,7 @@ the setting or property at fault; and what the program shows is used instead of 
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,37 @@ def test_a_failed_create_shows_the_providers_message_alone(inline_stack: StackFa
     assert "error: CustomKey taken in cn-north-4: create: Conflict:" in text
     assert "Exception calling application" not in text
     assert not [line for line in stack.output if "FATAL: exception not rethrown" in line]
+
+
+def test_emulator_state_per_stack_with_the_stack_placeholder(inline_stack: StackFactory, tmp_path: Path) -> None:
+    # Two stacks, one kms:emulatorPath with {stack}: each has an emulator of its own, so the same key name
+    # does not collide (with one emulator for both, the second `up` fails: the name is taken).
+    def program() -> None:
+        CustomKey("orders", key_name="orders")
+
+    pattern = str(tmp_path / "emulators" / "{stack}")
+    first = inline_stack(program, config={"kms:emulatorPath": pattern}, stack="dev")
+    second = inline_stack(program, config={"kms:emulatorPath": pattern}, stack="prod")
+    first.up()
+    second.up()
+    for stack in ("dev", "prod"):
+        keys = KmsClient(EmbeddedBackend(tmp_path / "emulators" / stack), "cn-north-4").list_keys()
+        assert [k.name for k in keys] == ["orders"], stack
+    first.destroy()
+    second.destroy()
+
+
+def test_preview_warns_when_the_emulator_state_is_gone(inline_stack: StackFactory, tmp_path: Path) -> None:
+    def program() -> None:
+        CustomKey("orders", key_name="orders")
+
+    emulator = tmp_path / "emulator"
+    stack = inline_stack(program, config={"kms:emulatorPath": str(emulator)})
+    stack.up()
+    shutil.rmtree(emulator)
+    stack.output.clear()
+    stack.preview()
+    text = "\n".join(stack.output)
+    assert f"the emulator state {emulator} does not exist, so the keys this stack recorded are gone" in text
+    stack.refresh()
+    assert stack.state_resources("pulumi-python:dynamic/kms:CustomKey") == []

@@ -226,6 +226,7 @@ def _serve(engine_address: str) -> None:
             env["PULUMI_CONFIG"] = json.dumps(payload["config"])
             env["PULUMI_CONFIG_SECRET_KEYS"] = json.dumps(payload["config_secret_keys"])
             env[ENGINE_IMPORTS_ENV] = "1" if _engine_imports() else "0"
+            env["KMS_STACK"] = request.stack  # kms:emulatorPath's {stack} (provider/config.py)
             cmd = [python, "-u", os.path.abspath(__file__), "--exec"]
             try:
                 child = subprocess.Popen(cmd, env=env, cwd=payload["pwd"])  # noqa: S603
