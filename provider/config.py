@@ -92,6 +92,8 @@ def settings(
     if region_catalog in (None, ""):
         region_catalog, catalog_setting = env.get(rules.CATALOG_ENV), rules.CATALOG_ENV
     endpoint = pick("endpoint", "KMS_ENDPOINT")
+    if endpoint:
+        _check_endpoint(endpoint, "kms:endpoint" if config.get("endpoint") else "KMS_ENDPOINT")
     # A bad catalog fails here, naming the setting. Without kms:region, the catalog's first region (Huawei
     # Cloud's: cn-north-4; Volcengine's: cn-beijing).
     regions = rules.catalog(dialect if endpoint else None, region_catalog or None, catalog_setting)
@@ -103,10 +105,47 @@ def settings(
         access_key=pick("accessKey", "KMS_ACCESS_KEY"),
         secret_key=pick("secretKey", "KMS_SECRET_KEY"),
         # Only a default path needs the project's directory (a walk up the tree, per call: cwd may change).
-        emulator_path=Path(path) if path else _project_dir((cwd or Path.cwd()).resolve()) / EMULATOR_DIR,
+        emulator_path=_emulator_path(path, env) if path else _project_dir((cwd or Path.cwd()).resolve()) / EMULATOR_DIR,
         region_catalog=region_catalog or None,
         region_catalog_setting=catalog_setting,
     )
+
+
+STACK_PLACEHOLDER = "{stack}"
+STACK_ENV = "KMS_STACK"  # the stack's name: set by this project's engine hosts (and kmsctl --stack)
+
+
+def _emulator_path(path: str, env: Mapping[str, str]) -> Path:
+    """kms:emulatorPath, with `{stack}` replaced by the stack's name: one emulator per stack. The default stays
+    one per project (`.kms-emulator/` beside Pulumi.yaml), like one cloud account that a project's stacks
+    share: names collide between its stacks there as they would in the cloud, and a stack made before
+    this setting existed keeps its keys."""
+    if STACK_PLACEHOLDER not in path:
+        return Path(path)
+    stack = env.get(STACK_ENV, "")
+    if not stack or "/" in stack or stack in (".", ".."):
+        raise InvalidParameter(
+            f"kms:emulatorPath: {path!r} names {STACK_PLACEHOLDER} but the stack is not known here: "
+            f"{STACK_ENV} must hold the stack's name (this project's engine sets it; with another engine set it)"
+        )
+    return Path(path.replace(STACK_PLACEHOLDER, stack))
+
+
+def _check_endpoint(endpoint: str, setting: str) -> None:
+    """An endpoint is an http(s) URL with a host: anything else must fail at preview, naming the setting,
+    not at the first request of `up`."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(endpoint)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidParameter(
+            f"{setting}: {endpoint!r} is not a URL: the endpoint is http:// or https:// followed by a host "
+            "(and an optional port), e.g. https://kms.cn-north-4.myhuaweicloud.com"
+        )
 
 
 def _project_ids(config: Mapping[str, str | None], env: Mapping[str, str], dialect: str) -> dict[str, str]:

@@ -265,6 +265,16 @@ class Checker:
             reason = f"{prop}: {reason}"
         self.failures.append(CheckFailure(prop, reason))
 
+    def config(self) -> bool:
+        """Whether the stack's kms: settings are valid. Every check calls it first, so a bad setting fails
+        at preview naming it, even for a resource that gives its region (and so never asks for kms:region)."""
+        try:
+            settings()
+        except KmsError as err:
+            self.fail("kms", err.message)
+            return False
+        return True
+
     def rule(self, prop: str, fn: Callable[[], T]) -> T | None:
         try:
             return fn()

@@ -54,6 +54,8 @@ class CustomKeyProvider(common.BaseProvider):
     # --- check: every rule of the domain layer, defaults filled so the preview shows them -------------
     def check(self, olds: Props, news: Props) -> dynamic.CheckResult:
         c = Checker()
+        if not c.config():
+            return dynamic.CheckResult({}, c.failures)
         ins: Props = {}
         ins["region"] = c.region("region", news.get("region"))
 

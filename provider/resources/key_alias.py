@@ -23,11 +23,15 @@ from ._common import IMPORT_ID, TARGET_USAGE, Checker, Props, ProviderError, is_
 REPLACES = ("alias_name", "region")
 INPUTS = ("alias_name", "target_key_id", "region")
 OUTPUTS = ("alias_name", "target_key_id", "trn", "target_key_usage")
+# The region of the key the alias names, where the program declares that key: checked at preview.
+TARGET_REGION = "__target_region"
 
 
 class KeyAliasProvider(common.BaseProvider):
     def check(self, olds: Props, news: Props) -> dynamic.CheckResult:
         c = Checker()
+        if not c.config():
+            return dynamic.CheckResult({}, c.failures)
         ins: Props = {"region": c.region("region", news.get("region"))}
         name = news.get("alias_name")
         # Decided by the configured cloud (kms:dialect), whatever the endpoint's host: Volcengine has no aliases.
@@ -46,6 +50,15 @@ class KeyAliasProvider(common.BaseProvider):
             c.fail("target_key_id", "target_key_id is required: the id, TRN or alias of a key of the region")
         elif is_unknown(target) or c.string("target_key_id", target) is not None:
             ins["target_key_id"] = target
+        where, theirs = ins.get("region"), news.get(TARGET_REGION)
+        if isinstance(where, str) and isinstance(theirs, str) and not is_unknown(theirs) and where != theirs \
+                and not is_unknown(where):
+            # An alias names a key of its own region (Huawei Cloud's CreateAlias takes the region's key id).
+            c.fail(
+                "target_key_id",
+                f"target_key_id: the key is in {theirs} and the alias in {where}: an alias names a key of its "
+                f"own region; set region={theirs!r} on the KeyAlias (or target a key of {where})",
+            )
         for key in (IMPORT_ID, TARGET_USAGE):
             if news.get(key) is not None:
                 ins[key] = news[key]
@@ -236,6 +249,7 @@ class KeyAlias(dynamic.Resource, module="kms", name="KeyAlias"):
         target = common.key_behind(target_key_id)
         if target is not None:
             props[TARGET_USAGE] = target.key_usage
+            props[TARGET_REGION] = target.region
         opts, import_id = common.import_option(opts, region)
         if import_id:
             props[IMPORT_ID] = import_id

@@ -24,6 +24,8 @@ INPUTS = ("key_id", "region", "tags")
 class KeyTagsProvider(common.BaseProvider):
     def check(self, olds: Props, news: Props) -> dynamic.CheckResult:
         c = Checker()
+        if not c.config():
+            return dynamic.CheckResult({}, c.failures)
         ins: Props = {"region": c.region("region", news.get("region"))}
         key = news.get("key_id")
         if key is None or key == "":

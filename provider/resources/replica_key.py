@@ -40,6 +40,8 @@ def _not_multi_region(cloud: str, primary: str) -> str:
 class ReplicaKeyProvider(common.BaseProvider):
     def check(self, olds: Props, news: Props) -> dynamic.CheckResult:
         c = Checker()
+        if not c.config():
+            return dynamic.CheckResult({}, c.failures)
         ins: Props = {}
         primary = news.get("primary_key_id")
         if primary is None or primary == "":
@@ -60,10 +62,17 @@ class ReplicaKeyProvider(common.BaseProvider):
             known = c.rule("replica_region", lambda: common.catalog().region(text, "replica_region"))
             if known and isinstance(primary_region, str) and not is_unknown(primary_region):
                 # The catalog's replica matrix (Huawei Cloud: the DEW guide's table of master and replica regions).
-                c.rule(
+                matched = c.rule(
                     "replica_region",
                     lambda: common.catalog().replica_region(primary_region, text, "replica_region"),
                 )
+                if matched is None and news.get("primary_region") is None:
+                    # The program did not say where the primary is (a literal id): say what was assumed.
+                    c.fail(
+                        "primary_region",
+                        f"primary_region is not set, so the primary was taken to be in kms:region {primary_region}; "
+                        "set primary_region to the region of the key being replicated",
+                    )
         multi = news.get(PRIMARY_MULTI_REGION)
         can = common.capabilities()
         if can.multi_region_at_create and multi is not None and not is_unknown(multi) and multi is not True:
@@ -391,7 +400,8 @@ class ReplicaKey(dynamic.Resource, module="kms", name="ReplicaKey"):
             ``CustomKey``'s ``key_id`` (replace).
         :param replica_region: where the replica lives: a region the cloud replicates the primary's region to
             (replace).
-        :param primary_region: the primary's region (replace). Default: stack config ``kms:region``.
+        :param primary_region: the primary's region (replace). Default: the region of the ``CustomKey`` whose
+            ``key_id`` is ``primary_key_id``; for any other id, stack config ``kms:region``.
         :param key_name: the replica's name. Default: the primary's name, as the service does.
         :param description: default: the primary's.
         :param enabled: default True; False disables the replica.
@@ -413,6 +423,9 @@ class ReplicaKey(dynamic.Resource, module="kms", name="ReplicaKey"):
         if timeouts is not None and timeouts.create:
             props[TIMEOUT] = common.duration_seconds(timeouts.create)
         primary = common.key_behind(primary_key_id)
+        if primary is not None and primary_region is None and hasattr(primary, "add_replica"):
+            # The primary is a CustomKey of this program: its region is the primary region, not kms:region.
+            props["primary_region"] = primary.region
         if primary is not None:
             props["key_spec"], props["key_usage"] = primary.key_spec, primary.key_usage
             if hasattr(primary, "add_replica"):  # a CustomKey: its multi_region input, checked at preview

@@ -226,6 +226,7 @@ def _serve(engine_address: str) -> None:
             env["PULUMI_CONFIG"] = json.dumps(payload["config"])
             env["PULUMI_CONFIG_SECRET_KEYS"] = json.dumps(payload["config_secret_keys"])
             env[ENGINE_IMPORTS_ENV] = "1" if _engine_imports() else "0"
+            env["KMS_STACK"] = request.stack  # kms:emulatorPath's {stack} (provider/config.py)
             cmd = [python, "-u", os.path.abspath(__file__), "--exec"]
             try:
                 child = subprocess.Popen(cmd, env=env, cwd=payload["pwd"])  # noqa: S603
@@ -342,11 +343,18 @@ def _exec() -> int:
 
 def main(argv: list[str]) -> int:
     if argv[:1] == ["--exec"]:
-        return _exec()
+        code = _exec()
+        # Out now, without the interpreter's shutdown: a thread still inside a gRPC call (a registration
+        # in flight when the program failed) would be unwound by glibc as the interpreter finalizes, and
+        # that unwinding through gRPC's C++ prints "FATAL: exception not rethrown" and aborts. _exec has
+        # flushed stdout and stderr, and every message of the program went to the engine synchronously.
+        os._exit(code)
     # The engine passes the engine address last; flags before it (tracing, logging, root) are ignored.
     positional = [arg for arg in argv if not arg.startswith("-")]
     _serve(positional[-1] if positional else "")
-    return 0
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)  # the same: the gRPC server's threads must not meet the interpreter's shutdown
 
 
 if __name__ == "__main__":

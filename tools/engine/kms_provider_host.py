@@ -25,6 +25,7 @@ into an adoption by create.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import os
@@ -76,6 +77,13 @@ def ours(urn: str) -> bool:
     """Whether the URN names one of this project's resources (only those are handed the URN and seed)."""
     type_ = resource_type(urn)
     return type_.startswith(TYPE_PREFIX) and type_.removeprefix(TYPE_PREFIX) in RESOURCES
+
+
+def note_stack(urn: str) -> None:
+    """The stack of the URN (urn:pulumi:STACK::...) as KMS_STACK, for kms:emulatorPath's {stack}: every
+    request that reaches a provider carries its resource's URN, and one host serves one stack."""
+    if urn.startswith("urn:pulumi:"):
+        os.environ["KMS_STACK"] = urn.removeprefix("urn:pulumi:").split("::", 1)[0]
 
 
 def resource_type(urn: str) -> str:
@@ -144,6 +152,35 @@ def main(argv: list[str] | None = None) -> None:
         if gone.is_set():
             context.abort(grpc.StatusCode.UNAVAILABLE, "the Pulumi engine is gone: this provider host is stopping")
 
+    engine_channel = grpc.insecure_channel(engine_address) if engine_address else None
+    warned: set[str] = set()
+
+    def warn_if_state_lost(urn: str) -> None:
+        """A resource the stack holds, checked against an embedded emulator whose state directory is gone
+        (deleted, or kms:emulatorPath changed): the keys the stack recorded are not there. The preview would
+        show no change; the engine gets a warning on the resource instead (its Log service, as providers do)."""
+        common = _resources_common()
+        if common is None or engine_channel is None or urn in warned:
+            return
+        try:
+            s = common.settings()
+        except Exception:  # noqa: BLE001 - a bad setting is Check's failure to report, not this warning's
+            return
+        if not s.embedded or s.emulator_path.exists():
+            return
+        warned.add(urn)
+        from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc
+
+        message = (
+            f"the emulator state {s.emulator_path} does not exist, so the keys this stack recorded are gone "
+            "(was .kms-emulator/ deleted, or kms:emulatorPath changed?): `pulumi refresh` drops them from the "
+            "stack and the next `pulumi up` makes them anew (docs/moving-backends.md)"
+        )
+        with contextlib.suppress(grpc.RpcError):  # the engine is going away: nothing to warn
+            engine_pb2_grpc.EngineStub(engine_channel).Log(
+                engine_pb2.LogRequest(severity=engine_pb2.WARNING, message=message, urn=urn), timeout=5
+            )
+
     class Servicer(sdk.DynamicResourceProviderServicer):  # type: ignore[name-defined,misc]
         def Check(self, request: Any, context: Any) -> Any:  # noqa: N802 (gRPC method name)
             refuse_when_gone(context)
@@ -152,7 +189,10 @@ def main(argv: list[str] | None = None) -> None:
             copy = type(request)()
             copy.CopyFrom(request)
             copy.news.update({CHECK_URN: request.urn, CHECK_SEED: request.randomSeed.hex()})
-            return super().Check(copy, context)
+            response = super().Check(copy, context)
+            if len(request.olds.fields):
+                warn_if_state_lost(request.urn)
+            return response
 
         def Create(self, request: Any, context: Any) -> Any:  # noqa: N802
             refuse_when_gone(context)
@@ -194,6 +234,25 @@ def main(argv: list[str] | None = None) -> None:
                     "kms:region, REGION:ID, or a TRN)",
                 )
             return response
+
+    def answered(method: Any) -> Any:
+        """The method, with a provider's exception turned into the call's gRPC status carrying the provider's
+        own message. Left to grpc, an exception becomes status UNKNOWN with the details "Exception calling
+        application: ..." and a logged traceback, and the engine shows that prefix before every error."""
+
+        def call(self: Any, request: Any, context: Any) -> Any:
+            note_stack(getattr(request, "urn", ""))
+            try:
+                return method(self, request, context)
+            except Exception as err:
+                if getattr(getattr(context, "_state", None), "aborted", False):
+                    raise  # context.abort() of the method itself: its status is already set
+                context.abort(grpc.StatusCode.UNKNOWN, str(err) or type(err).__name__)
+
+        return call
+
+    for name in ("Check", "Diff", "Create", "Read", "Update", "Delete"):
+        setattr(Servicer, name, answered(getattr(Servicer, name)))
 
     # pulumi.dynamic's main(), plus the watch on the engine.
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4), options=_GRPC_CHANNEL_OPTIONS)
