@@ -60,17 +60,17 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("backend", "point"), CASES, ids=[f"{b}-{p}" for b, p in CASES])
+@pytest.mark.parametrize(("where", "point"), CASES, ids=[f"{b}-{p}" for b, p in CASES])
 def test_killed_up_then_the_documented_recovery_converges(
-    engine: Engine, tmp_path: Path, backend: str, point: str
+    engine: Engine, tmp_path: Path, where: str, point: str
 ) -> None:
-    with trial(engine, tmp_path, backend) as t:
+    with trial(engine, tmp_path, where) as t:
         assert t.run_killed_up(KILL_POINTS[point]), "the up finished before the kill point"
         t.wait_hosts_gone(10.0)
         made = {k.key_id for k in t.live_keys()}
         assert made, "the killed up made nothing: the kill came too early to test anything"
         t.recover()
-        converged(t, aliases=backend != "volcengine")
+        converged(t, aliases=where != "volcengine")
         # What the killed up made was taken over, not made again.
         assert made <= t.audit().state_ids
 
