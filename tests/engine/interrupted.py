@@ -21,6 +21,7 @@ from typing import Any
 
 from engine_harness import Engine, EngineStack, make_project_stack
 
+import provider
 from provider.backend.embedded import EmbeddedBackend
 from provider.client import KmsClient
 from tests.support.live_server import ACCESS_KEY, SECRET_KEY, KmsctlServer
@@ -211,6 +212,10 @@ def trial(
                        "kms:secretKey": (SECRET_KEY, True), **BACKENDS[backend]})
         if backend == "volcengine":
             config["test:aliases"] = "no"  # Volcengine's API has no aliases
+            # Volcengine replicates keys created multi-region; the trial keeps Huawei Cloud's region names
+            # (the stack's own catalog, which a stack may set) so one audit reads every backend alike.
+            config["test:multiRegion"] = "yes"
+            config["kms:regionCatalog"] = str(Path(provider.__file__).parent / "domain" / "regions.json")
     try:
         stack = make_project_stack(engine, root / "stack", PROJECT, config=config)
         env: Mapping[str, str] = {

@@ -1,7 +1,8 @@
 """Keys, replicas, an alias and tags: enough creates that a kill lands in the middle of them.
 
 Config (namespace `test`): `keys` (how many CustomKeys, default 6; the first two get a replica each),
-`aliases` ("no" where the cloud has none: Volcengine), `replicaRegion` (default cn-east-3).
+`aliases` ("no" where the cloud has none: Volcengine), `replicaRegion` (default cn-east-3),
+`multiRegion` ("yes": the replicated keys are created multi-region).
 The region is the stack's `kms:region`.
 """
 
@@ -23,6 +24,8 @@ for i in range(count):
             # One key with the name the program gives (not an autoname), one with tags of its own.
             key_name=f"fixed-{pulumi.get_stack()}" if i == 1 else None,
             tags={"team": "payments", "n": str(i)} if i == 2 else None,
+            # The replicated keys: where the cloud replicates only keys created multi-region (Volcengine).
+            multi_region=True if i < 2 and cfg.get("multiRegion") == "yes" else None,
         )
     )
 replicas = [
