@@ -140,6 +140,10 @@ def main(argv: list[str] | None = None) -> None:
     # As under `python -m pulumi.dynamic`: modules of the program's directory (its providers) import.
     sys.path[0] = os.getcwd()
     sdk = _sdk_host()
+    # The providers' package imported once, before any call: the engine's first calls come together on the
+    # servicer's threads, and each unpickles a provider (an import of provider.resources); a first import
+    # raced from several threads has failed with KeyError('provider.resources').
+    _resources_common()
     import grpc
     from google.protobuf import empty_pb2
     from pulumi.runtime import rpc
