@@ -93,7 +93,7 @@ def settings(
         region_catalog, catalog_setting = env.get(rules.CATALOG_ENV), rules.CATALOG_ENV
     endpoint = pick("endpoint", "KMS_ENDPOINT")
     if endpoint:
-        _check_endpoint(endpoint, "kms:endpoint" if config.get("endpoint") else "KMS_ENDPOINT")
+        check_endpoint(endpoint, "kms:endpoint" if config.get("endpoint") else "KMS_ENDPOINT")
     # A bad catalog fails here, naming the setting. Without kms:region, the catalog's first region (Huawei
     # Cloud's: cn-north-4; Volcengine's: cn-beijing).
     regions = rules.catalog(dialect if endpoint else None, region_catalog or None, catalog_setting)
@@ -131,13 +131,13 @@ def _emulator_path(path: str, env: Mapping[str, str]) -> Path:
     return Path(path.replace(STACK_PLACEHOLDER, stack))
 
 
-def _check_endpoint(endpoint: str, setting: str) -> None:
+def check_endpoint(endpoint: str, setting: str) -> None:
     """An endpoint is an http(s) URL with a host: anything else must fail at preview, naming the setting,
     not at the first request of `up`."""
     from urllib.parse import urlsplit
 
     try:
-        parts = urlsplit(endpoint)
+        parts = urlsplit(endpoint.replace("{region}", "r"))  # a per-region endpoint names its region so
         parts.port  # noqa: B018 - raises ValueError on a port that is not a number
     except ValueError:
         parts = None

@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
+from ..config import check_endpoint
 from ..dialects import Dialect, HttpCall
 from ..dialects import dialect as dialect_named
 from ..domain import model
@@ -52,11 +53,7 @@ class HttpBackend:
                  dialect: str | Dialect = "volcengine",
                  timeout: float | tuple[float, float] = (5.0, 60.0), retries: int = 4,
                  backoff: float = 0.1, max_backoff: float = 5.0, pool_size: int = 16) -> None:
-        if not endpoint or not urlsplit(endpoint.replace("{region}", "r")).netloc:
-            raise InvalidParameter(f"kms:endpoint / KMS_ENDPOINT must be a URL such as http://127.0.0.1:8400, "
-                                   f"not {endpoint!r}")
-        if urlsplit(endpoint).scheme not in ("http", "https"):
-            raise InvalidParameter(f"kms:endpoint / KMS_ENDPOINT must start with http:// or https://, not {endpoint!r}")
+        check_endpoint(endpoint, "kms:endpoint / KMS_ENDPOINT")
         if not access_key or not secret_key:
             raise InvalidParameter("an endpoint needs credentials: set kms:accessKey and kms:secretKey (stack "
                                    "config, --secret) or KMS_ACCESS_KEY and KMS_SECRET_KEY")

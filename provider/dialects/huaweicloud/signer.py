@@ -21,6 +21,7 @@ from typing import ClassVar
 from urllib.parse import quote, unquote
 
 from ...domain.errors import AccessDenied
+from ..hmac_states import keyed_hmac
 
 ALGORITHM = "SDK-HMAC-SHA256"
 DATE_HEADER = "X-Sdk-Date"
@@ -69,31 +70,6 @@ def _canonical_request(
         method.upper(), canonical_uri(path, decoded), canonical_query(query), lines, ";".join(signed),
         payload or hashlib.sha256(body).hexdigest(),
     ])
-
-
-def keyed_hmac(key: bytes, message: bytes) -> str:
-    """hex HMAC-SHA256 of `message` under `key`: the bytes of hmac.new(key, message, sha256).hexdigest(),
-    from the key's padded inner and outer hash states, kept per key (RFC 2104's precomputation: half
-    the cost of a fresh HMAC)."""
-    inner, outer = _hmac_states(key)
-    h = inner.copy()
-    h.update(message)
-    o = outer.copy()
-    o.update(h.digest())
-    return o.hexdigest()
-
-
-@lru_cache(maxsize=64)
-def _hmac_states(key: bytes) -> tuple[hashlib._Hash, hashlib._Hash]:
-    if len(key) > _BLOCK:
-        key = hashlib.sha256(key).digest()
-    key = key.ljust(_BLOCK, b"\0")
-    return hashlib.sha256(key.translate(_IPAD)), hashlib.sha256(key.translate(_OPAD))
-
-
-_BLOCK = 64  # SHA-256's block size
-_IPAD = bytes(b ^ 0x36 for b in range(256))
-_OPAD = bytes(b ^ 0x5C for b in range(256))
 
 
 def signature(canonical_request: str, date: str, secret_key: str) -> str:

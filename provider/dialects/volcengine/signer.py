@@ -23,6 +23,7 @@ from typing import NamedTuple
 from urllib.parse import quote
 
 from ...domain.errors import AccessDenied
+from ..hmac_states import keyed_hmac
 
 ALGORITHM = "HMAC-SHA256"
 SERVICE = "kms"
@@ -117,31 +118,6 @@ def signing_key(secret_key: str, date: str, region: str, service: str = SERVICE)
     for part in (date, region, service, TERMINATOR):
         key = hmac.new(key, part.encode(), hashlib.sha256).digest()
     return key
-
-
-def keyed_hmac(key: bytes, message: bytes) -> str:
-    """hex HMAC-SHA256 of `message` under `key`: the bytes of hmac.new(key, message, sha256).hexdigest(),
-    from the key's padded inner and outer hash states, kept per key (RFC 2104's precomputation: half
-    the cost of a fresh HMAC, and the server checks every request under one key a day)."""
-    inner, outer = _hmac_states(key)
-    h = inner.copy()
-    h.update(message)
-    o = outer.copy()
-    o.update(h.digest())
-    return o.hexdigest()
-
-
-@lru_cache(maxsize=256)
-def _hmac_states(key: bytes) -> tuple[hashlib._Hash, hashlib._Hash]:
-    if len(key) > _BLOCK:
-        key = hashlib.sha256(key).digest()
-    key = key.ljust(_BLOCK, b"\0")
-    return hashlib.sha256(key.translate(_IPAD)), hashlib.sha256(key.translate(_OPAD))
-
-
-_BLOCK = 64  # SHA-256's block size
-_IPAD = bytes(b ^ 0x36 for b in range(256))
-_OPAD = bytes(b ^ 0x5C for b in range(256))
 
 
 def signature(secret_key: str, x_date: str, region: str, canonical: str, service: str = SERVICE) -> str:
