@@ -6,6 +6,11 @@ for it, so no update is lost and "database is locked" never reaches a user. Key 
 encrypted under a root key kept beside the database with 0600 permissions.
 
 Every SQL statement of the emulator is a method of `Tx` here; the handlers never write SQL.
+
+The layout has a version (SQLite's `PRAGMA user_version`, https://www.sqlite.org/pragma.html#pragma_user_version):
+a new state is written at `SCHEMA_VERSION`, an older one is brought there by the steps of `MIGRATIONS`.
+Adding a key field: a `KEY_COLUMNS` entry, a `KeyRow` field (and a `NewKey` one if a create sets it),
+and a migration that adds the column (`_add_key_column`).
 """
 
 from __future__ import annotations
@@ -19,78 +24,75 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ..domain.errors import UndefinedError
 from ..domain.rules import KeySpec, KeyState, KeyUsage, Origin
-from ..values import Value
+from ..values import Value, fields
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS keys (
-    id TEXT PRIMARY KEY,
-    region TEXT NOT NULL,
-    keyring TEXT NOT NULL,
-    name TEXT NOT NULL,
-    spec TEXT NOT NULL,
-    usage TEXT NOT NULL,
-    origin TEXT NOT NULL,
-    state TEXT NOT NULL,
-    description TEXT NOT NULL DEFAULT '',
-    enterprise_project TEXT NOT NULL DEFAULT 'default',
-    created REAL NOT NULL,
-    updated REAL NOT NULL,
-    material_id BLOB NOT NULL,
-    primary_id TEXT,
-    ready_at REAL,
-    deletion_at REAL,
-    pending_days INTEGER,
-    rotation_enabled INTEGER NOT NULL DEFAULT 0,
-    rotation_days INTEGER,
-    last_rotation REAL,
-    tags TEXT NOT NULL DEFAULT '{}',
-    multi_region INTEGER NOT NULL DEFAULT 0,
-    UNIQUE (region, keyring, name)
-);
-CREATE INDEX IF NOT EXISTS keys_material ON keys (material_id, region);
-CREATE INDEX IF NOT EXISTS keys_primary ON keys (primary_id);
-CREATE INDEX IF NOT EXISTS keys_deletion ON keys (deletion_at) WHERE deletion_at IS NOT NULL;
-CREATE INDEX IF NOT EXISTS keys_region ON keys (region, id);
-CREATE INDEX IF NOT EXISTS keys_rotation ON keys (last_rotation) WHERE rotation_enabled = 1;
-CREATE TABLE IF NOT EXISTS region_counts (region TEXT PRIMARY KEY, n INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS materials (
-    material_id BLOB NOT NULL,
-    version INTEGER NOT NULL,
-    sealed BLOB NOT NULL,
-    created REAL NOT NULL,
-    PRIMARY KEY (material_id, version)
-);
-CREATE TABLE IF NOT EXISTS aliases (
-    region TEXT NOT NULL,
-    name TEXT NOT NULL,
-    key_id TEXT NOT NULL,
-    created REAL NOT NULL,
-    PRIMARY KEY (region, name)
-);
-CREATE INDEX IF NOT EXISTS aliases_key ON aliases (key_id);
-CREATE TABLE IF NOT EXISTS imports (
-    key_id TEXT PRIMARY KEY,
-    token TEXT NOT NULL,
-    algorithm TEXT NOT NULL,
-    sealed_wrapping_key BLOB NOT NULL,
-    valid_to REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS client_tokens (
-    token TEXT NOT NULL,
-    action TEXT NOT NULL,
-    region TEXT NOT NULL,
-    key_id TEXT NOT NULL,
-    PRIMARY KEY (token, action, region)
-);
-CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS keyrings (
+
+def _tags_json(tags: Mapping[str, str]) -> str:
+    return json.dumps(dict(tags), sort_keys=True)
+
+
+def _as_stored(value: Any) -> Any:
+    return value
+
+
+class Column(NamedTuple):
+    """One column of the keys table: its SQL declaration, and how a `KeyRow` field is read from it and
+    written to it."""
+
+    name: str
+    sql: str  # type and constraints, as in CREATE TABLE
+    read: Callable[[Any], Any] = _as_stored  # stored value -> field value
+    write: Callable[[Any], Any] = _as_stored  # field value -> stored value
+    field: str = ""  # the KeyRow field, when its name is not the column's
+
+    @property
+    def attr(self) -> str:
+        return self.field or self.name
+
+
+# The key's fields, declared once: the keys table, `KeyRow.from_row`, `Tx.insert_key` and
+# `Tx.update_key` all follow this table. Enums are stored as their value (`str` gives it, and passes a
+# value already a string); flags as 0/1; tags as sorted JSON.
+KEY_COLUMNS: tuple[Column, ...] = (
+    Column("id", "TEXT PRIMARY KEY"),
+    Column("region", "TEXT NOT NULL"),
+    Column("keyring", "TEXT NOT NULL"),
+    Column("name", "TEXT NOT NULL"),
+    Column("spec", "TEXT NOT NULL", KeySpec, str),
+    Column("usage", "TEXT NOT NULL", KeyUsage, str),
+    Column("origin", "TEXT NOT NULL", Origin, str),
+    Column("state", "TEXT NOT NULL", KeyState, str, field="stored_state"),
+    Column("description", "TEXT NOT NULL DEFAULT ''"),
+    Column("enterprise_project", "TEXT NOT NULL DEFAULT 'default'"),
+    Column("created", "REAL NOT NULL"),
+    Column("updated", "REAL NOT NULL"),
+    Column("material_id", "BLOB NOT NULL"),
+    Column("primary_id", "TEXT"),
+    Column("ready_at", "REAL"),
+    Column("deletion_at", "REAL"),
+    Column("pending_days", "INTEGER"),
+    Column("rotation_enabled", "INTEGER NOT NULL DEFAULT 0", bool, int),
+    Column("rotation_days", "INTEGER"),
+    Column("last_rotation", "REAL"),
+    Column("tags", "TEXT NOT NULL DEFAULT '{}'", json.loads, _tags_json),
+    Column("multi_region", "INTEGER NOT NULL DEFAULT 0", bool, int),
+)
+_KEY_COLUMN = {c.name: c for c in KEY_COLUMNS}
+
+_KEYS_TABLE = (
+    "CREATE TABLE IF NOT EXISTS keys (\n"
+    + "".join(f"    {c.name} {c.sql},\n" for c in KEY_COLUMNS)
+    + "    UNIQUE (region, keyring, name)\n)"
+)
+_ROTATION_INDEX = "CREATE INDEX IF NOT EXISTS keys_rotation ON keys (last_rotation) WHERE rotation_enabled = 1"
+_KEYRINGS_TABLE = """CREATE TABLE IF NOT EXISTS keyrings (
     region TEXT NOT NULL,
     name TEXT NOT NULL,
     id TEXT NOT NULL,
@@ -98,15 +100,100 @@ CREATE TABLE IF NOT EXISTS keyrings (
     created REAL NOT NULL,
     updated REAL NOT NULL,
     PRIMARY KEY (region, name)
-);
-"""
+)"""
+# When this state was first written (the birth of every region's `default` keyring), in seconds.
+_BORN_NOW = (
+    "INSERT OR IGNORE INTO meta (k, v) VALUES ('created', CAST((julianday('now') - 2440587.5) * 86400.0 AS TEXT))"
+)
 
-# State written before keyrings were objects: every keyring its keys name becomes a stored keyring.
-MIGRATE_KEYRINGS = """
-INSERT OR IGNORE INTO keyrings (region, name, id, description, created, updated)
-SELECT region, keyring, lower(hex(randomblob(16))), '', MIN(created), MIN(created) FROM keys
-WHERE keyring != 'default' GROUP BY region, keyring
-"""
+# The current layout, as a new state gets it.
+SCHEMA: tuple[str, ...] = (
+    _KEYS_TABLE,
+    "CREATE INDEX IF NOT EXISTS keys_material ON keys (material_id, region)",
+    "CREATE INDEX IF NOT EXISTS keys_primary ON keys (primary_id)",
+    "CREATE INDEX IF NOT EXISTS keys_deletion ON keys (deletion_at) WHERE deletion_at IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS keys_region ON keys (region, id)",
+    _ROTATION_INDEX,
+    "CREATE TABLE IF NOT EXISTS region_counts (region TEXT PRIMARY KEY, n INTEGER NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS materials (
+    material_id BLOB NOT NULL,
+    version INTEGER NOT NULL,
+    sealed BLOB NOT NULL,
+    created REAL NOT NULL,
+    PRIMARY KEY (material_id, version)
+)""",
+    """CREATE TABLE IF NOT EXISTS aliases (
+    region TEXT NOT NULL,
+    name TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    created REAL NOT NULL,
+    PRIMARY KEY (region, name)
+)""",
+    "CREATE INDEX IF NOT EXISTS aliases_key ON aliases (key_id)",
+    """CREATE TABLE IF NOT EXISTS imports (
+    key_id TEXT PRIMARY KEY,
+    token TEXT NOT NULL,
+    algorithm TEXT NOT NULL,
+    sealed_wrapping_key BLOB NOT NULL,
+    valid_to REAL NOT NULL
+)""",
+    """CREATE TABLE IF NOT EXISTS client_tokens (
+    token TEXT NOT NULL,
+    action TEXT NOT NULL,
+    region TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    PRIMARY KEY (token, action, region)
+)""",
+    "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)",
+    _KEYRINGS_TABLE,
+    _BORN_NOW,
+)
+
+
+def _add_key_column(name: str) -> str:
+    column = _KEY_COLUMN[name]
+    return f"ALTER TABLE keys ADD COLUMN {column.name} {column.sql}"
+
+
+class Migration(NamedTuple):
+    """The statements that bring a state from layout `version - 1` to `version`."""
+
+    version: int
+    what: str
+    statements: tuple[str, ...]
+
+
+# Layout 1 is the first one written (keys, materials, aliases, imports, client tokens, meta).
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(2, "index of rotating keys, for the rotation sweep", (_ROTATION_INDEX,)),
+    Migration(3, "keyrings are stored objects", (
+        _KEYRINGS_TABLE,
+        # Every keyring the keys name becomes a stored keyring; `default` is every region's own.
+        "INSERT OR IGNORE INTO keyrings (region, name, id, description, created, updated)"
+        " SELECT region, keyring, lower(hex(randomblob(16))), '', MIN(created), MIN(created) FROM keys"
+        " WHERE keyring != 'default' GROUP BY region, keyring",
+        _BORN_NOW,
+    )),
+    Migration(4, "keys remember being created multi-region (Volcengine's MultiRegion)", (
+        _add_key_column("multi_region"),
+    )),
+)
+SCHEMA_VERSION = MIGRATIONS[-1].version
+
+
+def _unversioned_layout(db: sqlite3.Connection) -> int:
+    """The layout of a state written before layouts had a version number (`user_version` 0); 0 when
+    the database is empty. Each older release's layout is told apart by what it added."""
+    names = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+    if "keys" not in names:
+        return 0
+    if "keys_rotation" not in names:
+        return 1
+    if "keyrings" not in names:
+        return 2
+    columns = {row[1] for row in db.execute("PRAGMA table_info(keys)")}
+    return 3 if "multi_region" not in columns else 4
+
 
 _LIVE = "(deletion_at IS NULL OR deletion_at > ?)"
 
@@ -139,30 +226,7 @@ class KeyRow(Value):
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> KeyRow:
-        return cls(
-            id=row["id"],
-            region=row["region"],
-            keyring=row["keyring"],
-            name=row["name"],
-            spec=KeySpec(row["spec"]),
-            usage=KeyUsage(row["usage"]),
-            origin=Origin(row["origin"]),
-            stored_state=KeyState(row["state"]),
-            description=row["description"],
-            enterprise_project=row["enterprise_project"],
-            created=row["created"],
-            updated=row["updated"],
-            material_id=row["material_id"],
-            primary_id=row["primary_id"],
-            ready_at=row["ready_at"],
-            deletion_at=row["deletion_at"],
-            pending_days=row["pending_days"],
-            rotation_enabled=bool(row["rotation_enabled"]),
-            rotation_days=row["rotation_days"],
-            last_rotation=row["last_rotation"],
-            tags=json.loads(row["tags"]),
-            multi_region=bool(row["multi_region"]),
-        )
+        return cls(**{attr: read(row[name]) for name, attr, read in _READS})
 
     def state(self, now: float) -> KeyState:
         # Replication is asynchronous (seed 000): a replica is Creating until its ready time.
@@ -221,9 +285,15 @@ def _key(row: sqlite3.Row | None) -> KeyRow | None:
     return None if row is None else KeyRow.from_row(row)
 
 
-def _tags_json(tags: Mapping[str, str]) -> str:
-    return json.dumps(dict(tags), sort_keys=True)
-
+_READS = tuple((c.name, c.attr, c.read) for c in KEY_COLUMNS)
+# What a create writes: the id and times, and NewKey's fields; the other columns start at their default.
+_INSERTED = tuple(_KEY_COLUMN[n] for n in fields(NewKey))
+_INSERT_KEY = (
+    f"INSERT INTO keys (id, created, updated, {', '.join(c.name for c in _INSERTED)})"
+    f" VALUES (?, ?, ?{', ?' * len(_INSERTED)})"
+)
+if tuple(c.attr for c in KEY_COLUMNS) != fields(KeyRow):
+    raise TypeError("KeyRow's fields must be KEY_COLUMNS' fields, in order")
 
 _MISS = object()
 
@@ -341,27 +411,17 @@ class Tx:
         return 0 if row is None else int(row[0])
 
     def insert_key(self, key_id: str, new: NewKey, now: float) -> None:
-        self.db.execute(
-            "INSERT INTO keys (id, region, keyring, name, spec, usage, origin, state, description, enterprise_project,"
-            " created, updated, material_id, primary_id, ready_at, tags, multi_region)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                key_id, new.region, new.keyring, new.name, new.spec.value, new.usage.value, new.origin.value,
-                new.state.value, new.description, new.enterprise_project, now, now, new.material_id, new.primary_id,
-                new.ready_at, _tags_json(new.tags), int(new.multi_region),
-            ),
-        )
+        self.db.execute(_INSERT_KEY, (key_id, now, now, *(c.write(getattr(new, c.name)) for c in _INSERTED)))
         self.db.execute(
             "INSERT INTO region_counts (region, n) VALUES (?, 1) ON CONFLICT(region) DO UPDATE SET n = n + 1",
             (new.region,),
         )
 
     def update_key(self, key_id: str, now: float, **columns: Any) -> None:
-        """Set `columns` (names of the keys table; `tags` as a mapping) and the update time."""
-        if "tags" in columns:
-            columns["tags"] = _tags_json(columns["tags"])
+        """Set `columns` (names of the keys table, values as a `KeyRow` holds them) and the update time."""
         sets = "".join(f"{name}=?, " for name in columns)
-        self.db.execute(f"UPDATE keys SET {sets}updated=? WHERE id=?", (*columns.values(), now, key_id))
+        values = (_KEY_COLUMN[name].write(value) for name, value in columns.items())
+        self.db.execute(f"UPDATE keys SET {sets}updated=? WHERE id=?", (*values, now, key_id))
 
     def delete_key(self, key: KeyRow) -> None:
         """A deletion that came due: the key, its aliases, its pending import and its tokens go; its
@@ -633,15 +693,34 @@ class Store:
         # Keep a large key table's index pages in memory: lookups stay flat from 100 to 100,000 keys.
         db.execute("PRAGMA cache_size=-65536")
         db.execute("PRAGMA mmap_size=268435456")
-        had_keyrings = db.execute("SELECT 1 FROM sqlite_master WHERE name='keyrings'").fetchone() is not None
-        self._retry(lambda: db.executescript(SCHEMA))
-        if not had_keyrings:
-            self._retry(lambda: db.execute(MIGRATE_KEYRINGS))
-        columns = {row[1] for row in db.execute("PRAGMA table_info(keys)")}
-        if "multi_region" not in columns:  # a state written before keys had the flag
-            self._retry(lambda: db.execute("ALTER TABLE keys ADD COLUMN multi_region INTEGER NOT NULL DEFAULT 0"))
-        self._retry(lambda: db.execute("INSERT OR IGNORE INTO meta (k, v) VALUES ('created', ?)", (str(time.time()),)))
+        if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            self._upgrade(db)
         return db
+
+    def _upgrade(self, db: sqlite3.Connection) -> None:
+        """Bring the database to `SCHEMA_VERSION`: lay a new one down, migrate an older one step by step.
+
+        Under the write lock, and the version read again once it is held: of two processes opening one
+        state at once, the second finds the work done. One transaction: a crash leaves the old layout."""
+        self._retry(lambda: db.execute("BEGIN IMMEDIATE"))
+        try:
+            version = db.execute("PRAGMA user_version").fetchone()[0] or _unversioned_layout(db)
+            if version > SCHEMA_VERSION:
+                raise UndefinedError(
+                    f"the emulator state {self.db_path} has layout version {version}, newer than this release "
+                    f"of kms-keys-as-code reads (version {SCHEMA_VERSION}): open it with the release that wrote it"
+                )
+            if version == 0:
+                statements = SCHEMA
+            else:
+                statements = tuple(s for m in MIGRATIONS if m.version > version for s in m.statements)
+            for statement in statements:
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
 
     @staticmethod
     def _retry(fn: Callable[[], object]) -> None:

@@ -170,7 +170,10 @@ def test_state_without_a_keyrings_table_still_opens(tmp_path: Path) -> None:
     blob = kms.encrypt(key.key_id, b"kept")
     kms.backend.close()
     with sqlite3.connect(tmp_path / "kms.sqlite3") as db:
+        # Layout 2 had no keyrings table (tests/emulator/test_state_migrations.py builds each real one).
         db.execute("DROP TABLE keyrings")
+        db.execute("ALTER TABLE keys DROP COLUMN multi_region")
+        db.execute("PRAGMA user_version=2")
     again = KmsClient(Emulator(tmp_path), "cn-north-4")
     # Every keyring the stored keys name becomes a keyring object.
     assert {r.name: r.key_count for r in again.list_keyrings()} == {"default": 0, "legacy": 1}
