@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from ..domain import model, rules
 from ..domain.errors import InvalidParameter, NotFound
 from ..domain.rules import MultiRegionType
+from ..values import fields
 from .store import KeyRow, Store, Tx
 
 
@@ -142,23 +143,10 @@ class Service:
         linked = [key, *replicas] if primary_row is None else [key, primary_row, *replicas]
         until = min((t for row in linked for t in _changes(row, now)), default=math.inf)
         return model.Key(
+            **{n: getattr(key, n) for n in _AS_STORED},
             key_id=key.id,
             trn=self.trn(key.region, key.keyring, key.name),
-            region=key.region,
-            keyring=key.keyring,
-            name=key.name,
-            spec=key.spec,
-            usage=key.usage,
-            origin=key.origin,
             state=state,
-            description=key.description,
-            enterprise_project=key.enterprise_project,
-            created=key.created,
-            updated=key.updated,
-            tags=key.tags,
-            rotation_enabled=key.rotation_enabled,
-            rotation_days=key.rotation_days,
-            last_rotation=key.last_rotation,
             deletion_date=key.deletion_at,
             pending_days=key.pending_days if state is rules.KeyState.PENDING_DELETE else None,
             multi_region_type=mr_type,
@@ -168,6 +156,11 @@ class Service:
 
     def view_id(self, tx: Tx, region: str, key_id: str, now: float) -> model.Key:
         return self.view(tx, self.resolve(tx, region, model.KeyRef(key_id=key_id), now), now)
+
+
+# The fields a described key shows as stored (region, names, spec, times, tags, rotation ...): a new key
+# field both hold needs no line here. The others are worked out in `_view`.
+_AS_STORED = tuple(n for n in fields(model.Key) if n in fields(KeyRow) and n != "pending_days")
 
 
 def _changes(row: KeyRow, now: float) -> Iterator[float]:
