@@ -14,12 +14,18 @@ class's fields from its annotations once, when the class is made. mypy sees them
         blob: bytes = field(repr=False)  # left out of repr (key material, data keys)
         tags: dict[str, str] = field(default_factory=dict)
 
-A class may define `__post_init__(self)` to check its values after construction.
+A class may define `__post_init__(self)` to check its values after construction. An annotation
+`ClassVar[...]` (typing's, under any name it is imported as) declares a class attribute, not a field,
+as in dataclasses; one that cannot be told apart (its name not importable when the class is made, as
+under `if TYPE_CHECKING:`) is a TypeError rather than a silent field.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+import sys
+import typing
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, dataclass_transform
 
 _V = TypeVar("_V", bound="Value")
@@ -39,6 +45,48 @@ def field(*, default: Any = _NO_DEFAULT, default_factory: Callable[[], Any] | No
     return _Field(default, default_factory, repr)
 
 
+# The head of an annotation written as a string (`from __future__ import annotations`, or quoted):
+# `ClassVar[int]` -> `ClassVar`, `typing.ClassVar` -> `typing.ClassVar`.
+_HEAD = re.compile(r"\s*([A-Za-z_][\w.]*)\s*(?:\[|$)")
+
+
+def _is_class_var(cls_name: str, name: str, annotation: Any, module: Mapping[str, Any]) -> bool:
+    """Whether an annotation declares a class attribute (`typing.ClassVar`) rather than a field.
+
+    An annotation object is asked directly. A string is resolved by its head alone, in the defining
+    module's names as they are when the class is made: a field's type may be a forward reference that
+    does not resolve yet, but a ClassVar's head always names typing's (or a module holding it)."""
+    if not isinstance(annotation, str):
+        return annotation is typing.ClassVar or typing.get_origin(annotation) is typing.ClassVar
+    match = _HEAD.match(annotation)
+    if match is None:
+        return False  # `int | None`, `"Key"`: not a ClassVar, which is never part of a union
+    head = match.group(1)
+    first, *rest = head.split(".")
+    found: Any = module.get(first, _NO_DEFAULT)  # builtins are not looked in: none of them is ClassVar
+    for part in rest:
+        if found is _NO_DEFAULT:
+            break
+        found = getattr(found, part, _NO_DEFAULT)
+    if found is _NO_DEFAULT:
+        if head.rsplit(".", 1)[-1] == "ClassVar":
+            raise TypeError(
+                f"{cls_name}.{name}: annotation {annotation!r} names a ClassVar that is not importable when the class "
+                "is made (imported under `if TYPE_CHECKING:`?): import typing.ClassVar at run time"
+            )
+        return False  # a forward reference to a type defined later
+    return found is typing.ClassVar
+
+
+def _annotations(cls_name: str, ns: dict[str, Any]) -> dict[str, Any]:
+    found = ns.get("__annotations__")
+    if found is None and any(k.startswith("__annotate") for k in ns):
+        # Python 3.14 evaluates a class's annotations lazily (PEP 649), after the class is made: too late for
+        # the slots. `from __future__ import annotations` keeps them in the class body, as strings.
+        raise TypeError(f"{cls_name}: a value class's module needs `from __future__ import annotations`")
+    return found or {}
+
+
 @dataclass_transform(frozen_default=True, field_specifiers=(field,))
 class _ValueType(type):
     """Gives each class `__slots__` and its fields' names, defaults and repr (parents' first)."""
@@ -53,7 +101,8 @@ class _ValueType(type):
 
     def __new__(mcs, name: str, bases: tuple[type, ...], ns: dict[str, Any], kw_only: bool = False
                 ) -> _ValueType:
-        own = tuple(n for n, t in ns.get("__annotations__", {}).items() if not str(t).startswith("ClassVar"))
+        module = getattr(sys.modules.get(ns.get("__module__", "")), "__dict__", {})
+        own = tuple(n for n, t in _annotations(name, ns).items() if not _is_class_var(name, n, t, module))
         defaults: dict[str, Any] = {}
         hidden = set()
         for n in own:
