@@ -135,7 +135,7 @@ def esdk_stream(client: object, mode: str, data: bytes, **kw: object) -> int:
     return n
 
 
-def throughput(size: int, kms: KmsClient, key: envelope.KeyRef) -> dict[str, float]:
+def throughput(size: int, kms: KmsClient, key: envelope.RegionalKey) -> dict[str, float]:
     mb = size / 1e6
     plaintext = os.urandom(size)
     view = memoryview(plaintext)
@@ -176,7 +176,7 @@ def throughput(size: int, kms: KmsClient, key: envelope.KeyRef) -> dict[str, flo
 
 
 # --- 2. 1 KiB round trips ---------------------------------------------------------------------------
-def round_trips(kms: KmsClient, key: envelope.KeyRef, n: int) -> dict[str, float]:
+def round_trips(kms: KmsClient, key: envelope.RegionalKey, n: int) -> dict[str, float]:
     data = os.urandom(1024)
 
     def envelope_rt() -> None:
@@ -205,7 +205,7 @@ def round_trips(kms: KmsClient, key: envelope.KeyRef, n: int) -> dict[str, float
     return r
 
 
-def round_trip_profile(kms: KmsClient, key: envelope.KeyRef, n: int = 1000) -> None:
+def round_trip_profile(kms: KmsClient, key: envelope.RegionalKey, n: int = 1000) -> None:
     """Where one round trip's time goes, by function (microseconds per round trip, own time)."""
     data = os.urandom(1024)
     prof = cProfile.Profile()
@@ -302,7 +302,7 @@ def main() -> None:
         kms = KmsClient(EmbeddedBackend(state), "cn-north-4")
         key_id = kms.create_key("bench").key_id
         kms.create_alias("alias/bench", key_id)
-        key = envelope.KeyRef("cn-north-4", key_id)
+        key = envelope.RegionalKey("cn-north-4", key_id)
 
         print(f"1. throughput, {size // MiB} MiB in process, frames of {FRAME // 1024} KiB (MB/s, best of 3)")
         r = throughput(size, kms, key)

@@ -162,10 +162,10 @@ def advance(
 
 def _region_key(key: str) -> tuple[str, str]:
     from ..envelope.errors import EnvelopeError
-    from ..envelope.keys import KeyRef
+    from ..envelope.keys import RegionalKey
 
     try:
-        ref = KeyRef.parse(key)
+        ref = RegionalKey.parse(key)
     except EnvelopeError as exc:
         raise typer.BadParameter(str(exc), param_hint="REGION:KEY") from None
     return ref.region, ref.key
@@ -209,10 +209,10 @@ def cancel_deletion(
 ) -> None:
     """Undo a scheduled deletion within its window: the key is back and (unless --keep-disabled) enabled."""
     from ..envelope.errors import EnvelopeError
-    from ..envelope.keys import KeyRef
+    from ..envelope.keys import RegionalKey
 
     try:
-        ref = KeyRef.parse(key)
+        ref = RegionalKey.parse(key)
     except EnvelopeError as exc:
         raise typer.BadParameter(str(exc), param_hint="REGION:KEY") from None
     from ..domain.errors import NotFound

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from ..config import Settings, open_backend
 from ..domain.errors import KmsError
-from ..envelope import EnvelopeError, KeyRef
+from ..envelope import EnvelopeError, RegionalKey
 from .stack import StackError, missing_state, resolve
 
 if TYPE_CHECKING:
@@ -64,9 +64,9 @@ def backend_settings(command: str, stack: str | None) -> Settings:
         raise Failed(f"kmsctl {command}: error: {err}") from None
 
 
-def key_refs(values: list[str], region: str) -> list[KeyRef]:
+def key_refs(values: list[str], region: str) -> list[RegionalKey]:
     try:
-        return [KeyRef.parse(v, region) for v in values]
+        return [RegionalKey.parse(v, region) for v in values]
     except EnvelopeError as err:
         raise UsageError(str(err), KEY_FLAGS[0]) from None
 
@@ -228,7 +228,7 @@ def _run(command: str, verb: str, inp: str, out: str, private: bool, s: Settings
         raise Failed(f"kmsctl {command}: error: {err}{where}") from None
 
 
-def encrypt(inp: str, out: str, refs: list[KeyRef], ctx: dict[str, str], frame_size: int, s: Settings,
+def encrypt(inp: str, out: str, refs: list[RegionalKey], ctx: dict[str, str], frame_size: int, s: Settings,
             force: bool = False, stack: str | None = None) -> None:
     """Encrypt `inp` once so that any of `refs`, each in its region, can decrypt it."""
     from ..envelope import encrypt_stream
@@ -239,7 +239,7 @@ def encrypt(inp: str, out: str, refs: list[KeyRef], ctx: dict[str, str], frame_s
     _run("encrypt", "Encrypting", inp, out, False, s, force, stack, work)
 
 
-def decrypt(inp: str, out: str, ref: KeyRef, ctx: dict[str, str], s: Settings, force: bool = False,
+def decrypt(inp: str, out: str, ref: RegionalKey, ctx: dict[str, str], s: Settings, force: bool = False,
             stack: str | None = None) -> None:
     """Decrypt `inp` with one key; the output file is readable by its owner only."""
     from ..envelope import decrypt_stream

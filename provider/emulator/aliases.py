@@ -7,11 +7,11 @@ from ..domain import model, rules
 from ..domain.errors import NotFound
 from ..domain.rules import Op
 from . import clock
-from .context import Service
+from .context import ServiceContext
 from .store import AliasRow
 
 
-def _view(svc: Service, row: AliasRow) -> model.Alias:
+def _view(svc: ServiceContext, row: AliasRow) -> model.Alias:
     return model.Alias(
         name=row.name,
         key_id=row.key_id,
@@ -21,7 +21,7 @@ def _view(svc: Service, row: AliasRow) -> model.Alias:
     )
 
 
-def create_alias(svc: Service, region: str, action: model.CreateAlias) -> model.Alias:
+def create_alias(svc: ServiceContext, region: str, action: model.CreateAlias) -> model.Alias:
     name = rules.alias_name(action.alias)
     with svc.store.write() as tx:
         now = clock.writing(tx)
@@ -33,7 +33,7 @@ def create_alias(svc: Service, region: str, action: model.CreateAlias) -> model.
         return _view(svc, AliasRow(region, name, key.id, now))
 
 
-def update_alias(svc: Service, region: str, action: model.UpdateAlias) -> model.Alias:
+def update_alias(svc: ServiceContext, region: str, action: model.UpdateAlias) -> model.Alias:
     name = rules.alias_name(action.alias)
     with svc.store.write() as tx:
         now = clock.writing(tx)
@@ -48,7 +48,7 @@ def update_alias(svc: Service, region: str, action: model.UpdateAlias) -> model.
         return _view(svc, AliasRow(region, name, key.id, existing.created))
 
 
-def delete_alias(svc: Service, region: str, action: model.DeleteAlias) -> model.Done:
+def delete_alias(svc: ServiceContext, region: str, action: model.DeleteAlias) -> model.Done:
     name = rules.alias_name(action.alias)
     with svc.store.write() as tx:
         if not tx.delete_alias(region, name):
@@ -56,7 +56,7 @@ def delete_alias(svc: Service, region: str, action: model.DeleteAlias) -> model.
     return model.Done()
 
 
-def list_aliases(svc: Service, region: str, action: model.ListAliases) -> tuple[model.Alias, ...]:
+def list_aliases(svc: ServiceContext, region: str, action: model.ListAliases) -> tuple[model.Alias, ...]:
     tx = svc.store.read()
     now = clock.now(tx)
     key_id = svc.resolve(tx, region, action.key, now).id if action.key is not None else None

@@ -11,8 +11,8 @@ import time
 
 from ..domain import model, rules
 from ..domain.rules import KeySpec
-from . import crypto
-from .context import Service
+from . import primitives
+from .context import ServiceContext
 from .store import Tx
 
 DAY = 86400.0
@@ -28,7 +28,7 @@ def sweep(tx: Tx, at: float) -> None:
     for key in tx.keys_due_for_deletion(at):
         tx.delete_key(key)
     for key in tx.keys_due_for_rotation(at, DAY):
-        tx.add_material(key.material_id, crypto.new_material(KeySpec.AES_256), at)
+        tx.add_material(key.material_id, primitives.new_material(KeySpec.AES_256), at)
         tx.update_key(key.id, at, last_rotation=at)
 
 
@@ -39,7 +39,7 @@ def writing(tx: Tx) -> float:
     return at
 
 
-def advance_clock(svc: Service, region: str, action: model.AdvanceClock) -> model.Clock:
+def advance_clock(svc: ServiceContext, region: str, action: model.AdvanceClock) -> model.Clock:
     seconds = rules.clock_seconds(action.seconds)
     with svc.store.write() as tx:
         offset = tx.clock_offset() + seconds

@@ -1,6 +1,6 @@
 """What every action of the emulator shares: its settings, and naming and describing a key.
 
-A handler (keys.py, replicas.py, aliases.py, keyrings.py, cryptography.py, imports.py, clock.py)
+A handler (keys.py, replicas.py, aliases.py, keyrings.py, crypto_actions.py, imports.py, clock.py)
 is a function `(service, region, action) -> result`; it finds keys with `resolve` and answers them
 with `view`. SQL lives in store.py, the rules in provider/domain/rules.py.
 """
@@ -28,8 +28,9 @@ def _env_float(name: str, default: float) -> float:
         raise InvalidParameter(f"environment variable {name} must be a number of seconds, not {raw!r}") from None
 
 
-class Service:
-    """The emulated service over one state directory: settings and the lookups every action uses."""
+class ServiceContext:
+    """What every action handler is given: the service's settings over one state directory and the lookups
+    every action uses. `Emulator` (service.py) is this with the table of handlers."""
 
     def __init__(
         self,

@@ -9,12 +9,12 @@ import os
 
 from ..domain import model, rules
 from ..domain.rules import KeyState, Op
-from . import clock, crypto
-from .context import Service
+from . import clock, primitives
+from .context import ServiceContext
 from .store import KeyRow, Tx
 
 
-def _import_key(svc: Service, tx: Tx, region: str, ref: model.KeyRef, now: float) -> KeyRow:
+def _import_key(svc: ServiceContext, tx: Tx, region: str, ref: model.KeyRef, now: float) -> KeyRow:
     """Inside a write transaction: the External key waiting for its material."""
     key = svc.resolve(tx, region, ref, now)
     rules.importable(key.origin, key.id)
@@ -23,10 +23,10 @@ def _import_key(svc: Service, tx: Tx, region: str, ref: model.KeyRef, now: float
 
 
 def get_parameters_for_import(
-    svc: Service, region: str, action: model.GetParametersForImport
+    svc: ServiceContext, region: str, action: model.GetParametersForImport
 ) -> model.ImportParameters:
     algorithm = rules.wrapping(action.wrapping_key_spec, action.wrapping_algorithm)
-    wrapping = crypto.wrapping_key()
+    wrapping = primitives.wrapping_key()
     from cryptography.hazmat.primitives import serialization as ser  # here: ~10 ms no start needs
 
     der = wrapping.private_bytes(ser.Encoding.DER, ser.PrivateFormat.PKCS8, ser.NoEncryption())
@@ -42,14 +42,14 @@ def get_parameters_for_import(
     )
 
 
-def import_key_material(svc: Service, region: str, action: model.ImportKeyMaterial) -> model.Key:
+def import_key_material(svc: ServiceContext, region: str, action: model.ImportKeyMaterial) -> model.Key:
     with svc.store.write() as tx:
         now = clock.writing(tx)
         key = _import_key(svc, tx, region, action.key, now)
         pending = tx.pending_import(key.id)
         rules.import_token((pending.token, pending.valid_to) if pending else None, action.import_token, now)
         assert pending is not None  # refused by the rule above
-        material = crypto.unwrap(pending.wrapping_key_der, action.encrypted_material, pending.algorithm)
+        material = primitives.unwrap(pending.wrapping_key_der, action.encrypted_material, pending.algorithm)
         rules.material_length(key.spec, len(material))
         tx.add_material(key.material_id, material, now)
         tx.drop_import(key.id)

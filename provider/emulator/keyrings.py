@@ -6,11 +6,11 @@ from __future__ import annotations
 from ..domain import model, rules
 from ..domain.errors import NotFound
 from . import clock
-from .context import Service
+from .context import ServiceContext
 from .store import KeyringRow, Tx
 
 
-def _default(svc: Service, tx: Tx, region: str) -> KeyringRow:
+def _default(svc: ServiceContext, tx: Tx, region: str) -> KeyringRow:
     """The implicit `default` keyring: a stable id, born with the state."""
     import uuid  # on writes only: its import (platform) would slow every start
     ring_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"kms:{svc.account_id}:{region}:keyring:default"))
@@ -18,27 +18,27 @@ def _default(svc: Service, tx: Tx, region: str) -> KeyringRow:
     return KeyringRow(region, rules.DEFAULT_KEYRING, ring_id, "", born, born)
 
 
-def _find(svc: Service, tx: Tx, region: str, name: str) -> KeyringRow | None:
+def _find(svc: ServiceContext, tx: Tx, region: str, name: str) -> KeyringRow | None:
     ring = tx.keyring(region, name)
     if ring is None and name == rules.DEFAULT_KEYRING:
         return _default(svc, tx, region)
     return ring
 
 
-def _required(svc: Service, tx: Tx, region: str, name: str) -> KeyringRow:
+def _required(svc: ServiceContext, tx: Tx, region: str, name: str) -> KeyringRow:
     ring = _find(svc, tx, region, name)
     if ring is None:
         raise NotFound(f"Not found keyring [{name}] in region {region}")
     return ring
 
 
-def ensure_keyring(svc: Service, tx: Tx, region: str, name: str, now: float) -> None:
+def ensure_keyring(svc: ServiceContext, tx: Tx, region: str, name: str, now: float) -> None:
     import uuid  # on writes only: its import (platform) would slow every start
     if _find(svc, tx, region, name) is None:
         tx.save_keyring(KeyringRow(region, name, str(uuid.uuid4()), "", now, now))
 
 
-def _view(svc: Service, ring: KeyringRow, key_count: int) -> model.Keyring:
+def _view(svc: ServiceContext, ring: KeyringRow, key_count: int) -> model.Keyring:
     return model.Keyring(
         name=ring.name,
         keyring_id=ring.id,
@@ -50,7 +50,7 @@ def _view(svc: Service, ring: KeyringRow, key_count: int) -> model.Keyring:
     )
 
 
-def create_keyring(svc: Service, region: str, action: model.CreateKeyring) -> model.Keyring:
+def create_keyring(svc: ServiceContext, region: str, action: model.CreateKeyring) -> model.Keyring:
     import uuid  # on writes only: its import (platform) would slow every start
     name = rules.keyring_to_create(action.name, "KeyringName")
     description = rules.description(action.description)
@@ -63,7 +63,7 @@ def create_keyring(svc: Service, region: str, action: model.CreateKeyring) -> mo
         return _view(svc, ring, 0)
 
 
-def describe_keyrings(svc: Service, region: str, action: model.DescribeKeyrings) -> model.KeyringPage:
+def describe_keyrings(svc: ServiceContext, region: str, action: model.DescribeKeyrings) -> model.KeyringPage:
     offset, limit = rules.page(action.offset, action.limit)
     tx = svc.store.read()
     stored = tx.keyrings(region)
@@ -76,7 +76,7 @@ def describe_keyrings(svc: Service, region: str, action: model.DescribeKeyrings)
     return model.KeyringPage(keyrings=tuple(_view(svc, r, counts.get(r.name, 0)) for r in page), total=len(rings))
 
 
-def update_keyring(svc: Service, region: str, action: model.UpdateKeyring) -> model.Keyring:
+def update_keyring(svc: ServiceContext, region: str, action: model.UpdateKeyring) -> model.Keyring:
     name = rules.keyring_name(action.name)
     description = rules.description(action.description) if action.description is not None else None
     with svc.store.write() as tx:
@@ -88,7 +88,7 @@ def update_keyring(svc: Service, region: str, action: model.UpdateKeyring) -> mo
         return _view(svc, ring, tx.keys_per_keyring(region, [name]).get(name, 0))
 
 
-def delete_keyring(svc: Service, region: str, action: model.DeleteKeyring) -> model.Done:
+def delete_keyring(svc: ServiceContext, region: str, action: model.DeleteKeyring) -> model.Done:
     name = rules.keyring_name(action.name)
     with svc.store.write() as tx:
         clock.writing(tx)

@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 from ..domain import model, rules
 from ..domain.rules import KeyState, Op, Origin
-from . import clock, crypto
-from .context import Service
+from . import clock, primitives
+from .context import ServiceContext
 from .keyrings import keyring_stored
 from .store import KeyRow, NewKey, Tx
 
@@ -20,7 +20,7 @@ def _name_free(tx: Tx, region: str, keyring: str, name: str) -> None:
     rules.name_free(f"key {taken.id}" if taken else None, "key", f"keyrings/{keyring}/keys/{name}", region)
 
 
-def insert_key(svc: Service, tx: Tx, new: NewKey, now: float) -> str:
+def insert_key(svc: ServiceContext, tx: Tx, new: NewKey, now: float) -> str:
     """A new key row (a custom key or a replica) after the quota and the unique name are checked."""
     import uuid  # on writes only: its import (platform) would slow every start
     rules.within_quota(tx.region_count(new.region), svc.quota, new.region)
@@ -30,7 +30,7 @@ def insert_key(svc: Service, tx: Tx, new: NewKey, now: float) -> str:
     return key_id
 
 
-def create_key(svc: Service, region: str, action: model.CreateKey) -> model.Key:
+def create_key(svc: ServiceContext, region: str, action: model.CreateKey) -> model.Key:
     import uuid  # on writes only: its import (platform) would slow every start
     spec = rules.key_spec(action.spec)
     usage = rules.key_usage(spec, action.usage)
@@ -46,7 +46,7 @@ def create_key(svc: Service, region: str, action: model.CreateKey) -> model.Key:
         rules.rotation_supported(spec, origin, False, "RotationIntervalInDays")
         rotation_days = rules.rotation_days(action.rotation_days)
     # Generated before the write lock is taken: an RSA-4096 key takes a while.
-    material = crypto.new_material(spec) if origin is Origin.KMS else None
+    material = primitives.new_material(spec) if origin is Origin.KMS else None
     material_id = uuid.uuid4().bytes
     with svc.store.write() as tx:
         now = clock.writing(tx)
@@ -76,13 +76,13 @@ def create_key(svc: Service, region: str, action: model.CreateKey) -> model.Key:
         return svc.view_id(tx, region, key_id, now)
 
 
-def describe_key(svc: Service, region: str, action: model.DescribeKey) -> model.Key:
+def describe_key(svc: ServiceContext, region: str, action: model.DescribeKey) -> model.Key:
     tx = svc.store.read()
     now = clock.now(tx)
     return svc.view(tx, svc.resolve(tx, region, action.key, now), now)
 
 
-def describe_keys(svc: Service, region: str, action: model.DescribeKeys) -> model.KeyPage:
+def describe_keys(svc: ServiceContext, region: str, action: model.DescribeKeys) -> model.KeyPage:
     offset, limit = rules.page(action.offset, action.limit)
     keyring = rules.keyring_name(action.keyring) if action.keyring else None
     filters = {k: tuple(v) for k, v in action.tag_filters.items()}
@@ -92,7 +92,7 @@ def describe_keys(svc: Service, region: str, action: model.DescribeKeys) -> mode
     return model.KeyPage(keys=tuple(svc.view(tx, k, now) for k in rows), total=total)
 
 
-def mutate(svc: Service, region: str, ref: model.KeyRef, op: Op, change: Change) -> model.Key:
+def mutate(svc: ServiceContext, region: str, ref: model.KeyRef, op: Op, change: Change) -> model.Key:
     """Resolve, check the state machine, apply one change, and answer the key as it now stands."""
     with svc.store.write() as tx:
         now = clock.writing(tx)
@@ -103,7 +103,7 @@ def mutate(svc: Service, region: str, ref: model.KeyRef, op: Op, change: Change)
         return svc.view_id(tx, region, key.id, now)
 
 
-def update_key(svc: Service, region: str, action: model.UpdateKey) -> model.Key:
+def update_key(svc: ServiceContext, region: str, action: model.UpdateKey) -> model.Key:
     new_name = rules.key_name(action.new_name, "NewKeyName") if action.new_name else None
     description = rules.description(action.description) if action.description is not None else None
     enterprise_project = rules.enterprise_project(action.enterprise_project)
@@ -127,15 +127,15 @@ def _set_state(state: KeyState) -> Change:
     return change
 
 
-def enable_key(svc: Service, region: str, action: model.EnableKey) -> model.Key:
+def enable_key(svc: ServiceContext, region: str, action: model.EnableKey) -> model.Key:
     return mutate(svc, region, action.key, Op.ENABLE, _set_state(KeyState.ENABLE))
 
 
-def disable_key(svc: Service, region: str, action: model.DisableKey) -> model.Key:
+def disable_key(svc: ServiceContext, region: str, action: model.DisableKey) -> model.Key:
     return mutate(svc, region, action.key, Op.DISABLE, _set_state(KeyState.DISABLE))
 
 
-def schedule_key_deletion(svc: Service, region: str, action: model.ScheduleKeyDeletion) -> model.Key:
+def schedule_key_deletion(svc: ServiceContext, region: str, action: model.ScheduleKeyDeletion) -> model.Key:
     days = rules.pending_days(action.pending_days)
 
     def change(tx: Tx, key: KeyRow, now: float) -> None:
@@ -153,7 +153,7 @@ def schedule_key_deletion(svc: Service, region: str, action: model.ScheduleKeyDe
     return mutate(svc, region, action.key, Op.SCHEDULE_DELETION, change)
 
 
-def cancel_key_deletion(svc: Service, region: str, action: model.CancelKeyDeletion) -> model.Key:
+def cancel_key_deletion(svc: ServiceContext, region: str, action: model.CancelKeyDeletion) -> model.Key:
     def change(tx: Tx, key: KeyRow, now: float) -> None:
         state = rules.state_after_cancel(tx.has_material(key.material_id))
         tx.update_key(key.id, now, state=state.value, deletion_at=None, pending_days=None)
@@ -161,7 +161,7 @@ def cancel_key_deletion(svc: Service, region: str, action: model.CancelKeyDeleti
     return mutate(svc, region, action.key, Op.CANCEL_DELETION, change)
 
 
-def enable_key_rotation(svc: Service, region: str, action: model.EnableKeyRotation) -> model.Key:
+def enable_key_rotation(svc: ServiceContext, region: str, action: model.EnableKeyRotation) -> model.Key:
     days = rules.rotation_days(action.rotation_days)
 
     def change(tx: Tx, key: KeyRow, now: float) -> None:
@@ -171,14 +171,14 @@ def enable_key_rotation(svc: Service, region: str, action: model.EnableKeyRotati
     return mutate(svc, region, action.key, Op.ROTATE, change)
 
 
-def disable_key_rotation(svc: Service, region: str, action: model.DisableKeyRotation) -> model.Key:
+def disable_key_rotation(svc: ServiceContext, region: str, action: model.DisableKeyRotation) -> model.Key:
     def change(tx: Tx, key: KeyRow, now: float) -> None:
         tx.update_key(key.id, now, rotation_enabled=0)
 
     return mutate(svc, region, action.key, Op.ROTATE, change)
 
 
-def tag_key(svc: Service, region: str, action: model.TagKey) -> model.Key:
+def tag_key(svc: ServiceContext, region: str, action: model.TagKey) -> model.Key:
     new = rules.tags(action.tags.items())
 
     def change(tx: Tx, key: KeyRow, now: float) -> None:
@@ -187,7 +187,7 @@ def tag_key(svc: Service, region: str, action: model.TagKey) -> model.Key:
     return mutate(svc, region, action.key, Op.TAG, change)
 
 
-def untag_key(svc: Service, region: str, action: model.UntagKey) -> model.Key:
+def untag_key(svc: ServiceContext, region: str, action: model.UntagKey) -> model.Key:
     gone = set(action.tag_keys)
 
     def change(tx: Tx, key: KeyRow, now: float) -> None:

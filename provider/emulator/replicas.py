@@ -6,13 +6,13 @@ from __future__ import annotations
 from ..domain import model, rules
 from ..domain.rules import KeyState, Op
 from . import clock
-from .context import Service
+from .context import ServiceContext
 from .keyrings import ensure_keyring
 from .keys import insert_key
 from .store import NewKey
 
 
-def replicate_key(svc: Service, region: str, action: model.ReplicateKey) -> model.Key:
+def replicate_key(svc: ServiceContext, region: str, action: model.ReplicateKey) -> model.Key:
     replica_region = svc.catalog.region(action.replica_region, "ReplicaRegion")
     description = rules.description(action.description) if action.description is not None else None
     replica_name = rules.key_name(action.replica_name, "ReplicaKeyName") if action.replica_name else None

@@ -4,16 +4,16 @@ An action is one of the typed actions of provider/domain/model.py; the answer is
 results (bytes, enums, POSIX times), never a wire object. The embedded backend calls it in process;
 `kmsctl serve` calls it once a dialect has parsed a request. Where things are:
 
-    store.py         all SQL, transactions, material sealed at rest and its cache
-    clock.py         the service clock, AdvanceClock, what comes due (deletions, rotations)
-    context.py       settings; naming a key (id, TRN, alias, keyring + name); describing it
-    keys.py          a key's lifecycle: create, describe, list, update, state, deletion, rotation, tags
-    replicas.py      ReplicateKey
-    keyrings.py      keyrings
-    aliases.py       aliases
-    cryptography.py  encrypt, decrypt, data keys, re-encrypt, sign, verify, MACs, public keys
-    imports.py       external key material
-    crypto.py        the cryptographic mechanisms only
+    store.py           all SQL, transactions, material sealed at rest and its cache
+    clock.py           the service clock, AdvanceClock, what comes due (deletions, rotations)
+    context.py         settings; naming a key (id, TRN, alias, keyring + name); describing it
+    keys.py            a key's lifecycle: create, describe, list, update, state, deletion, rotation, tags
+    replicas.py        ReplicateKey
+    keyrings.py        keyrings
+    aliases.py         aliases
+    crypto_actions.py  encrypt, decrypt, data keys, re-encrypt, sign, verify, MACs, public keys
+    imports.py         external key material
+    primitives.py      the cryptographic mechanisms only (no rule of the service)
 The service's rules are in provider/domain/rules.py, nowhere here.
 """
 
@@ -24,10 +24,10 @@ from typing import Any
 
 from ..domain import model
 from ..domain.errors import InvalidParameter
-from . import aliases, clock, cryptography, imports, keyrings, keys, replicas
-from .context import Service
+from . import aliases, clock, crypto_actions, imports, keyrings, keys, replicas
+from .context import ServiceContext
 
-Handler = Callable[[Service, str, Any], model.Result]
+Handler = Callable[[ServiceContext, str, Any], model.Result]
 
 HANDLERS: dict[type[model.Action], Handler] = {
     model.CreateKey: keys.create_key,
@@ -51,22 +51,22 @@ HANDLERS: dict[type[model.Action], Handler] = {
     model.UpdateAlias: aliases.update_alias,
     model.DeleteAlias: aliases.delete_alias,
     model.ListAliases: aliases.list_aliases,
-    model.Encrypt: cryptography.encrypt,
-    model.Decrypt: cryptography.decrypt,
-    model.GenerateDataKey: cryptography.generate_data_key,
-    model.ReEncrypt: cryptography.re_encrypt,
-    model.Sign: cryptography.sign,
-    model.Verify: cryptography.verify,
-    model.GetPublicKey: cryptography.get_public_key,
-    model.GenerateMac: cryptography.generate_mac,
-    model.VerifyMac: cryptography.verify_mac,
+    model.Encrypt: crypto_actions.encrypt,
+    model.Decrypt: crypto_actions.decrypt,
+    model.GenerateDataKey: crypto_actions.generate_data_key,
+    model.ReEncrypt: crypto_actions.re_encrypt,
+    model.Sign: crypto_actions.sign,
+    model.Verify: crypto_actions.verify,
+    model.GetPublicKey: crypto_actions.get_public_key,
+    model.GenerateMac: crypto_actions.generate_mac,
+    model.VerifyMac: crypto_actions.verify_mac,
     model.GetParametersForImport: imports.get_parameters_for_import,
     model.ImportKeyMaterial: imports.import_key_material,
     model.AdvanceClock: clock.advance_clock,
 }
 
 
-class Emulator(Service):
+class Emulator(ServiceContext):
     """The KMS service over one state directory. Safe to share between threads and processes; it is
     itself a `Backend` (execute + close)."""
 

@@ -20,7 +20,7 @@ from .errors import (
     InvalidInput,
 )
 from .format import DEFAULT_FRAME_SIZE, EncryptedDataKey, Header
-from .keys import KeyRef
+from .keys import RegionalKey
 from .sdk import decrypt, decrypt_stream, encrypt, encrypt_stream, read_header
 
 __all__ = [
@@ -33,7 +33,7 @@ __all__ = [
     "FormatError",
     "Header",
     "InvalidInput",
-    "KeyRef",
+    "RegionalKey",
     "decrypt",
     "decrypt_stream",
     "encrypt",

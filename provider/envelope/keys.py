@@ -10,7 +10,10 @@ from .errors import InvalidInput
 _REGION = re.compile(r"[a-z]+(?:-[a-z0-9]+)+")
 
 
-class KeyRef(Value):
+class RegionalKey(Value):
+    """A KMS key as the envelope names it: the region whose KMS holds it, and its id, TRN or alias there.
+    (The domain's `model.KeyRef` names a key inside a region already chosen.)"""
+
     region: str
     key: str  # a key id, a TRN or an alias name (`alias/...`)
 
@@ -24,7 +27,7 @@ class KeyRef(Value):
         return f"{self.region}:{self.key}"
 
     @classmethod
-    def parse(cls, text: str, default_region: str | None = None) -> KeyRef:
+    def parse(cls, text: str, default_region: str | None = None) -> RegionalKey:
         """`REGION:KEY`; a bare TRN names its own region; a bare id or alias takes `default_region`.
         Aliases may contain ':', so only a region-shaped prefix is read as the region."""
         if not isinstance(text, str) or not text:
@@ -43,13 +46,13 @@ class KeyRef(Value):
         return cls(default_region, text)
 
 
-def key_refs(keys: KeyRef | str | list[KeyRef | str] | tuple[KeyRef | str, ...],
-             default_region: str | None = None) -> list[KeyRef]:
-    items = [keys] if isinstance(keys, KeyRef | str) else list(keys)
-    refs = [k if isinstance(k, KeyRef) else KeyRef.parse(k, default_region) for k in items]
+def regional_keys(keys: RegionalKey | str | list[RegionalKey | str] | tuple[RegionalKey | str, ...],
+             default_region: str | None = None) -> list[RegionalKey]:
+    items = [keys] if isinstance(keys, RegionalKey | str) else list(keys)
+    refs = [k if isinstance(k, RegionalKey) else RegionalKey.parse(k, default_region) for k in items]
     if not refs:
         raise InvalidInput("give at least one key to encrypt under")
-    seen: set[KeyRef] = set()
+    seen: set[RegionalKey] = set()
     for ref in refs:
         if ref in seen:
             raise InvalidInput(f"key {ref} is given twice")

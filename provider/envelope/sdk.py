@@ -20,10 +20,10 @@ from ..config import DEFAULT_REGION
 from ..domain.errors import InvalidParameter, KmsError, NotFound
 from . import format as fmt
 from .errors import ContextMismatch, DataKeyUnavailable, InvalidInput
-from .keys import KeyRef, key_refs
+from .keys import RegionalKey, regional_keys
 
 Target = KmsClient | Backend
-Keys = KeyRef | str | Sequence[KeyRef | str]
+Keys = RegionalKey | str | Sequence[RegionalKey | str]
 Data = bytes | bytearray | memoryview
 
 
@@ -51,14 +51,14 @@ def _context(context: Mapping[str, str] | None) -> dict[str, str]:
     return ctx
 
 
-def _keys(keys: Keys, default_region: str) -> list[KeyRef]:
-    if isinstance(keys, KeyRef | str):
-        return key_refs(keys, default_region)
-    return key_refs(list(keys), default_region)
+def _keys(keys: Keys, default_region: str) -> list[RegionalKey]:
+    if isinstance(keys, RegionalKey | str):
+        return regional_keys(keys, default_region)
+    return regional_keys(list(keys), default_region)
 
 
-def _one_key(key: KeyRef | str, default_region: str) -> KeyRef:
-    return key if isinstance(key, KeyRef) else KeyRef.parse(key, default_region)
+def _one_key(key: RegionalKey | str, default_region: str) -> RegionalKey:
+    return key if isinstance(key, RegionalKey) else RegionalKey.parse(key, default_region)
 
 
 def _trn(client: KmsClient, key_id: str) -> str:
@@ -82,7 +82,9 @@ def _family(client: KmsClient, ref: str) -> set[str]:
     return names
 
 
-def _wrap(client: KmsClient, refs: list[KeyRef], ctx: dict[str, str]) -> tuple[bytearray, list[fmt.EncryptedDataKey]]:
+def _wrap(
+    client: KmsClient, refs: list[RegionalKey], ctx: dict[str, str]
+) -> tuple[bytearray, list[fmt.EncryptedDataKey]]:
     """The plaintext data key (zero it after use) and its wrapping under every key."""
     first = refs[0]
     c = client.in_region(first.region)
@@ -112,7 +114,7 @@ def _wrap(client: KmsClient, refs: list[KeyRef], ctx: dict[str, str]) -> tuple[b
     return data_key, entries
 
 
-def _unwrap(client: KmsClient, ref: KeyRef, header: fmt.Header) -> bytearray:
+def _unwrap(client: KmsClient, ref: RegionalKey, header: fmt.Header) -> bytearray:
     """Try the wrappings with `ref` in its own region, those made in that region first. KMS opens a
     wrapping made under this key, or under its primary or a replica (they share material)."""
     c = client.in_region(ref.region)
@@ -165,7 +167,7 @@ def check_context(header: fmt.Header, expected: Mapping[str, str] | None) -> Non
             raise ContextMismatch(f"the message's encryption context entry {name!r} has another value")
 
 
-def _open(client: KmsClient, key: KeyRef | str, header: fmt.Header,
+def _open(client: KmsClient, key: RegionalKey | str, header: fmt.Header,
           context: Mapping[str, str] | None) -> AESGCM:
     ref = _one_key(key, client.region)
     check_context(header, context)
@@ -193,7 +195,7 @@ def _seal_setup(client: KmsClient, keys: Keys, context: Mapping[str, str] | None
 # --- the public face --------------------------------------------------------------------------------
 def encrypt(target: Target, keys: Keys, plaintext: Data, context: Mapping[str, str] | None = None, *,
             frame_size: int = fmt.DEFAULT_FRAME_SIZE) -> bytes:
-    """One message readable with any of `keys` (REGION:KEY strings or KeyRefs; the first generates
+    """One message readable with any of `keys` (REGION:KEY strings or RegionalKeys; the first generates
     the data key). `context` is bound to the message and to every KMS call."""
     client = _client(target)
     _data(plaintext, "plaintext")
@@ -201,7 +203,7 @@ def encrypt(target: Target, keys: Keys, plaintext: Data, context: Mapping[str, s
     return fmt.seal_bytes(aead, header, message_id, frame_size, plaintext)
 
 
-def decrypt(target: Target, key: KeyRef | str, message: Data, context: Mapping[str, str] | None = None) -> bytes:
+def decrypt(target: Target, key: RegionalKey | str, message: Data, context: Mapping[str, str] | None = None) -> bytes:
     """The plaintext, opened with one key (region + id/alias). With `context`, each of its pairs must
     be in the message's encryption context."""
     client = _client(target)
@@ -220,7 +222,7 @@ def encrypt_stream(target: Target, keys: Keys, src: fmt.Reader, dst: fmt.Writer,
     return fmt.parse_header(header)
 
 
-def decrypt_stream(target: Target, key: KeyRef | str, src: fmt.Reader, dst: fmt.Writer,
+def decrypt_stream(target: Target, key: RegionalKey | str, src: fmt.Reader, dst: fmt.Writer,
                    context: Mapping[str, str] | None = None, *, progress: fmt.Progress | None = None) -> fmt.Header:
     """`decrypt` between file objects in constant memory. Only authenticated frames reach `dst`; on
     an error, what was written before it must be discarded (the CLI deletes its output file)."""

@@ -19,7 +19,7 @@ import pytest
 from provider.client import KmsClient
 from provider.domain.errors import InvalidKeyStatus, NotFound
 from provider.emulator import Emulator
-from provider.emulator.crypto import blob_material
+from provider.emulator.primitives import blob_material
 from provider.emulator.store import MEMO_ENTRIES
 
 REGION = "cn-north-4"

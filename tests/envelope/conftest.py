@@ -9,18 +9,19 @@ import pytest
 
 from provider.client import KmsClient
 from provider.domain import model
-from provider.envelope import KeyRef
+from provider.envelope import RegionalKey
 
 NORTH = "cn-north-4"
 EAST = "cn-east-3"
+KeyPair = tuple[RegionalKey, RegionalKey]  # two keys, one per region (north first)
 
 
 @pytest.fixture
-def regional_keys(kms: KmsClient) -> tuple[KeyRef, KeyRef]:
+def regional_keys(kms: KmsClient) -> KeyPair:
     """Seed 004: 'You must create AES or SM4 CMKs in both regions' - two unrelated keys."""
     north = kms.in_region(NORTH).create_key("seed004-beijing").key_id
     east = kms.in_region(EAST).create_key("seed004-shanghai").key_id
-    return KeyRef(NORTH, north), KeyRef(EAST, east)
+    return RegionalKey(NORTH, north), RegionalKey(EAST, east)
 
 
 def wait_enabled(client: KmsClient, key_id: str, timeout: float = 10.0) -> model.Key:
@@ -34,9 +35,9 @@ def wait_enabled(client: KmsClient, key_id: str, timeout: float = 10.0) -> model
 
 
 @pytest.fixture
-def replica_pair(kms: KmsClient) -> tuple[KeyRef, KeyRef]:
+def replica_pair(kms: KmsClient) -> KeyPair:
     """A primary in cn-north-4 and its replica in cn-east-3 (seed 000's table allows it)."""
     primary = kms.in_region(NORTH).create_key("mrk-primary").key_id
     replica = kms.in_region(NORTH).replicate_key(primary, EAST).key_id
     assert wait_enabled(kms.in_region(EAST), replica).state == "Enable"
-    return KeyRef(NORTH, primary), KeyRef(EAST, replica)
+    return RegionalKey(NORTH, primary), RegionalKey(EAST, replica)

@@ -19,10 +19,10 @@ from provider.backend.http import HttpBackend
 from provider.cli import app
 from provider.cli import envelope as envelope_cli  # registers encrypt and decrypt
 from provider.client import KmsClient
-from provider.envelope import KeyRef, decrypt, read_header
+from provider.envelope import RegionalKey, decrypt, read_header
 from provider.envelope import format as fmt
 
-from .conftest import EAST, NORTH
+from .conftest import EAST, NORTH, KeyPair
 
 # Both clouds' APIs over the wire as well as the embedded emulator (tests/conftest.py).
 pytestmark = pytest.mark.needs()
@@ -68,7 +68,7 @@ def local(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> KmsClient:
     return client
 
 
-def test_pipes_through_real_processes_on_both_backends(kms: KmsClient, regional_keys: tuple[KeyRef, KeyRef],
+def test_pipes_through_real_processes_on_both_backends(kms: KmsClient, regional_keys: KeyPair,
                                                        tmp_path: Path) -> None:
     north, east = regional_keys
     env = _env(kms, tmp_path)
@@ -87,7 +87,7 @@ def test_pipes_through_real_processes_on_both_backends(kms: KmsClient, regional_
     assert decrypt(kms, north, enc.stdout) == data
 
 
-def test_files_and_the_replica_scenario(kms: KmsClient, replica_pair: tuple[KeyRef, KeyRef], tmp_path: Path) -> None:
+def test_files_and_the_replica_scenario(kms: KmsClient, replica_pair: KeyPair, tmp_path: Path) -> None:
     primary, replica = replica_pair
     env = _env(kms, tmp_path)
     (tmp_path / "plain.bin").write_bytes(SECRET)
@@ -290,7 +290,7 @@ def test_the_quick_start_refuses_an_existing_output_too(local: KmsClient, tmp_pa
     assert (tmp_path / "m.kmse").read_bytes() == b"keep"
     forced = _kmsctl(["encrypt", "-k", "cn-north-4:alias/app", "--force", "in.bin", "m.kmse"], env, tmp_path)
     assert forced.returncode == 0, forced.stderr
-    assert decrypt(local, KeyRef("cn-north-4", "alias/app"), (tmp_path / "m.kmse").read_bytes()) == SECRET
+    assert decrypt(local, RegionalKey("cn-north-4", "alias/app"), (tmp_path / "m.kmse").read_bytes()) == SECRET
 
 
 def test_an_unwritable_directory_is_named_by_the_users_path(local: KmsClient, tmp_path: Path) -> None:

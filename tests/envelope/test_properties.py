@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from provider.client import KmsClient
-from provider.envelope import KeyRef, decrypt, decrypt_stream, encrypt, encrypt_stream
+from provider.envelope import RegionalKey, decrypt, decrypt_stream, encrypt, encrypt_stream
 from provider.envelope import format as fmt
 
 DATA_KEY = bytes(range(100, 132))
@@ -69,7 +69,7 @@ def test_every_size_round_trips_in_bytes_and_streams(case: tuple[int, bytes], me
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(sized())
-def test_round_trips_through_kms_in_both_regions(kms: KmsClient, regional_keys: tuple[KeyRef, KeyRef],
+def test_round_trips_through_kms_in_both_regions(kms: KmsClient, regional_keys: tuple[RegionalKey, RegionalKey],
                                                  case: tuple[int, bytes]) -> None:
     frame, plaintext = case
     north, east = regional_keys

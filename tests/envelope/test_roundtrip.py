@@ -24,7 +24,7 @@ from provider.envelope import (
     EnvelopeError,
     FormatError,
     InvalidInput,
-    KeyRef,
+    RegionalKey,
     decrypt,
     decrypt_stream,
     encrypt,
@@ -33,7 +33,7 @@ from provider.envelope import (
 )
 from provider.envelope import format as fmt
 
-from .conftest import EAST, NORTH
+from .conftest import EAST, NORTH, KeyPair
 
 # Both clouds' APIs over the wire as well as the embedded emulator (tests/conftest.py).
 pytestmark = pytest.mark.needs()
@@ -66,7 +66,7 @@ def spy(kms: KmsClient) -> tuple[KmsClient, Recorder]:
 
 # --- seed 004's scenario ------------------------------------------------------------------------------
 def test_seed004_encrypt_once_decrypt_with_either_regional_key(kms: KmsClient,
-                                                               regional_keys: tuple[KeyRef, KeyRef]) -> None:
+                                                               regional_keys: KeyPair) -> None:
     north, east = regional_keys
     message = encrypt(kms, [north, east], b"Hello World", SEED_CONTEXT)
     # Seed 004, decryption: "If you want to decrypt the data key ciphertext in the China (Hangzhou)
@@ -77,7 +77,7 @@ def test_seed004_encrypt_once_decrypt_with_either_regional_key(kms: KmsClient,
 
 
 def test_seed004_mechanism_generate_then_encrypt_in_the_other_region(kms: KmsClient,
-                                                                     regional_keys: tuple[KeyRef, KeyRef]) -> None:
+                                                                     regional_keys: KeyPair) -> None:
     north, east = regional_keys
     client, rec = spy(kms)
     message = encrypt(client, [north, east], b"payload", SEED_CONTEXT)
@@ -105,7 +105,7 @@ def test_seed004_mechanism_generate_then_encrypt_in_the_other_region(kms: KmsCli
 
 
 def test_the_encryption_context_goes_to_kms_with_every_wrapping(kms: KmsClient,
-                                                                regional_keys: tuple[KeyRef, KeyRef]) -> None:
+                                                                regional_keys: KeyPair) -> None:
     north, east = regional_keys
     header = read_header(encrypt(kms, [north, east], b"x", {"tenant": "acme"}))
     for entry in header.entries:
@@ -118,7 +118,7 @@ def test_the_encryption_context_goes_to_kms_with_every_wrapping(kms: KmsClient,
 
 # --- multi-region keys ----------------------------------------------------------------------------
 def test_encrypted_with_the_primary_only_decrypts_with_its_replica(kms: KmsClient,
-                                                                   replica_pair: tuple[KeyRef, KeyRef]) -> None:
+                                                                   replica_pair: KeyPair) -> None:
     primary, replica = replica_pair
     data = os.urandom(3 * 1024)
     message = encrypt(kms, [primary], data, {"app": "billing"})
@@ -131,7 +131,7 @@ def test_encrypted_with_the_primary_only_decrypts_with_its_replica(kms: KmsClien
 
 
 @pytest.mark.needs("aliases")
-def test_replica_through_an_alias_in_its_region(kms: KmsClient, replica_pair: tuple[KeyRef, KeyRef]) -> None:
+def test_replica_through_an_alias_in_its_region(kms: KmsClient, replica_pair: KeyPair) -> None:
     primary, replica = replica_pair
     kms.in_region(NORTH).create_alias("alias/orders", primary.key)
     kms.in_region(EAST).create_alias("alias/orders", replica.key)
@@ -139,9 +139,9 @@ def test_replica_through_an_alias_in_its_region(kms: KmsClient, replica_pair: tu
     assert decrypt(kms, "cn-east-3:alias/orders", message) == b"order 42"
 
 
-def test_three_regions_each_key_opens_it(kms: KmsClient, regional_keys: tuple[KeyRef, KeyRef]) -> None:
+def test_three_regions_each_key_opens_it(kms: KmsClient, regional_keys: KeyPair) -> None:
     north, east = regional_keys
-    south = KeyRef("cn-south-1", kms.in_region("cn-south-1").create_key("south").key_id)
+    south = RegionalKey("cn-south-1", kms.in_region("cn-south-1").create_key("south").key_id)
     message = encrypt(kms, [east, south, north], b"three ways")
     assert [e.region for e in read_header(message).entries] == [EAST, "cn-south-1", NORTH]
     for key in (north, east, south):
@@ -151,7 +151,7 @@ def test_three_regions_each_key_opens_it(kms: KmsClient, regional_keys: tuple[Ke
 # --- round trips ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("size", [0, 1, 1000, DEFAULT_FRAME_SIZE - 1, DEFAULT_FRAME_SIZE, DEFAULT_FRAME_SIZE + 1,
                                   3 * DEFAULT_FRAME_SIZE + 17])
-def test_round_trip_bytes_and_streams(kms: KmsClient, regional_keys: tuple[KeyRef, KeyRef], size: int) -> None:
+def test_round_trip_bytes_and_streams(kms: KmsClient, regional_keys: KeyPair, size: int) -> None:
     north, east = regional_keys
     data = os.urandom(size)
     message = encrypt(kms, [north, east], data, {"size": str(size)})
@@ -165,7 +165,7 @@ def test_round_trip_bytes_and_streams(kms: KmsClient, regional_keys: tuple[KeyRe
     assert decrypt(kms, north, streamed.getvalue()) == data
 
 
-def test_streams_through_files(kms: KmsClient, regional_keys: tuple[KeyRef, KeyRef], tmp_path: Path) -> None:
+def test_streams_through_files(kms: KmsClient, regional_keys: KeyPair, tmp_path: Path) -> None:
     north, east = regional_keys
     data = os.urandom(200_000)
     (tmp_path / "in").write_bytes(data)
@@ -189,10 +189,10 @@ def test_keys_as_strings_and_a_backend_instead_of_a_client(kms: KmsClient) -> No
 
 
 # --- refusals -----------------------------------------------------------------------------------
-def test_an_unrelated_key_cannot_open_it(kms: KmsClient, regional_keys: tuple[KeyRef, KeyRef]) -> None:
+def test_an_unrelated_key_cannot_open_it(kms: KmsClient, regional_keys: KeyPair) -> None:
     north, east = regional_keys
     message = encrypt(kms, [north, east], b"secret")
-    stranger = KeyRef(EAST, kms.in_region(EAST).create_key("stranger").key_id)
+    stranger = RegionalKey(EAST, kms.in_region(EAST).create_key("stranger").key_id)
     with pytest.raises(DataKeyUnavailable) as err:
         decrypt(kms, stranger, message)
     text = str(err.value)
@@ -201,10 +201,10 @@ def test_an_unrelated_key_cannot_open_it(kms: KmsClient, regional_keys: tuple[Ke
 
 
 def test_a_region_without_any_of_its_keys_cannot_open_it(kms: KmsClient,
-                                                         regional_keys: tuple[KeyRef, KeyRef]) -> None:
+                                                         regional_keys: KeyPair) -> None:
     north, _ = regional_keys
     message = encrypt(kms, [north], b"secret")
-    south = KeyRef("cn-south-1", kms.in_region("cn-south-1").create_key("south").key_id)
+    south = RegionalKey("cn-south-1", kms.in_region("cn-south-1").create_key("south").key_id)
     with pytest.raises(DataKeyUnavailable, match="none of the 1 encrypted data keys can be opened"):
         decrypt(kms, south, message)
     with pytest.raises(DataKeyUnavailable, match=r"Not found key \[alias/missing\]"):
@@ -212,7 +212,7 @@ def test_a_region_without_any_of_its_keys_cannot_open_it(kms: KmsClient,
 
 
 def test_a_disabled_key_says_so_and_the_other_region_still_reads(kms: KmsClient,
-                                                                 regional_keys: tuple[KeyRef, KeyRef]) -> None:
+                                                                 regional_keys: KeyPair) -> None:
     north, east = regional_keys
     message = encrypt(kms, [north, east], b"still readable")
     kms.in_region(EAST).disable_key(east.key)
@@ -222,7 +222,7 @@ def test_a_disabled_key_says_so_and_the_other_region_still_reads(kms: KmsClient,
     assert decrypt(kms, north, message) == b"still readable"
 
 
-def test_wrong_context_is_refused(kms: KmsClient, regional_keys: tuple[KeyRef, KeyRef]) -> None:
+def test_wrong_context_is_refused(kms: KmsClient, regional_keys: KeyPair) -> None:
     north, east = regional_keys
     message = encrypt(kms, [north, east], b"ctx", SEED_CONTEXT)
     with pytest.raises(ContextMismatch, match="entry 'one' has another value"):
@@ -232,7 +232,7 @@ def test_wrong_context_is_refused(kms: KmsClient, regional_keys: tuple[KeyRef, K
     assert decrypt(kms, east, message, {"two": "two"}) == b"ctx"  # a subset of the message's context
 
 
-def test_failed_encryption_names_the_key_and_region(kms: KmsClient, regional_keys: tuple[KeyRef, KeyRef]) -> None:
+def test_failed_encryption_names_the_key_and_region(kms: KmsClient, regional_keys: KeyPair) -> None:
     north, _ = regional_keys
     with pytest.raises(DataKeyUnavailable,
                        match="cannot generate a data key under key alias/nope in region cn-north-4"):
@@ -244,7 +244,7 @@ def test_failed_encryption_names_the_key_and_region(kms: KmsClient, regional_key
         encrypt(kms, f"{NORTH}:{signing}", b"x")
 
 
-def test_bad_arguments_fail_before_any_kms_call(kms: KmsClient, regional_keys: tuple[KeyRef, KeyRef]) -> None:
+def test_bad_arguments_fail_before_any_kms_call(kms: KmsClient, regional_keys: KeyPair) -> None:
     north, _ = regional_keys
     client, rec = spy(kms)
     with pytest.raises(InvalidInput, match="given twice"):
@@ -262,7 +262,7 @@ def test_bad_arguments_fail_before_any_kms_call(kms: KmsClient, regional_keys: t
     assert rec.calls == []
 
 
-def test_what_is_not_a_message_is_refused(kms: KmsClient, regional_keys: tuple[KeyRef, KeyRef]) -> None:
+def test_what_is_not_a_message_is_refused(kms: KmsClient, regional_keys: KeyPair) -> None:
     north, _ = regional_keys
     with pytest.raises(FormatError, match="not an envelope message"):
         decrypt(kms, north, b"plainly not a message, long enough to hold a prefix......")
@@ -273,7 +273,7 @@ def test_what_is_not_a_message_is_refused(kms: KmsClient, regional_keys: tuple[K
 
 
 def test_key_commitment_refuses_a_wrapping_of_another_data_key(kms: KmsClient,
-                                                               regional_keys: tuple[KeyRef, KeyRef]) -> None:
+                                                               regional_keys: KeyPair) -> None:
     """Someone holding both keys wraps a different data key for the second region. Without key
     commitment each region could read a different plaintext; with it the second is refused."""
     north, east = regional_keys
@@ -288,7 +288,7 @@ def test_key_commitment_refuses_a_wrapping_of_another_data_key(kms: KmsClient,
         decrypt(kms, east, message)
 
 
-def test_the_data_key_is_zeroed_after_use(kms: KmsClient, regional_keys: tuple[KeyRef, KeyRef],
+def test_the_data_key_is_zeroed_after_use(kms: KmsClient, regional_keys: KeyPair,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     north, east = regional_keys
     seen: list[bytes | bytearray] = []
@@ -306,15 +306,15 @@ def test_the_data_key_is_zeroed_after_use(kms: KmsClient, regional_keys: tuple[K
         assert isinstance(buf, bytearray) and buf == bytearray(32)
 
 
-def test_no_plaintext_or_data_key_in_any_error(kms: KmsClient, regional_keys: tuple[KeyRef, KeyRef]) -> None:
+def test_no_plaintext_or_data_key_in_any_error(kms: KmsClient, regional_keys: KeyPair) -> None:
     north, east = regional_keys
     client, rec = spy(kms)
     plaintext = b"TOP-SECRET-ENVELOPE-PAYLOAD:" + bytes(range(256)) * 8
     message = encrypt(client, [north, east], plaintext, {"env": "prod"}, frame_size=256)
     data_key = next(answer.plaintext for answer in rec.answers if isinstance(answer, model.DataKey))
-    stranger = KeyRef(EAST, kms.in_region(EAST).create_key("stranger").key_id)
+    stranger = RegionalKey(EAST, kms.in_region(EAST).create_key("stranger").key_id)
     header_len = read_header(message).length
-    attempts: list[tuple[KeyRef | str, bytes, dict[str, str] | None]] = [
+    attempts: list[tuple[RegionalKey | str, bytes, dict[str, str] | None]] = [
         (stranger, message, None),
         ("cn-north-4:alias/none", message, None),
         (east, message, {"env": "dev"}),
@@ -364,7 +364,7 @@ class _Counting:
         return len(data)
 
 
-def test_streams_use_constant_memory(kms: KmsClient, regional_keys: tuple[KeyRef, KeyRef], tmp_path: Path) -> None:
+def test_streams_use_constant_memory(kms: KmsClient, regional_keys: KeyPair, tmp_path: Path) -> None:
     import tracemalloc
 
     north, east = regional_keys

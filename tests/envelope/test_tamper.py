@@ -11,7 +11,7 @@ import random
 import pytest
 
 from provider.client import KmsClient
-from provider.envelope import DataKeyUnavailable, EnvelopeError, KeyRef, decrypt, encrypt
+from provider.envelope import DataKeyUnavailable, EnvelopeError, RegionalKey, decrypt, encrypt
 from provider.envelope import format as fmt
 
 FRAME = 64
@@ -77,7 +77,7 @@ def test_every_single_bit_flip_fails_and_releases_no_unauthenticated_plaintext()
             assert released == PLAINTEXT[: whole_frames_before * FRAME], (pos, bit)
 
 
-def test_bit_flips_fail_through_kms(kms: KmsClient, regional_keys: tuple[KeyRef, KeyRef]) -> None:
+def test_bit_flips_fail_through_kms(kms: KmsClient, regional_keys: tuple[RegionalKey, RegionalKey]) -> None:
     north, east = regional_keys
     message = encrypt(kms, [north, east], PLAINTEXT, {"purpose": "tamper"}, frame_size=FRAME)
     header_len = fmt.parse_header(message).length

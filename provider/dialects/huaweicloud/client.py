@@ -379,7 +379,7 @@ def _mac_algorithm(s: Session, key: model.KeyRef, algorithm: str | None) -> tupl
     if algorithm:
         return key_id, algorithm
     # Imported here: the emulator's package is no part of a client's start-up.
-    from ...emulator.crypto import MAC_ALGORITHMS
+    from ...emulator.primitives import MAC_ALGORITHMS
 
     spec = s.describe(key_id).spec
     if spec not in MAC_ALGORITHMS:

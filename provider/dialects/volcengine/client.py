@@ -302,7 +302,7 @@ def _mac_algorithm(s: Session, key: model.KeyRef, algorithm: str | None) -> str:
     if algorithm:
         return algorithm
     # Imported here: the emulator's package is no part of a client's start-up.
-    from ...emulator.crypto import MAC_ALGORITHMS
+    from ...emulator.primitives import MAC_ALGORITHMS
 
     spec = s.describe(key).spec
     if spec not in MAC_ALGORITHMS:

@@ -137,15 +137,19 @@ def rsa_encrypt(material: bytes, plaintext: bytes, algorithm: str | None) -> byt
     return key.public_key().encrypt(plaintext, pad)
 
 
-def rsa_decrypt(material: bytes, blob: bytes, algorithm: str | None) -> bytes:
-    key = private_key(material)
+def _rsa_oaep_decrypt(der: bytes, blob: bytes, algorithm: str | None, refusal: str) -> bytes:
+    key = private_key(der)
     assert isinstance(key, rsa.RSAPrivateKey)
     try:
         return key.decrypt(blob, _oaep(algorithm))
     except ValueError:
-        raise InvalidParameter(
-            "The request parameter CiphertextBlob is invalid: it does not decrypt under this key"
-        ) from None
+        raise InvalidParameter(refusal) from None
+
+
+def rsa_decrypt(material: bytes, blob: bytes, algorithm: str | None) -> bytes:
+    return _rsa_oaep_decrypt(
+        material, blob, algorithm, "The request parameter CiphertextBlob is invalid: it does not decrypt under this key"
+    )
 
 
 def wrapping_key() -> rsa.RSAPrivateKey:
@@ -153,14 +157,10 @@ def wrapping_key() -> rsa.RSAPrivateKey:
 
 
 def unwrap(priv_der: bytes, blob: bytes, algorithm: str) -> bytes:
-    key = private_key(priv_der)
-    assert isinstance(key, rsa.RSAPrivateKey)
-    try:
-        return key.decrypt(blob, _oaep(algorithm))
-    except ValueError:
-        raise InvalidParameter(
-            "The request parameter EncryptedKeyMaterial is invalid: it does not unwrap with the import parameters"
-        ) from None
+    return _rsa_oaep_decrypt(
+        priv_der, blob, algorithm,
+        "The request parameter EncryptedKeyMaterial is invalid: it does not unwrap with the import parameters",
+    )
 
 
 # --- Signatures ----------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """The crypto actions: Encrypt, Decrypt, GenerateDataKey, ReEncrypt, Sign, Verify, GetPublicKey,
-GenerateMac, VerifyMac. The mechanisms are in crypto.py; which key may do what is in
+GenerateMac, VerifyMac. The mechanisms are in primitives.py; which key may do what is in
 provider/domain/rules.py (state machine, usage, sizes)."""
 
 from __future__ import annotations
@@ -10,13 +10,13 @@ from collections.abc import Mapping
 from ..domain import model, rules
 from ..domain.errors import InvalidParameter, NotFound
 from ..domain.rules import KeyUsage, Op
-from . import clock, crypto
-from .context import Service
+from . import clock, primitives
+from .context import ServiceContext
 from .store import KeyRow, Tx
 
 
 def _crypto_key(
-    svc: Service, tx: Tx, region: str, ref: model.KeyRef, now: float, usage: KeyUsage, action: str
+    svc: ServiceContext, tx: Tx, region: str, ref: model.KeyRef, now: float, usage: KeyUsage, action: str
 ) -> KeyRow:
     return _usable_for(svc.resolve(tx, region, ref, now), now, usage, action)
 
@@ -29,17 +29,17 @@ def _usable_for(key: KeyRow, now: float, usage: KeyUsage, action: str) -> KeyRow
 
 
 def _encrypt_with(
-    svc: Service, tx: Tx, key: KeyRow, plaintext: bytes, context: Mapping[str, str] | None, algorithm: str | None
+    svc: ServiceContext, tx: Tx, key: KeyRow, plaintext: bytes, context: Mapping[str, str] | None, algorithm: str | None
 ) -> bytes:
     if key.spec in rules.RSA_SPECS:
-        return crypto.rsa_encrypt(svc.material(tx, key)[1], plaintext, algorithm)
+        return primitives.rsa_encrypt(svc.material(tx, key)[1], plaintext, algorithm)
     rules.symmetric_plaintext(len(plaintext))
     version, material = svc.material(tx, key)
-    return crypto.seal(material, key.material_id, version, plaintext, crypto.encode_context(context))
+    return primitives.seal(material, key.material_id, version, plaintext, primitives.encode_context(context))
 
 
 def _open(
-    svc: Service,
+    svc: ServiceContext,
     tx: Tx,
     region: str,
     blob: bytes,
@@ -51,8 +51,8 @@ def _open(
     named = svc.resolve(tx, region, ref, now) if ref is not None and (ref.key_id or ref.name) else None
     if named is not None and named.spec in rules.RSA_SPECS:
         _usable_for(named, now, KeyUsage.ENCRYPT_DECRYPT, "Decrypt")
-        return named, crypto.rsa_decrypt(svc.material(tx, named)[1], blob, algorithm)
-    material_id, version = crypto.blob_material(blob)
+        return named, primitives.rsa_decrypt(svc.material(tx, named)[1], blob, algorithm)
+    material_id, version = primitives.blob_material(blob)
     # The ciphertext names its material: whichever key of this region holds it (the primary or a
     # replica) opens it.
     key = tx.key_holding(material_id, region, now)
@@ -67,10 +67,10 @@ def _open(
         )
     rules.require_state(key.state(now), Op.CRYPTO, key.id)
     _, material = svc.material(tx, key, version)
-    return key, crypto.open_blob(material, blob, crypto.encode_context(context))
+    return key, primitives.open_blob(material, blob, primitives.encode_context(context))
 
 
-def encrypt(svc: Service, region: str, action: model.Encrypt) -> model.Ciphertext:
+def encrypt(svc: ServiceContext, region: str, action: model.Encrypt) -> model.Ciphertext:
     tx = svc.store.read()
     now = clock.now(tx)
     key = _crypto_key(svc, tx, region, action.key, now, KeyUsage.ENCRYPT_DECRYPT, "Encrypt")
@@ -78,14 +78,14 @@ def encrypt(svc: Service, region: str, action: model.Encrypt) -> model.Ciphertex
     return model.Ciphertext(key_id=key.id, ciphertext=blob)
 
 
-def decrypt(svc: Service, region: str, action: model.Decrypt) -> model.Plaintext:
+def decrypt(svc: ServiceContext, region: str, action: model.Decrypt) -> model.Plaintext:
     tx = svc.store.read()
     now = clock.now(tx)
     key, plaintext = _open(svc, tx, region, action.ciphertext, action.context, action.algorithm, action.key, now)
     return model.Plaintext(key_id=key.id, plaintext=plaintext)
 
 
-def generate_data_key(svc: Service, region: str, action: model.GenerateDataKey) -> model.DataKey:
+def generate_data_key(svc: ServiceContext, region: str, action: model.GenerateDataKey) -> model.DataKey:
     n = rules.data_key_bytes(action.number_of_bytes)
     tx = svc.store.read()
     now = clock.now(tx)
@@ -96,7 +96,7 @@ def generate_data_key(svc: Service, region: str, action: model.GenerateDataKey) 
     return model.DataKey(key_id=key.id, ciphertext=blob, plaintext=plaintext if action.with_plaintext else None)
 
 
-def re_encrypt(svc: Service, region: str, action: model.ReEncrypt) -> model.Ciphertext:
+def re_encrypt(svc: ServiceContext, region: str, action: model.ReEncrypt) -> model.Ciphertext:
     tx = svc.store.read()
     now = clock.now(tx)
     source, plaintext = _open(svc, tx, region, action.ciphertext, action.old_context, None, None, now)
@@ -105,7 +105,7 @@ def re_encrypt(svc: Service, region: str, action: model.ReEncrypt) -> model.Ciph
     return model.Ciphertext(key_id=target.id, ciphertext=blob, source_key_id=source.id)
 
 
-def _usable(svc: Service, region: str, ref: model.KeyRef, usage: KeyUsage, action: str) -> tuple[KeyRow, bytes]:
+def _usable(svc: ServiceContext, region: str, ref: model.KeyRef, usage: KeyUsage, action: str) -> tuple[KeyRow, bytes]:
     """The key for a crypto action and its current material."""
     tx = svc.store.read()
     now = clock.now(tx)
@@ -113,35 +113,35 @@ def _usable(svc: Service, region: str, ref: model.KeyRef, usage: KeyUsage, actio
     return key, svc.material(tx, key)[1]
 
 
-def sign(svc: Service, region: str, action: model.Sign) -> model.Signature:
+def sign(svc: ServiceContext, region: str, action: model.Sign) -> model.Signature:
     key, material = _usable(svc, region, action.key, KeyUsage.SIGN_VERIFY, "Sign")
-    signature = crypto.sign(key.spec, material, action.algorithm, action.message, action.digest)
+    signature = primitives.sign(key.spec, material, action.algorithm, action.message, action.digest)
     return model.Signature(key_id=key.id, signature=signature, algorithm=action.algorithm)
 
 
-def verify(svc: Service, region: str, action: model.Verify) -> model.Verdict:
+def verify(svc: ServiceContext, region: str, action: model.Verify) -> model.Verdict:
     key, material = _usable(svc, region, action.key, KeyUsage.SIGN_VERIFY, "Verify")
-    ok = crypto.verify(key.spec, material, action.algorithm, action.message, action.digest, action.signature)
+    ok = primitives.verify(key.spec, material, action.algorithm, action.message, action.digest, action.signature)
     return model.Verdict(key_id=key.id, valid=ok)
 
 
-def get_public_key(svc: Service, region: str, action: model.GetPublicKey) -> model.PublicKey:
+def get_public_key(svc: ServiceContext, region: str, action: model.GetPublicKey) -> model.PublicKey:
     tx = svc.store.read()
     now = clock.now(tx)
     key = svc.resolve(tx, region, action.key, now)
     rules.require_state(key.state(now), Op.CRYPTO, key.id)
     rules.has_public_key(key.spec, key.id)
     return model.PublicKey(
-        key_id=key.id, pem=crypto.public_pem(svc.material(tx, key)[1]), spec=key.spec, usage=key.usage
+        key_id=key.id, pem=primitives.public_pem(svc.material(tx, key)[1]), spec=key.spec, usage=key.usage
     )
 
 
-def generate_mac(svc: Service, region: str, action: model.GenerateMac) -> model.Mac:
+def generate_mac(svc: ServiceContext, region: str, action: model.GenerateMac) -> model.Mac:
     key, material = _usable(svc, region, action.key, KeyUsage.GENERATE_VERIFY_MAC, "GenerateMac")
-    return model.Mac(key_id=key.id, mac=crypto.mac(key.spec, material, action.algorithm, action.message))
+    return model.Mac(key_id=key.id, mac=primitives.mac(key.spec, material, action.algorithm, action.message))
 
 
-def verify_mac(svc: Service, region: str, action: model.VerifyMac) -> model.Verdict:
+def verify_mac(svc: ServiceContext, region: str, action: model.VerifyMac) -> model.Verdict:
     key, material = _usable(svc, region, action.key, KeyUsage.GENERATE_VERIFY_MAC, "VerifyMac")
-    ok = crypto.mac_equal(crypto.mac(key.spec, material, action.algorithm, action.message), action.mac)
+    ok = primitives.mac_equal(primitives.mac(key.spec, material, action.algorithm, action.message), action.mac)
     return model.Verdict(key_id=key.id, valid=ok)
