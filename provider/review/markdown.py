@@ -7,10 +7,12 @@ from collections.abc import Sequence
 from .plan import (
     AliasMove,
     Consequence,
+    ConsequenceKind,
     Family,
     KeyBox,
     Leaving,
     Review,
+    Severity,
     changed_inputs,
     describe_target,
     value_text,
@@ -20,11 +22,11 @@ from .preview import Step
 
 VERB = {"create": "created", "update": "updated", "replace": "replaced", "delete": "destroyed", "same": "unchanged"}
 MARK = {"create": "+", "update": "~", "replace": "±", "delete": "−", "same": " "}
-ICON = {"critical": "⛔", "warning": "⚠️", "notice": "ℹ️"}
+ICON = {Severity.CRITICAL: "⛔", Severity.WARNING: "⚠️", Severity.NOTICE: "ℹ️"}
 
 
 def headline(review: Review) -> str:
-    n = len(review.leaving) + sum(1 for c in review.consequences if c.kind == "disabled")
+    n = len(review.leaving) + sum(1 for c in review.consequences if c.kind is ConsequenceKind.DISABLED)
     if n:
         return f"{n} key{'s' if n != 1 else ''} stop{'s' if n == 1 else ''} working at `pulumi up`"
     if any(b.op != "same" for b in review.boxes) or review.moving or any(t.op != "same" for t in review.tags):

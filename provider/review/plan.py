@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from ..domain import rules
@@ -133,10 +134,31 @@ class Family:
     staying: tuple[str, ...]  # regions where a key of this material stays in service
 
 
+class ConsequenceKind(StrEnum):
+    """What `pulumi up` does to a key; the value is the name the report and its JSON use."""
+
+    LEAVES = "leaves"  # scheduled for deletion (destroyed or replaced): stops decrypting, gone after the window
+    ORPHAN = "orphan"  # a replica that stays while its primary leaves: `up` fails on the primary
+    DISABLED = "disabled"  # stops encrypting and decrypting until enabled again; nothing is deleted
+    ROTATION = "rotation"  # automatic rotation turned off
+    WINDOW = "window"  # the pending-deletion window shortened for a later destroy
+
+
+class Severity(StrEnum):
+    """How bad a consequence is, worst first (the report's order)."""
+
+    CRITICAL = "critical"  # data becomes unreadable, or `up` fails
+    WARNING = "warning"  # service changes, reversibly
+    NOTICE = "notice"  # nothing changes now; a later mistake costs more
+
+
+_WORST_FIRST = {severity: rank for rank, severity in enumerate(Severity)}
+
+
 @dataclass(frozen=True)
 class Consequence:
-    kind: str  # "leaves" | "orphan" | "disabled" | "rotation" | "window"
-    severity: str  # "critical" | "warning" | "notice"
+    kind: ConsequenceKind
+    severity: Severity
     title: str
     detail: str
     box: KeyBox | None = None
@@ -164,7 +186,7 @@ class Review:
     @property
     def others(self) -> list[Consequence]:
         """The consequences besides keys leaving service (those have their own table)."""
-        return [c for c in self.consequences if c.kind != "leaves"]
+        return [c for c in self.consequences if c.kind is not ConsequenceKind.LEAVES]
 
     @property
     def moving(self) -> list[AliasMove]:
@@ -346,7 +368,7 @@ def _consequences(boxes: list[KeyBox], leaving: list[Leaving]) -> list[Consequen
             "stops encrypting and decrypting at `pulumi up`"
         )
         out.append(Consequence(
-            "leaves", "critical",
+            ConsequenceKind.LEAVES, Severity.CRITICAL,
             f"{b.name} ({b.region}, {b.old_id}) leaves service: {why}",
             f"{stops}; pending window {b.pending_days} days; lost for good after {when(lv.final)}; "
             f"undo before then: `{lv.command}`",
@@ -360,7 +382,7 @@ def _consequences(boxes: list[KeyBox], leaving: list[Leaving]) -> list[Consequen
         blocking += [(region, k) for region, k in b.external_replicas if k not in leaving_ids]
         for region, key_id in blocking:
             out.append(Consequence(
-                "orphan", "critical",
+                ConsequenceKind.ORPHAN, Severity.CRITICAL,
                 f"replica {key_id} in {region} loses its primary {b.name} ({b.region})",
                 "the primary is scheduled for deletion only after its replicas (seed 001): `pulumi up` fails on "
                 f"{b.name} unless the replica is destroyed too",
@@ -372,7 +394,7 @@ def _consequences(boxes: list[KeyBox], leaving: list[Leaving]) -> list[Consequen
             elsewhere = [r.region for r in b.replicas if r.op not in LEAVING and r.step.new.get("enabled") is not False]
             also = f"; its replicas in {', '.join(elsewhere)} still decrypt them" if elsewhere else ""
             out.append(Consequence(
-                "disabled", "warning", f"{b.name} ({b.region}, {b.old_id}) is disabled",
+                ConsequenceKind.DISABLED, Severity.WARNING, f"{b.name} ({b.region}, {b.old_id}) is disabled",
                 "stops encrypting and decrypting at `pulumi up`: ciphertexts made under it cannot be decrypted "
                 f"in {b.region} until it is enabled again{also} (nothing is deleted: set `enabled` back to true "
                 "and `pulumi up`)", b))
@@ -380,18 +402,17 @@ def _consequences(boxes: list[KeyBox], leaving: list[Leaving]) -> list[Consequen
             "rotation_enabled"
         ) is not True:
             out.append(Consequence(
-                "rotation", "warning", f"{b.name} ({b.region}): automatic rotation turned off",
+                ConsequenceKind.ROTATION, Severity.WARNING, f"{b.name} ({b.region}): automatic rotation turned off",
                 f"its key material stops rotating (was every {old.get('rotation_interval_days') or '?'} days)", b))
         old_days, new_days = old.get("pending_days"), new.get("pending_days")
         if b.op == "update" and isinstance(old_days, int | float) and isinstance(new_days, int | float) and (
             new_days < old_days
         ):
             out.append(Consequence(
-                "window", "notice",
+                ConsequenceKind.WINDOW, Severity.NOTICE,
                 f"{b.name} ({b.region}): pending window shortened {int(old_days)} → {int(new_days)} days",
                 f"a later destroy leaves {int(new_days)} days, not {int(old_days)}, to cancel the deletion", b))
-    order = {"critical": 0, "warning": 1, "notice": 2}
-    return sorted(out, key=lambda c: order[c.severity])
+    return sorted(out, key=lambda c: _WORST_FIRST[c.severity])
 
 
 def describe_target(target: KeyBox | str | None, side: str) -> str:
