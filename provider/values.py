@@ -2,7 +2,7 @@
 
 `dataclasses` execs an __init__, __eq__, __hash__ and __repr__ for each class it decorates (and
 importing it pulls `inspect`): with the ~60 value classes on the way of `kmsctl encrypt` and of every
-provider host that was most of their start (issue 13). Here one shared implementation reads each
+provider host that was most of their start. Here one shared implementation reads each
 class's fields from its annotations once, when the class is made. mypy sees them as dataclasses
 (`dataclass_transform`): constructor keywords, field types and immutability are checked the same.
 

@@ -36,7 +36,7 @@ class CustomKey(provider.CustomKey, module="kms", name="CustomKey"):  # same typ
             spec = change.get("orders_key_spec")
             if spec:
                 kwargs.update(key_spec=spec, key_usage="ENCRYPT_DECRYPT")
-                if spec != "AES_256":  # only AES_256 keys rotate (seed 001)
+                if spec != "AES_256":  # only AES_256 keys rotate (Huawei Cloud DEW, Creating a Custom Key)
                     kwargs.update(rotation_enabled=False, rotation_interval_days=None)
             if change.get("orders_description") is not None:
                 kwargs["description"] = change.get("orders_description")

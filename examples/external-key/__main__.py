@@ -3,7 +3,8 @@
 The material is a stack secret: `pulumi config set --secret keyMaterial "$(openssl rand -base64 32)"`.
 The provider wraps it with the service's import parameters (RSA-OAEP-SHA256) and imports it; it is a
 secret input, so the engine stores it encrypted, and it never appears in the resource's outputs. The
-replica shares the imported material (seed 000), so a ciphertext from either region opens in the other.
+replica shares the imported material (Huawei Cloud DEW, Creating a Replica Key), so a ciphertext from either region
+opens in the other.
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ _REASONS = {
     "clock": "has no clock to move; only the emulator (embedded, or kmsctl serve under /_emulator/) has one",
 }
 
-# The embedded emulator keeps every rule of the seeds and answers everything the domain asks.
+# The embedded emulator keeps every rule of the documented services and answers everything the domain asks.
 EMULATOR = Capabilities(
     cloud="the embedded emulator", aliases=True, keyrings=True, enterprise_projects=True, links_in_answers=True,
     multi_region_at_create=False, decrypt_names_key=True, clock=True,

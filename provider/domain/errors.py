@@ -1,4 +1,4 @@
-"""The service's errors, each carrying the wire status and code of seed 003's table.
+"""The service's errors, each carrying the wire status and code of the error table of the Volcengine KMS API reference.
 
 Every layer raises these; the wire server serializes them, the HTTP backend rebuilds them from an
 answer, so a caller cannot tell the backends apart by their errors.

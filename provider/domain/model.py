@@ -28,7 +28,8 @@ Context = Mapping[str, str]
 
 # --- naming a key ---------------------------------------------------------------------------------
 class KeyRef(Model):
-    """A key: `key_id` (an id, a TRN or an alias name), or `keyring` + `name` (seed 003)."""
+    """A key: `key_id` (an id, a TRN or an alias name), or `keyring` + `name` (Volcengine KMS API reference,
+    ReplicateKey)."""
 
     key_id: str | None = None
     keyring: str | None = None

@@ -1,7 +1,7 @@
 """The service's rules, written once.
 
 The emulator enforces them and the Pulumi resources' `check` calls the same functions, so a bad
-input fails identically before anything is created and at the service. Each rule names its seed.
+input fails identically before anything is created and at the service. Each rule names its source page.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ class KeyState(StrEnum):
 
 
 class Origin(StrEnum):
-    """Wire names of the key material source (seed 001: key management or external)."""
+    """Wire names of the key material source (Huawei Cloud DEW, Creating a Custom Key: key management or external)."""
 
     KMS = "CloudKMS"
     EXTERNAL = "External"
@@ -93,8 +93,8 @@ EC_SPECS = frozenset({KeySpec.EC_P256, KeySpec.EC_P384})
 ASYMMETRIC_SPECS = RSA_SPECS | EC_SPECS
 EMULATED_SPECS = SYMMETRIC_SPECS | HMAC_SPECS | ASYMMETRIC_SPECS  # what the emulator makes; inputs take only these
 
-# Seed 001, "Usage": AES_256 encrypts; HMAC keys make MACs; RSA encrypts or signs (default sign);
-# ECC only signs.
+# Huawei Cloud DEW, Creating a Custom Key, "Usage": AES_256 encrypts; HMAC keys make MACs; RSA encrypts or signs
+# (default sign); ECC only signs.
 _USAGES: dict[KeySpec, tuple[KeyUsage, frozenset[KeyUsage]]] = {
     **{s: (KeyUsage.ENCRYPT_DECRYPT, frozenset({KeyUsage.ENCRYPT_DECRYPT})) for s in SYMMETRIC_SPECS},
     **{s: (KeyUsage.GENERATE_VERIFY_MAC, frozenset({KeyUsage.GENERATE_VERIFY_MAC})) for s in HMAC_SPECS},
@@ -153,7 +153,7 @@ def key_spec(value: str, field: str = "KeySpec") -> KeySpec:
 
 
 def key_usage(spec: KeySpec, value: str | None, field: str = "KeyUsage") -> KeyUsage:
-    """The usage for a spec: the seed's default when omitted, refused when the pair is not allowed."""
+    """The usage for a spec: the documented default when omitted, refused when the pair is not allowed."""
     if spec not in _USAGES:
         raise InvalidParameter(f"{field}: key spec {spec} is not one this provider creates or emulates")
     default, allowed = _USAGES[spec]
@@ -184,7 +184,8 @@ def origin(value: str | None, spec: KeySpec, field: str = "Origin") -> Origin:
 
 
 def _name(value: str, field: str, what: str) -> str:
-    # Seed 001, "Name": digits, letters, _ - : /, up to 255 characters; never ending with /default.
+    # Huawei Cloud DEW, Creating a Custom Key, "Name": digits, letters, _ - : /, up to 255 characters; never ending with
+    # /default.
     if not isinstance(value, str) or value == "":
         raise InvalidParameter(f"{field} must be a non-empty string")
     if len(value) > NAME_MAX:
@@ -214,7 +215,7 @@ def alias_name(value: str, field: str = "AliasName") -> str:
 
 
 def keyring_name(value: str | None, field: str = "KeyringName") -> str:
-    # Seed 003: 2-31 characters of [a-zA-Z0-9-_].
+    # Volcengine KMS API reference, ReplicateKey: 2-31 characters of [a-zA-Z0-9-_].
     if value is None or value == "":
         return DEFAULT_KEYRING
     if not KEYRING_RE.match(value):
@@ -223,7 +224,8 @@ def keyring_name(value: str | None, field: str = "KeyringName") -> str:
 
 
 def keyring_to_create(value: str, field: str = "KeyringName") -> str:
-    """A new keyring's name: given, and by seed 003's rule; `default` exists already."""
+    """A new keyring's name: given, and by the rule of the Volcengine KMS API reference (KeyringName); `default` exists
+    already."""
     if not value:
         raise InvalidParameter(f"{field} is required: 2-31 characters of letters, digits, - and _")
     return keyring_name(value, field)
@@ -236,8 +238,8 @@ def keyring_exists(name: str, stored: bool, region: str) -> None:
 
 
 def within_quota(count: int, quota: int, region: str) -> None:
-    # Seed 001: "You can create up to 100 custom keys ... Replica keys take up the custom key quota in
-    # the region."
+    # Huawei Cloud DEW, Creating a Custom Key: "You can create up to 100 custom keys ... Replica keys take up the custom
+    # key quota in the region."
     if count >= quota:
         raise QuotaExceeded(f"The quota of {quota} custom keys in region {region} is used up")
 
@@ -297,7 +299,8 @@ def description(value: str | None, field: str = "Description") -> str:
 
 
 def tags(pairs: Iterable[tuple[str, str]], field: str = "Tags") -> dict[str, str]:
-    """Seed 002: under one key a tag key has one value; seed 001: at most 20 tags a key."""
+    """Huawei Cloud DEW, Creating a Key: under one key a tag key has one value; Huawei Cloud DEW, Creating a Custom Key:
+    at most 20 tags a key."""
     out: dict[str, str] = {}
     for k, v in pairs:
         if not isinstance(k, str) or not 1 <= len(k) <= TAG_KEY_MAX:
@@ -327,7 +330,8 @@ def _days(value: int | None, field: str, lo: int, hi: int, default: int, what: s
 
 
 def pending_days(value: int | None, field: str = "PendingWindowInDays") -> int:
-    # Seed 001: "a scheduled deletion date for the key, which ranges from 7 to 1,096 days".
+    # Huawei Cloud DEW, Creating a Custom Key: "a scheduled deletion date for the key, which ranges from 7 to 1,096
+    # days".
     return _days(value, field, PENDING_DAYS_MIN, PENDING_DAYS_MAX, PENDING_DAYS_DEFAULT, "deletion window")
 
 
@@ -336,7 +340,8 @@ def rotation_days(value: int | None, field: str = "RotationIntervalInDays") -> i
 
 
 def rotation_supported(spec: KeySpec, origin: Origin, replica: bool, field: str = "KeyID") -> None:
-    """Seed 000: "Replica keys do not support key rotation"; only generated AES_256 material rotates."""
+    """Huawei Cloud DEW, Creating a Replica Key: "Replica keys do not support key rotation"; only generated AES_256
+    material rotates."""
     if replica:
         raise InvalidOperation(f"{field}: replica keys do not support key rotation, rotate the primary key instead")
     if spec is not KeySpec.AES_256 or origin is not Origin.KMS:
@@ -347,7 +352,8 @@ def rotation_supported(spec: KeySpec, origin: Origin, replica: bool, field: str 
 
 
 def symmetric_plaintext(size: int, field: str = "Plaintext") -> None:
-    # A symmetric key encrypts small secrets directly; anything larger goes through a data key (seed 004).
+    # A symmetric key encrypts small secrets directly; anything larger goes through a data key (Alibaba Cloud KMS, Use
+    # multi-region CMKs to encrypt and decrypt data).
     if size > SYMMETRIC_PLAINTEXT_MAX:
         raise InvalidParameter(
             f"The request parameter {field} is invalid: {size} bytes; a symmetric key encrypts at most "
@@ -356,13 +362,14 @@ def symmetric_plaintext(size: int, field: str = "Plaintext") -> None:
 
 
 def data_key_spec(spec: KeySpec, key_id: str) -> None:
-    # Seed 004: data keys are generated and wrapped under symmetric (AES) keys.
+    # Alibaba Cloud KMS, Use multi-region CMKs to encrypt and decrypt data: data keys are generated and wrapped under
+    # symmetric (AES) keys.
     if spec is not KeySpec.AES_256:
         raise InvalidOperation(f"Key {key_id} is {spec}; data keys are generated under AES_256 keys")
 
 
 def require_usage(usage: KeyUsage, wanted: KeyUsage, key_id: str, action: str) -> None:
-    # Seed 001, "Usage": a key serves the one usage it was created for.
+    # Huawei Cloud DEW, Creating a Custom Key, "Usage": a key serves the one usage it was created for.
     if usage is not wanted:
         raise InvalidOperation(f"Key {key_id} has key usage {usage}; {action} needs a {wanted} key")
 
@@ -373,7 +380,7 @@ def has_public_key(spec: KeySpec, key_id: str) -> None:
 
 
 def importable(origin: Origin, key_id: str) -> None:
-    # Seed 001: key material is imported only into keys created for external material.
+    # Huawei Cloud DEW, Creating a Custom Key: key material is imported only into keys created for external material.
     if origin is not Origin.EXTERNAL:
         raise InvalidOperation(f"Key {key_id} has CloudKMS material; only External keys import key material")
 
@@ -391,8 +398,8 @@ def wrapping(spec: str, algorithm: str) -> str:
 
 
 def initial_state(origin: Origin) -> KeyState:
-    # Seed 001: "By default, a key with KMS-generated key materials is in the Enabled state"; a key for
-    # external material waits for it in PendingImport.
+    # Huawei Cloud DEW, Creating a Custom Key: "By default, a key with KMS-generated key materials is in the Enabled
+    # state"; a key for external material waits for it in PendingImport.
     return KeyState.ENABLE if origin is Origin.KMS else KeyState.PENDING_IMPORT
 
 
@@ -420,7 +427,8 @@ def material_length(spec: KeySpec, size: int, field: str = "EncryptedKeyMaterial
 
 # --- Multi-region keys -------------------------------------------------------------------------
 def replicable(is_replica: bool, key_id: str) -> None:
-    # Seed 000: "A replica key can be created only for a custom key." - never of a replica.
+    # Huawei Cloud DEW, Creating a Replica Key: "A replica key can be created only for a custom key." - never of a
+    # replica.
     if is_replica:
         raise InvalidOperation(
             f"Key {key_id} is a replica key; only a custom key that is not a replica can be replicated"
@@ -429,7 +437,7 @@ def replicable(is_replica: bool, key_id: str) -> None:
 
 def one_replica_per_region(primary_id: str, replica_region: str, replicas: Iterable[tuple[str, str]]) -> None:
     """`replicas` are the primary's live replicas as (key id, region).
-    Seed 000: "only one replica key can be created for a master key in each region"."""
+    Huawei Cloud DEW, Creating a Replica Key: "only one replica key can be created for a master key in each region"."""
     for key_id, region in replicas:
         if region == replica_region:
             raise Conflict(
@@ -440,7 +448,8 @@ def one_replica_per_region(primary_id: str, replica_region: str, replicas: Itera
 
 def replicas_deleted_first(primary_id: str, waiting: Iterable[tuple[str, str]]) -> None:
     """`waiting` are the primary's replicas (key id, region) not yet scheduled for deletion.
-    Seed 001: "To delete a master key with replica key created, delete the replica key first."
+    Huawei Cloud DEW, Creating a Custom Key: "To delete a master key with replica key created, delete the replica key
+    first."
     """
     names = ", ".join(f"{key_id} ({region})" for key_id, region in waiting)
     if names:
@@ -451,8 +460,8 @@ def replicas_deleted_first(primary_id: str, waiting: Iterable[tuple[str, str]]) 
 
 
 def state_after_cancel(has_material: bool) -> KeyState:
-    # Seed 001: "After the cancellation, the key is in Disabled status." A key whose material was
-    # never imported goes back to waiting for it.
+    # Huawei Cloud DEW, Creating a Custom Key: "After the cancellation, the key is in Disabled status." A key whose
+    # material was never imported goes back to waiting for it.
     return KeyState.DISABLE if has_material else KeyState.PENDING_IMPORT
 
 
@@ -474,9 +483,10 @@ def data_key_bytes(value: int | None, field: str = "NumberOfBytes") -> int:
 
 
 # --- The key state machine ---------------------------------------------------------------------
-# What each state allows. Seed 001: only enabled keys encrypt or decrypt; only Enable, Disable or
-# PendingImport keys can be scheduled for deletion; cancelling leaves Disable; external keys start
-# PendingImport. Seed 000: a replica is usable once replication completes (Creating before).
+# What each state allows. Huawei Cloud DEW, Creating a Custom Key: only enabled keys encrypt or decrypt; only Enable,
+# Disable or PendingImport keys can be scheduled for deletion; cancelling leaves Disable; external keys start
+# PendingImport. Huawei Cloud DEW, Creating a Replica Key: a replica is usable once replication completes (Creating
+# before).
 class Op(StrEnum):
     DESCRIBE = "describe"
     CRYPTO = "crypto"
@@ -526,7 +536,8 @@ class RegionCatalog(Value):
         return value
 
     def replica_region(self, primary: str, replica: str, field: str = "ReplicaRegion") -> str:
-        # Seed 000, Table 1: a primary's replicas may only live in the regions its row names.
+        # Huawei Cloud DEW, Creating a Replica Key, Table 1: a primary's replicas may only live in the regions its row
+        # names.
         allowed = self.replica_regions.get(primary, ())
         if replica not in allowed:
             raise InvalidReplicaRegion(

@@ -1,5 +1,6 @@
-"""Aliases (our extension, contract 4.1): a regional name that points at a key and can be moved.
-Its rules (names, usage kept on a move, one alias one key) are in provider/domain/rules.py."""
+"""Aliases, an extension of this emulator (shaped like Alibaba Cloud KMS's CreateAlias and UpdateAlias): a
+regional name that points at a key and can be moved. Its rules (names, usage kept on a move, one alias one key) are in
+provider/domain/rules.py."""
 
 from __future__ import annotations
 

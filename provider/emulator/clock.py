@@ -23,8 +23,9 @@ def now(tx: Tx) -> float:
 
 
 def sweep(tx: Tx, at: float) -> None:
-    """Carry out what has come due: deletions (seed 001: the key is gone, its ciphertexts stay
-    undecryptable) and rotations (a new material version, which replicas share: seed 000)."""
+    """Carry out what has come due: deletions (Huawei Cloud DEW, Creating a Custom Key: the key is gone, its ciphertexts
+    stay undecryptable) and rotations (a new material version, which replicas share: Huawei Cloud DEW, Creating a
+    Replica Key)."""
     for key in tx.keys_due_for_deletion(at):
         tx.delete_key(key)
     for key in tx.keys_due_for_rotation(at, DAY):

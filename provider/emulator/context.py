@@ -110,7 +110,7 @@ class ServiceContext:
         )
 
     def view(self, tx: Tx, key: KeyRow, now: float) -> model.Key:
-        """The key as the service answers it, with its multi-region links (seed 000).
+        """The key as the service answers it, with its multi-region links (Huawei Cloud DEW, Creating a Replica Key).
 
         Remembered in a read's memo (dropped on any commit, this process's or another's) until the
         next instant at which the answer could change with time alone: a linked key's replication

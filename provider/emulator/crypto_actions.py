@@ -22,7 +22,7 @@ def _crypto_key(
 
 
 def _usable_for(key: KeyRow, now: float, usage: KeyUsage, action: str) -> KeyRow:
-    # Seed 001: "Only enabled custom keys can be used to encrypt or decrypt data."
+    # Huawei Cloud DEW, Creating a Custom Key: "Only enabled custom keys can be used to encrypt or decrypt data."
     rules.require_state(key.state(now), Op.CRYPTO, key.id)
     rules.require_usage(key.usage, usage, key.id, action)
     return key

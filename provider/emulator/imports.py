@@ -1,6 +1,6 @@
-"""External key material (seed 001): GetParametersForImport hands out a wrapping key and a token,
-ImportKeyMaterial unwraps the material into a `PendingImport` key, which becomes `Enable`.
-The wrapping specs and material lengths are rules in provider/domain/rules.py."""
+"""External key material (Huawei Cloud DEW, Creating a Custom Key): GetParametersForImport hands out a wrapping key and
+a token, ImportKeyMaterial unwraps the material into a `PendingImport` key, which becomes `Enable`. The wrapping specs
+and material lengths are rules in provider/domain/rules.py."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Keyrings (seed 003): the named groups keys live in. `default` exists in every region without
-being created; other keyrings are created, described, updated and deleted once empty."""
+"""Keyrings (Volcengine KMS API reference, ReplicateKey): the named groups keys live in. `default` exists in every
+region without being created; other keyrings are created, described, updated and deleted once empty."""
 
 from __future__ import annotations
 

@@ -77,7 +77,8 @@ _CURVES: dict[KeySpec, ec.EllipticCurve] = {KeySpec.EC_P256: ec.SECP256R1(), Key
 
 
 # `serialization` is imported where asymmetric material is used: it pulls the SSH formats and
-# `dataclasses` (~13 ms), which no symmetric key (the start of every `kmsctl encrypt`) needs (issue 13).
+# `dataclasses` (~13 ms), which no symmetric key (the start of every `kmsctl encrypt`) needs: it
+# is most of that command's start.
 def new_material(spec: KeySpec) -> bytes:
     """Fresh material: raw bytes for symmetric specs, a PKCS#8 DER private key for asymmetric ones."""
     if spec is KeySpec.AES_256:

@@ -1,5 +1,6 @@
-"""ReplicateKey (seeds 000 and 003): a replica in another region shares its primary's material and
-stays `Creating` for the replication delay. Its rules are in provider/domain/rules.py."""
+"""ReplicateKey (Huawei Cloud DEW, Creating a Replica Key; Volcengine KMS API reference, ReplicateKey): a replica in
+another region shares its primary's material and stays `Creating` for the replication delay. Its rules are in
+provider/domain/rules.py."""
 
 from __future__ import annotations
 

@@ -229,7 +229,8 @@ class KeyRow(Value):
         return cls(**{attr: read(row[name]) for name, attr, read in _READS})
 
     def state(self, now: float) -> KeyState:
-        # Replication is asynchronous (seed 000): a replica is Creating until its ready time.
+        # Replication is asynchronous (Huawei Cloud DEW, Creating a Replica Key): a replica is Creating until its ready
+        # time.
         if self.stored_state is KeyState.CREATING and self.ready_at is not None and self.ready_at <= now:
             return KeyState.ENABLE
         return self.stored_state

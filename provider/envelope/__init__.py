@@ -1,5 +1,5 @@
-"""Envelope encryption across regions (seed 004): data encrypted once, readable in every region
-that holds one of its keys, a multi-region key's replicas included.
+"""Envelope encryption across regions (Alibaba Cloud KMS, Use multi-region CMKs to encrypt and decrypt data): data
+encrypted once, readable in every region that holds one of its keys, a multi-region key's replicas included.
 
     from provider.envelope import encrypt, decrypt
     message = encrypt(client, ["cn-north-4:alias/app", "cn-east-3:alias/app"], data, {"purpose": "backup"})

@@ -261,7 +261,7 @@ def verify_header(header: Header, data_key: bytes | bytearray) -> AESGCM:
     """Key commitment first (the data key must be the one the message was made with), then the
     header tag. Answers the content cipher."""
     aead, commitment = derive(data_key, header.message_id, header.suite)
-    import hmac  # here: encrypting never needs it, and its import loads OpenSSL's hashlib (issue 13)
+    import hmac  # here: encrypting never needs it, and its import loads OpenSSL's hashlib (start time)
 
     if not hmac.compare_digest(commitment, header.commitment):
         raise AuthenticationError("key commitment does not match: the data key that opened is not the one this "

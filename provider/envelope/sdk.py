@@ -1,4 +1,5 @@
-"""Seed 004's mechanism over KMS: one data key, wrapped under keys in several regions.
+"""The mechanism of Alibaba Cloud KMS, Use multi-region CMKs to encrypt and decrypt data, over KMS: one data key,
+wrapped under keys in several regions.
 
 Encrypt: GenerateDataKey under the first key, Encrypt of that data key under each other key (each
 in its own region), a header naming every wrapping, frames of AES-256-GCM under a key derived from

@@ -384,8 +384,8 @@ def _consequences(boxes: list[KeyBox], leaving: list[Leaving]) -> list[Consequen
             out.append(Consequence(
                 ConsequenceKind.ORPHAN, Severity.CRITICAL,
                 f"replica {key_id} in {region} loses its primary {b.name} ({b.region})",
-                "the primary is scheduled for deletion only after its replicas (seed 001): `pulumi up` fails on "
-                f"{b.name} unless the replica is destroyed too",
+                "the primary is scheduled for deletion only after its replicas (Huawei Cloud DEW, Creating a Custom "
+                f"Key): `pulumi up` fails on {b.name} unless the replica is destroyed too",
                 b,
             ))
     for b in boxes:

@@ -15,8 +15,8 @@ from provider.emulator import Emulator
 
 
 def test_replica_is_creating_until_replication_completes(tmp_path: Path) -> None:
-    # Seed 000: "Wait for one minute and refresh the region where the replica key is located to check the
-    # created replica key." Replication is asynchronous: KMS_REPLICATION_DELAY seconds in Creating.
+    # Huawei Cloud DEW, Creating a Replica Key: "Wait for one minute and refresh the region where the replica key is
+    # located to check the created replica key." Replication is asynchronous: KMS_REPLICATION_DELAY seconds in Creating.
     kms = KmsClient(Emulator(tmp_path, replication_delay=0.5), "cn-north-4")
     primary = kms.create_key("async")
     replica = kms.replicate_key(primary.key_id, "cn-east-3")

@@ -1,5 +1,5 @@
-"""Keyrings as objects (seed 003) and DescribeKeys pages. The conformance half runs on every backend
-of tests/conftest.py; the state migration and tag filters are the embedded emulator's own."""
+"""Keyrings as objects (Volcengine KMS API reference, ReplicateKey) and DescribeKeys pages. The conformance half runs on
+every backend of tests/conftest.py; the state migration and tag filters are the embedded emulator's own."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ DAY = 86400
 
 # --- keyrings ------------------------------------------------------------------------------------------
 def test_default_keyring_exists_in_every_region(kms: KmsClient) -> None:
-    # Contract 4.1: "Keyrings are objects (the keyring `default` always exists)."
+    # Keyrings are objects, and the keyring `default` always exists (docs/emulator.md, keyrings).
     for region in ("cn-north-4", "me-east-1"):
         (ring,) = kms.in_region(region).list_keyrings()
         assert ring.name == "default" and ring.key_count == 0
@@ -32,7 +32,7 @@ def test_key_goes_into_a_created_keyring(kms: KmsClient) -> None:
     assert (ring.name, ring.description, ring.key_count) == ("payments", "team payments", 0)
     key = kms.create_key("ledger", keyring_name="payments")
     assert key.keyring == "payments" and key.trn.endswith(":keyrings/payments/keys/ledger")
-    # Seed 003: a key is named by KeyID, or by KeyringName + KeyName.
+    # Volcengine KMS API reference, ReplicateKey: a key is named by KeyID, or by KeyringName + KeyName.
     assert kms.describe_key(model.KeyRef(keyring="payments", name="ledger")).key_id == key.key_id
     counts = {r.name: r.key_count for r in kms.list_keyrings()}
     assert counts == {"default": 0, "payments": 1}
@@ -49,7 +49,7 @@ def test_create_key_into_a_missing_keyring_is_not_found(kms: KmsClient) -> None:
 @pytest.mark.parametrize(
     "name",
     [
-        "x",  # seed 003: "长度为 2 - 31 个字符" (2-31 characters)
+        "x",  # Volcengine KMS API reference, ReplicateKey: "长度为 2 - 31 个字符" (2-31 characters)
         "k" * 32,
         "has space",  # "合法字符:[a-zA-Z0-9-_]"
         "dots.not.allowed",

@@ -1,5 +1,5 @@
 """A hypothesis state machine drives the key lifecycle on the emulator and checks every answer
-against a plain model of the seeds' rules: create, replicate, disable, enable, rotate, schedule,
+against a plain model of the documented rules: create, replicate, disable, enable, rotate, schedule,
 cancel, advance the clock, encrypt and decrypt in any region."""
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ DAY = 86400
 class ModelKey:
     id: str
     region: str
-    material: str  # the primary's id: replicas share the primary's material (seed 000)
+    material: str  # the primary's id: replicas share the primary's material (Huawei Cloud DEW, Creating a Replica Key)
     primary: str | None
     state: str = "Enable"
     deletion_at: int | None = None
@@ -136,7 +136,7 @@ class Lifecycle(RuleBasedStateMachine):
             return
         ok = k.state == "PendingDelete"
         if self.expect(None if ok else InvalidKeyStatus, lambda: self.client(k.region).cancel_key_deletion(key_id)):
-            # Seed 001: "After the cancellation, the key is in Disabled status."
+            # Huawei Cloud DEW, Creating a Custom Key: "After the cancellation, the key is in Disabled status."
             k.state, k.deletion_at = "Disable", None
 
     @rule(days=st.integers(0, 15))

@@ -1,10 +1,10 @@
 """A read remembers the hot lookups (clock, key, material version) only while nothing was committed.
 
-The emulator's reads keep what they looked up while the database is unchanged (issue 13: an Encrypt
+The emulator's reads keep what they looked up while the database is unchanged (an Encrypt
 asks SQLite one question, not four). A change made anywhere must show on the very next read: by
 this process's other threads, by another `Emulator` on the same state (the engine's provider hosts,
-a `kmsctl` beside them), by another process. Seed 001: "Only enabled custom keys can be used to
-encrypt or decrypt data": a key disabled elsewhere must refuse the next Encrypt here.
+a `kmsctl` beside them), by another process. Huawei Cloud DEW, Creating a Custom Key: "Only enabled custom keys can be
+used to encrypt or decrypt data": a key disabled elsewhere must refuse the next Encrypt here.
 """
 
 from __future__ import annotations

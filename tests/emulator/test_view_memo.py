@@ -1,8 +1,8 @@
 """A described key is remembered by the read (the hot path of DescribeKey) but never answered stale.
 
 The remembered answer goes with the read memo on any commit, here or elsewhere, and at the first
-instant at which time alone changes the answer: a replica's replication ending (seed 000: a replica is
-Creating until then, Enable after) or a linked key's scheduled deletion coming due.
+instant at which time alone changes the answer: a replica's replication ending (Huawei Cloud DEW, Creating a Replica
+Key: a replica is Creating until then, Enable after) or a linked key's scheduled deletion coming due.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`kmsctl encrypt` / `kmsctl decrypt` (contract section 6): files and pipes, real processes on both
+"""`kmsctl encrypt` / `kmsctl decrypt` (README, kmsctl): files and pipes, real processes on both
 backends, a failure that leaves no partial output, clear one-line errors, and a progress bar on a
 terminal only."""
 

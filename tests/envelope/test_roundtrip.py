@@ -1,6 +1,6 @@
-"""Envelope encryption over KMS (seed 004), on every backend of the `kms` fixture: data encrypted
-once is readable in each region that holds one of its keys, a replica included; the wrong key or
-context is refused with an error that says why."""
+"""Envelope encryption over KMS (Alibaba Cloud KMS, Use multi-region CMKs to encrypt and decrypt data), on every backend
+of the `kms` fixture: data encrypted once is readable in each region that holds one of its keys, a replica included; the
+wrong key or context is refused with an error that says why."""
 
 from __future__ import annotations
 
@@ -38,7 +38,9 @@ from .conftest import EAST, NORTH, KeyPair
 # Both clouds' APIs over the wire as well as the embedded emulator (tests/conftest.py).
 pytestmark = pytest.mark.needs()
 
-SEED_CONTEXT = {"one": "one", "two": "two"}  # seed 004's sample: encryptionContext.put("one", "one") ...
+# The sample of Alibaba Cloud KMS, Use multi-region CMKs to encrypt and decrypt data:
+# encryptionContext.put("one", "one") ...
+SAMPLE_CONTEXT = {"one": "one", "two": "two"}
 
 
 class Recorder:
@@ -64,33 +66,34 @@ def spy(kms: KmsClient) -> tuple[KmsClient, Recorder]:
     return KmsClient(rec, kms.region), rec
 
 
-# --- seed 004's scenario ------------------------------------------------------------------------------
-def test_seed004_encrypt_once_decrypt_with_either_regional_key(kms: KmsClient,
+# --- Alibaba Cloud KMS, Use multi-region CMKs to encrypt and decrypt data: the scenario -------------------
+def test_encrypt_once_decrypt_with_either_regional_key(kms: KmsClient,
                                                                regional_keys: KeyPair) -> None:
     north, east = regional_keys
-    message = encrypt(kms, [north, east], b"Hello World", SEED_CONTEXT)
-    # Seed 004, decryption: "If you want to decrypt the data key ciphertext in the China (Hangzhou)
-    # region, specify the ARN of the CMK in this region."
+    message = encrypt(kms, [north, east], b"Hello World", SAMPLE_CONTEXT)
+    # Alibaba Cloud KMS, Use multi-region CMKs to encrypt and decrypt data, decryption: "If you want to decrypt the data
+    # key ciphertext in the China (Hangzhou) region, specify the ARN of the CMK in this region."
     assert decrypt(kms, north, message) == b"Hello World"
     assert decrypt(kms, east, message) == b"Hello World"
-    assert decrypt(kms, east, message, SEED_CONTEXT) == b"Hello World"
+    assert decrypt(kms, east, message, SAMPLE_CONTEXT) == b"Hello World"
 
 
-def test_seed004_mechanism_generate_then_encrypt_in_the_other_region(kms: KmsClient,
+def test_mechanism_generate_then_encrypt_in_the_other_region(kms: KmsClient,
                                                                      regional_keys: KeyPair) -> None:
     north, east = regional_keys
     client, rec = spy(kms)
-    message = encrypt(client, [north, east], b"payload", SEED_CONTEXT)
+    message = encrypt(client, [north, east], b"payload", SAMPLE_CONTEXT)
     crypto = [(region, action) for region, action, _ in rec.calls if action != "DescribeKey"]
-    # Seed 004: "1. Call the GenerateDataKey operation of KMS in the China (Beijing) region ...
-    # 2. Call the Encrypt operation of KMS in the China (Hangzhou) region to encrypt the data key."
+    # Alibaba Cloud KMS, Use multi-region CMKs to encrypt and decrypt data: "1. Call the GenerateDataKey operation of
+    # KMS in the China (Beijing) region ... 2. Call the Encrypt operation of KMS in the China (Hangzhou) region to
+    # encrypt the data key."
     assert crypto == [(NORTH, "GenerateDataKey"), (EAST, "Encrypt")]
-    assert all(getattr(params, "context", None) == SEED_CONTEXT for _, action, params in rec.calls
+    assert all(getattr(params, "context", None) == SAMPLE_CONTEXT for _, action, params in rec.calls
                if action != "DescribeKey")
     # "4. Encapsulate the two ciphertexts of the data key, the encryption context, and the related
     # algorithm information into a message header."
     header = read_header(message)
-    assert header.context == SEED_CONTEXT
+    assert header.context == SAMPLE_CONTEXT
     assert header.suite == fmt.SUITE_AES256_GCM_HKDF_SHA256_COMMIT
     assert header.frame_size == DEFAULT_FRAME_SIZE
     described = [kms.in_region(r.region).describe_key(r.key) for r in (north, east)]
@@ -123,7 +126,8 @@ def test_encrypted_with_the_primary_only_decrypts_with_its_replica(kms: KmsClien
     data = os.urandom(3 * 1024)
     message = encrypt(kms, [primary], data, {"app": "billing"})
     assert [e.region for e in read_header(message).entries] == [NORTH]
-    # Seed 000: a replica key shares its primary's material, so the primary's wrapping opens in cn-east-3.
+    # Huawei Cloud DEW, Creating a Replica Key: a replica key shares its primary's material, so the primary's wrapping
+    # opens in cn-east-3.
     assert decrypt(kms, replica, message) == data
     assert decrypt(kms, primary, message) == data
     # And the other way round: encrypted under the replica, read with the primary.
@@ -216,7 +220,7 @@ def test_a_disabled_key_says_so_and_the_other_region_still_reads(kms: KmsClient,
     north, east = regional_keys
     message = encrypt(kms, [north, east], b"still readable")
     kms.in_region(EAST).disable_key(east.key)
-    # Seed 001: "Only enabled custom keys can be used to encrypt or decrypt data."
+    # Huawei Cloud DEW, Creating a Custom Key: "Only enabled custom keys can be used to encrypt or decrypt data."
     with pytest.raises(DataKeyUnavailable, match="InvalidKeyStatus"):
         decrypt(kms, east, message)
     assert decrypt(kms, north, message) == b"still readable"
@@ -224,7 +228,7 @@ def test_a_disabled_key_says_so_and_the_other_region_still_reads(kms: KmsClient,
 
 def test_wrong_context_is_refused(kms: KmsClient, regional_keys: KeyPair) -> None:
     north, east = regional_keys
-    message = encrypt(kms, [north, east], b"ctx", SEED_CONTEXT)
+    message = encrypt(kms, [north, east], b"ctx", SAMPLE_CONTEXT)
     with pytest.raises(ContextMismatch, match="entry 'one' has another value"):
         decrypt(kms, east, message, {"one": "uno"})
     with pytest.raises(ContextMismatch, match="has no entry 'three'"):

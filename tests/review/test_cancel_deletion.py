@@ -1,7 +1,7 @@
-"""`kmsctl keys cancel-deletion REGION:KEY`: the undo command the review prints (contract section 6).
+"""`kmsctl keys cancel-deletion REGION:KEY`: the undo command the review prints (README, kmsctl).
 
-Contract section 5: cancelling a deletion leaves the key `Disable`; a disabled or pending key refuses crypto. The
-command brings the key back into service (enabled) unless asked to keep it disabled."""
+Huawei Cloud DEW, Creating a Custom Key: cancelling a deletion leaves the key `Disable`; a disabled or pending key
+refuses crypto. The command brings the key back into service (enabled) unless asked to keep it disabled."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """`kmsctl review` on previews printed by the real engine (`pulumi preview --json`) of the repository's root stack.
 
 What a reviewer must be able to answer from the review alone: which keys stop working at `pulumi up`, which
-data becomes unreadable and when for good, and how to undo it. Contract section 5: a pending key refuses crypto
-(`InvalidKeyStatus`); cancelling within the window brings it back. The resources destroy a key with their
+data becomes unreadable and when for good, and how to undo it. Huawei Cloud DEW, Creating a Custom Key: a pending key
+refuses crypto (`InvalidKeyStatus`); cancelling within the window brings it back. The resources destroy a key with their
 `pending_days` (provider/resources/_common.py: retire_key), so the date of final loss is up + pending_days.
 """
 
@@ -173,13 +173,15 @@ def check_page_in_browser(page: Path, sample: Sample, tmp_path: Path) -> None:
 def test_destroy_lists_every_key_with_its_date(sample: Sample, tmp_path: Path) -> None:
     sample.stack.up()
     keys = stack_keys(sample)
-    # A replica made outside the stack (seed 000 allows cn-southwest-2 for cn-north-4): only the live key shows it.
+    # A replica made outside the stack (Huawei Cloud DEW, Creating a Replica Key allows cn-southwest-2 for cn-north-4):
+    # only the live key shows it.
     kms = KmsClient(EmbeddedBackend(sample.emulator), "cn-north-4")
     stray = kms.replicate_key(keys["orders"]["id"], "cn-southwest-2")
     reviewed_at = time.time()
     md = review(sample, sample.pulumi("destroy", "--preview-only", "--json"), tmp_path)
     assert (f"**replica {stray.key_id} in cn-southwest-2 loses its primary orders (cn-north-4)**: the primary is "
-            "scheduled for deletion only after its replicas (seed 001): `pulumi destroy` fails on orders") in md
+            "scheduled for deletion only after its replicas (Huawei Cloud DEW, Creating a Custom Key): "
+            "`pulumi destroy` fails on orders") in md
     assert "ciphertexts of **orders**'s key material stay readable in cn-southwest-2" in md
     kms.in_region("cn-southwest-2").schedule_key_deletion(stray.key_id, 7)  # so that the stack can go
     assert md.startswith("## KMS review: 5 keys stop working at `pulumi destroy`")

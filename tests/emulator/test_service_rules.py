@@ -1,5 +1,6 @@
-"""One test per service rule of the seeds, each quoting the line it checks. They run against every
-backend of `tests/conftest.py`: the embedded emulator and a live server over the wire."""
+"""One test per service rule of the clouds' documentation (Huawei Cloud DEW guide, Volcengine KMS API reference), each
+quoting the line it checks. They run against every backend of `tests/conftest.py`: the embedded emulator and a live
+server over the wire."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ DAY = 86400
 
 
 def test_custom_key_defaults_to_enabled_aes(kms: KmsClient) -> None:
-    # Seed 001: "By default, a key with KMS-generated key materials is in the Enabled state"
+    # Huawei Cloud DEW, Creating a Custom Key: "By default, a key with KMS-generated key materials is in the Enabled
+    # state"
     key = kms.create_key("orders")
     assert (key.spec, key.usage, key.state, key.origin) == (
         "AES_256",
@@ -35,7 +37,7 @@ def test_custom_key_defaults_to_enabled_aes(kms: KmsClient) -> None:
 @pytest.mark.parametrize(
     ("spec", "default_usage"),
     [
-        # Seed 001: "For an AES_256 symmetric key, the default value is ENCRYPT_DECRYPT."
+        # Huawei Cloud DEW, Creating a Custom Key: "For an AES_256 symmetric key, the default value is ENCRYPT_DECRYPT."
         ("AES_256", "ENCRYPT_DECRYPT"),
         # "For an HMAC symmetric key, the default value is GENERATE_VERIFY_MAC."
         ("HMAC_256", "GENERATE_VERIFY_MAC"),
@@ -55,13 +57,15 @@ def test_key_usage_defaults_per_spec(kms: KmsClient, spec: str, default_usage: s
     [("AES_256", "SIGN_VERIFY"), ("HMAC_384", "ENCRYPT_DECRYPT"), ("EC_P384", "ENCRYPT_DECRYPT")],
 )
 def test_key_usage_not_allowed_for_spec(kms: KmsClient, spec: str, usage: str) -> None:
-    # Seed 001: "ECC keys can be used only for digital signature and signature verification."
+    # Huawei Cloud DEW, Creating a Custom Key: "ECC keys can be used only for digital signature and signature
+    # verification."
     with pytest.raises(InvalidParameter, match=f"KeyUsage '{usage}' is not allowed for key spec {spec}"):
         kms.create_key("bad", key_spec=spec, key_usage=usage)
 
 
 def test_rsa_may_encrypt(kms: KmsClient) -> None:
-    # Seed 001: "RSA keys can be used for encryption, decryption, digital signature, and signature verification."
+    # Huawei Cloud DEW, Creating a Custom Key: "RSA keys can be used for encryption, decryption, digital signature, and
+    # signature verification."
     key = kms.create_key("rsa-enc", key_spec="RSA_3072", key_usage="ENCRYPT_DECRYPT")
     blob = kms.encrypt(key.key_id, b"secret")
     assert kms.decrypt(blob, key_id=key.key_id)[1] == b"secret"
@@ -76,8 +80,8 @@ def test_rsa_may_encrypt(kms: KmsClient) -> None:
     ],
 )
 def test_key_name_rules(kms: KmsClient, name: str, rule: str) -> None:
-    # Seed 001: "You can enter digits, letters, underscores (_), hyphens (-), colons (:), and slashes (/)."
-    # "You can enter up to 255 characters." "do not use aliases ending with /default."
+    # Huawei Cloud DEW, Creating a Custom Key: "You can enter digits, letters, underscores (_), hyphens (-), colons (:),
+    # and slashes (/)." "You can enter up to 255 characters." "do not use aliases ending with /default."
     with pytest.raises(InvalidParameter, match=rule):
         kms.create_key(name)
 
@@ -103,7 +107,7 @@ def test_alias_rules(kms: KmsClient) -> None:
 
 
 def test_at_most_20_tags(kms: KmsClient) -> None:
-    # Seed 001: "A maximum of 20 tags can be added for one custom key."
+    # Huawei Cloud DEW, Creating a Custom Key: "A maximum of 20 tags can be added for one custom key."
     tags = {f"t{i}": "v" for i in range(20)}
     key = kms.create_key("tagged", tags=tags)
     assert tags_of(key) == tags
@@ -114,7 +118,7 @@ def test_at_most_20_tags(kms: KmsClient) -> None:
 
 
 def test_one_value_per_tag_key(kms: KmsClient) -> None:
-    # Seed 002: "under the same custom key, one tag key can have only one tag value."
+    # Huawei Cloud DEW, Creating a Key: "under the same custom key, one tag key can have only one tag value."
     key = kms.create_key("retag", tags={"env": "dev"})
     assert tags_of(kms.tag_resources(key.key_id, {"env": "prod"})) == {"env": "prod"}
     # The domain takes tags as a mapping; a wire list naming a tag key twice fails the rule as it is parsed.
@@ -124,21 +128,23 @@ def test_one_value_per_tag_key(kms: KmsClient) -> None:
 
 @pytest.mark.parametrize("days", [6, 1097])
 def test_deletion_window_bounds(kms: KmsClient, days: int) -> None:
-    # Seed 001: "you can set a scheduled deletion date for the key, which ranges from 7 to 1,096 days."
+    # Huawei Cloud DEW, Creating a Custom Key: "you can set a scheduled deletion date for the key, which ranges from 7
+    # to 1,096 days."
     key = kms.create_key("window")
     with pytest.raises(InvalidParameter, match="ranges from 7 to 1096"):
         kms.schedule_key_deletion(key.key_id, days)
 
 
 def test_cancel_deletion_leaves_key_disabled(kms: KmsClient) -> None:
-    # Seed 001: "After the cancellation, the key is in Disabled status."
+    # Huawei Cloud DEW, Creating a Custom Key: "After the cancellation, the key is in Disabled status."
     key = kms.create_key("cancel")
     assert kms.schedule_key_deletion(key.key_id, 7).state == "PendingDelete"
     assert kms.cancel_key_deletion(key.key_id).state == "Disable"
 
 
 def test_disabled_or_pending_key_refuses_crypto(kms: KmsClient) -> None:
-    # Seed 001: "After a custom key is disabled, you cannot use it to encrypt or decrypt any data."
+    # Huawei Cloud DEW, Creating a Custom Key: "After a custom key is disabled, you cannot use it to encrypt or decrypt
+    # any data."
     key = kms.create_key("off")
     blob = kms.encrypt(key.key_id, b"x")
     kms.disable_key(key.key_id)
@@ -152,8 +158,8 @@ def test_disabled_or_pending_key_refuses_crypto(kms: KmsClient) -> None:
 
 
 def test_deletion_comes_due(kms: KmsClient) -> None:
-    # Seed 001: "The system will delete the key once the deletion period expires. The content encrypted using
-    # the key and the generated data key cannot be decrypted."
+    # Huawei Cloud DEW, Creating a Custom Key: "The system will delete the key once the deletion period expires. The
+    # content encrypted using the key and the generated data key cannot be decrypted."
     key = kms.create_key("doomed")
     blob = kms.encrypt(key.key_id, b"payload")
     kms.schedule_key_deletion(key.key_id, 7)
@@ -172,7 +178,7 @@ def test_deletion_comes_due(kms: KmsClient) -> None:
 
 
 def test_external_key_starts_pending_import(kms: KmsClient) -> None:
-    # Seed 001: "a key with imported key materials is in the Pending import state."
+    # Huawei Cloud DEW, Creating a Custom Key: "a key with imported key materials is in the Pending import state."
     key = kms.create_key("byok", origin="External")
     assert key.state == "PendingImport"
     with pytest.raises(InvalidKeyStatus):
@@ -183,7 +189,8 @@ def test_external_key_starts_pending_import(kms: KmsClient) -> None:
     assert kms.import_material(key.key_id, material).state == "Enable"
     blob = kms.encrypt(key.key_id, b"imported")
     assert kms.decrypt(blob)[1] == b"imported"
-    # Seed 001: "Only custom keys in the Enabled, Disabled, or Pending import state can be deleted."
+    # Huawei Cloud DEW, Creating a Custom Key: "Only custom keys in the Enabled, Disabled, or Pending import state can
+    # be deleted."
     other = kms.create_key("byok-2", origin="External")
     assert kms.schedule_key_deletion(other.key_id, 7).state == "PendingDelete"
     assert kms.cancel_key_deletion(other.key_id).state == "PendingImport"
@@ -197,11 +204,11 @@ def test_import_rejects_wrong_length_and_bad_token(kms: KmsClient) -> None:
         kms.import_key_material(key.key_id, "bm90LWEtdG9rZW4=", b"\x00" * 256)
 
 
-# --- Replicas (seed 000) ---------------------------------------------------------------------------------
+# --- Replicas (Huawei Cloud DEW, Creating a Replica Key) --------------------------------------------------
 @pytest.mark.needs("decrypt_names_key")
 def test_replica_shares_material_both_ways(kms: KmsClient) -> None:
-    # Seed 000: "The replica key and the master key share the same key materials. It can be used for
-    # cross-region data encryption and decryption."
+    # Huawei Cloud DEW, Creating a Replica Key: "The replica key and the master key share the same key materials. It can
+    # be used for cross-region data encryption and decryption."
     primary = kms.create_key("mrk")
     replica = kms.replicate_key(primary.key_id, "cn-east-3")
     east = kms.in_region("cn-east-3")
@@ -214,7 +221,7 @@ def test_replica_shares_material_both_ways(kms: KmsClient) -> None:
 
 
 def test_replica_describes_its_primary(kms: KmsClient) -> None:
-    # Seed 003's ReplicateKey example: MultiRegionKeyType REPLICA, PrimaryKey Trn and Region.
+    # The example of Volcengine KMS API reference, ReplicateKey: MultiRegionKeyType REPLICA, PrimaryKey Trn and Region.
     primary = kms.create_key("mrk-test")
     replica = kms.replicate_key(primary.key_id, "cn-south-1", description="replica key")
     assert replica.region == "cn-south-1" and replica.multi_region_type == "REPLICA"
@@ -226,8 +233,8 @@ def test_replica_describes_its_primary(kms: KmsClient) -> None:
 
 
 def test_replica_regions_follow_the_table(kms: KmsClient) -> None:
-    # Seed 000, Table 1: CN North-Beijing4 replicates to CN East-Shanghai1, CN South-Guangzhou and
-    # CN Southwest-Guiyang1; AP-Singapore only to ME-Riyadh.
+    # Huawei Cloud DEW, Creating a Replica Key, Table 1: CN North-Beijing4 replicates to CN East-Shanghai1, CN
+    # South-Guangzhou and CN Southwest-Guiyang1; AP-Singapore only to ME-Riyadh.
     primary = kms.create_key("matrix")
     with pytest.raises(InvalidReplicaRegion, match=r"\[ap-southeast-3\]"):
         kms.replicate_key(primary.key_id, "ap-southeast-3")
@@ -241,7 +248,7 @@ def test_replica_regions_follow_the_table(kms: KmsClient) -> None:
 
 
 def test_one_replica_per_region(kms: KmsClient) -> None:
-    # Seed 000: "only one replica key can be created for a master key in each region."
+    # Huawei Cloud DEW, Creating a Replica Key: "only one replica key can be created for a master key in each region."
     primary = kms.create_key("once")
     kms.replicate_key(primary.key_id, "cn-east-3")
     with pytest.raises(Conflict):
@@ -250,7 +257,7 @@ def test_one_replica_per_region(kms: KmsClient) -> None:
 
 
 def test_no_replica_of_a_replica(kms: KmsClient) -> None:
-    # Seed 000: "A replica key can be created only for a custom key."
+    # Huawei Cloud DEW, Creating a Replica Key: "A replica key can be created only for a custom key."
     primary = kms.create_key("chain")
     replica = kms.replicate_key(primary.key_id, "cn-east-3")
     with pytest.raises(InvalidOperation, match="replica"):
@@ -258,8 +265,8 @@ def test_no_replica_of_a_replica(kms: KmsClient) -> None:
 
 
 def test_no_rotation_on_a_replica_and_rotation_reaches_replicas(kms: KmsClient) -> None:
-    # Seed 000: "Replica keys do not support key rotation. The rotation of replica keys needs to be
-    # initiated by CMKs."
+    # Huawei Cloud DEW, Creating a Replica Key: "Replica keys do not support key rotation. The rotation of replica keys
+    # needs to be initiated by CMKs."
     primary = kms.create_key("rotating")
     replica = kms.replicate_key(primary.key_id, "cn-east-3")
     east = kms.in_region("cn-east-3")
@@ -289,7 +296,8 @@ def test_rotation_from_creation(kms: KmsClient) -> None:
 
 
 def test_primary_deleted_only_after_its_replicas(kms: KmsClient) -> None:
-    # Seed 001: "To delete a master key with replica key created, delete the replica key first."
+    # Huawei Cloud DEW, Creating a Custom Key: "To delete a master key with replica key created, delete the replica key
+    # first."
     primary = kms.create_key("ordered")
     replica = kms.replicate_key(primary.key_id, "cn-east-3")
     with pytest.raises(InvalidOperation, match="replica"):
@@ -299,8 +307,8 @@ def test_primary_deleted_only_after_its_replicas(kms: KmsClient) -> None:
 
 
 def test_quota_of_100_keys_counts_replicas(kms: KmsClient) -> None:
-    # Seed 001: "You can create up to 100 custom keys ... Replica keys take up the custom key quota in the
-    # region."
+    # Huawei Cloud DEW, Creating a Custom Key: "You can create up to 100 custom keys ... Replica keys take up the custom
+    # key quota in the region."
     east = kms.in_region("cn-east-3")
     for i in range(99):
         east.create_key(f"q{i}")
@@ -335,7 +343,8 @@ def test_rotation_and_tagging_need_an_enabled_key(kms: KmsClient) -> None:
 
 
 def test_encrypt_takes_a_small_amount_of_data(kms: KmsClient) -> None:
-    # Seed 001: "The AES-256 key can be used to encrypt and decrypt a small amount of data or data keys."
+    # Huawei Cloud DEW, Creating a Custom Key: "The AES-256 key can be used to encrypt and decrypt a small amount of
+    # data or data keys."
     key = kms.create_key("small")
     kms.encrypt(key.key_id, b"x" * 4096)
     with pytest.raises(InvalidParameter, match="at most 4096"):
