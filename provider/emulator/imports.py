@@ -53,5 +53,5 @@ def import_key_material(svc: ServiceContext, region: str, action: model.ImportKe
         rules.material_length(key.spec, len(material))
         tx.add_material(key.material_id, material, now)
         tx.drop_import(key.id)
-        tx.update_key(key.id, now, state=KeyState.ENABLE.value)
+        tx.update_key(key.id, now, state=KeyState.ENABLE)
         return svc.view_id(tx, region, key.id, now)

@@ -71,7 +71,7 @@ def create_key(svc: ServiceContext, region: str, action: model.CreateKey) -> mod
             if material is not None:
                 tx.add_material(material_id, material, now)
             if rotation_days is not None:
-                tx.update_key(key_id, now, rotation_enabled=1, rotation_days=rotation_days, last_rotation=now)
+                tx.update_key(key_id, now, rotation_enabled=True, rotation_days=rotation_days, last_rotation=now)
             tx.remember_token(token, "CreateKey", region, key_id)
         return svc.view_id(tx, region, key_id, now)
 
@@ -122,7 +122,7 @@ def update_key(svc: ServiceContext, region: str, action: model.UpdateKey) -> mod
 
 def _set_state(state: KeyState) -> Change:
     def change(tx: Tx, key: KeyRow, now: float) -> None:
-        tx.update_key(key.id, now, state=state.value, ready_at=None)
+        tx.update_key(key.id, now, state=state, ready_at=None)
 
     return change
 
@@ -144,7 +144,7 @@ def schedule_key_deletion(svc: ServiceContext, region: str, action: model.Schedu
         tx.update_key(
             key.id,
             now,
-            state=KeyState.PENDING_DELETE.value,
+            state=KeyState.PENDING_DELETE,
             deletion_at=now + days * clock.DAY,
             pending_days=days,
             ready_at=None,
@@ -156,7 +156,7 @@ def schedule_key_deletion(svc: ServiceContext, region: str, action: model.Schedu
 def cancel_key_deletion(svc: ServiceContext, region: str, action: model.CancelKeyDeletion) -> model.Key:
     def change(tx: Tx, key: KeyRow, now: float) -> None:
         state = rules.state_after_cancel(tx.has_material(key.material_id))
-        tx.update_key(key.id, now, state=state.value, deletion_at=None, pending_days=None)
+        tx.update_key(key.id, now, state=state, deletion_at=None, pending_days=None)
 
     return mutate(svc, region, action.key, Op.CANCEL_DELETION, change)
 
@@ -166,14 +166,14 @@ def enable_key_rotation(svc: ServiceContext, region: str, action: model.EnableKe
 
     def change(tx: Tx, key: KeyRow, now: float) -> None:
         rules.rotation_supported(key.spec, key.origin, key.primary_id is not None, f"Key {key.id}")
-        tx.update_key(key.id, now, rotation_enabled=1, rotation_days=days, last_rotation=key.last_rotation or now)
+        tx.update_key(key.id, now, rotation_enabled=True, rotation_days=days, last_rotation=key.last_rotation or now)
 
     return mutate(svc, region, action.key, Op.ROTATE, change)
 
 
 def disable_key_rotation(svc: ServiceContext, region: str, action: model.DisableKeyRotation) -> model.Key:
     def change(tx: Tx, key: KeyRow, now: float) -> None:
-        tx.update_key(key.id, now, rotation_enabled=0)
+        tx.update_key(key.id, now, rotation_enabled=False)
 
     return mutate(svc, region, action.key, Op.ROTATE, change)
 
