@@ -1,63 +1,12 @@
-"""`kmsctl serve` sends each answer's head and body in one write (issue 13), and HTTP still works as
-clients use it: a HEAD answer without a body, `Expect: 100-continue` (curl sends it for bodies over
-1 KiB), keep-alive, and answers on a connection the server closes."""
+"""`kmsctl serve`'s HTTP works as clients use it: a HEAD answer without a body, `Expect: 100-continue` (curl
+sends it for bodies over 1 KiB), keep-alive, and answers on a connection the server closes; and it runs on
+uvicorn's own httptools protocol."""
 
 from __future__ import annotations
 
 import socket
 
-from provider.server.protocol import _OneWrite
 from tests.support.live_server import KmsctlServer
-
-
-class Recording:
-    """A transport that keeps what was written, one entry per write."""
-
-    def __init__(self) -> None:
-        self.writes: list[bytes] = []
-        self.closed = False
-
-    def write(self, data: bytes) -> None:
-        self.writes.append(bytes(data))
-
-    def close(self) -> None:
-        self.closed = True
-
-    def is_closing(self) -> bool:
-        return self.closed
-
-
-def _one_write(recording: Recording) -> _OneWrite:
-    return _OneWrite(recording)  # type: ignore[arg-type]
-
-
-def test_a_head_and_its_body_leave_in_one_write() -> None:
-    rec = Recording()
-    t = _one_write(rec)
-    t.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n")
-    assert rec.writes == []
-    t.write(b"{}")
-    assert rec.writes == [b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}"]
-
-
-def test_an_interim_answer_and_other_bytes_are_not_held() -> None:
-    rec = Recording()
-    t = _one_write(rec)
-    t.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-    t.write(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 3\r\n\r\nbad")
-    assert rec.writes == [b"HTTP/1.1 100 Continue\r\n\r\n", b"HTTP/1.1 400 Bad Request\r\ncontent-length: 3\r\n\r\nbad"]
-
-
-def test_a_held_head_goes_out_on_close_and_on_flush() -> None:
-    rec = Recording()
-    t = _one_write(rec)
-    t.write(b"HTTP/1.1 204 No Content\r\n\r\n")
-    t.flush()
-    assert rec.writes == [b"HTTP/1.1 204 No Content\r\n\r\n"]
-    t.write(b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n")
-    t.close()
-    assert rec.writes[-1] == b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n" and rec.closed
-    assert t.is_closing()  # everything else is the transport's
 
 
 def _exchange(sock: socket.socket, request: bytes) -> bytes:
@@ -113,11 +62,10 @@ def test_an_answer_on_a_closing_connection_arrives_whole(kmsctl: KmsctlServer) -
         assert data.startswith(b"HTTP/1.1 200 ") and data.endswith(b'{"status":"ok"}')
 
 
-def test_the_protocol_is_what_kmsctl_serve_runs() -> None:
-    from provider.server.protocol import OneWriteProtocol
+def test_kmsctl_serve_runs_uvicorns_httptools_protocol() -> None:
     from provider.server.run import config
 
     async def app(scope: object, receive: object, send: object) -> None:  # pragma: no cover - never called
         return None
 
-    assert config(app, "127.0.0.1", 0).http is OneWriteProtocol  # type: ignore[arg-type]
+    assert config(app, "127.0.0.1", 0).http == "httptools"  # type: ignore[arg-type]
