@@ -396,7 +396,7 @@ def test_every_operation_served_answers_exactly_its_sdk_response_model(server: K
     kms.cancel_key_deletion(m.CancelKeyDeletionRequest(body=m.OperateKeyRequestBody(key_id=other)))
 
     answered = {operation_of(*call.split(" ", 1)).name for call in seen}
-    served = {o.name for o in huawei_server.operations(lambda p: p)}
+    served = set(huawei_server.OPERATIONS)
     assert served <= set(generated.OPERATIONS)
     assert answered == served, f"not exercised: {sorted(served - answered)}"
 

@@ -62,8 +62,8 @@ def _bad_spec(kms: KmsClient) -> tuple[str, dict[str, Any]]:
 
 def domain_action(action: str, params: Mapping[str, Any]) -> Any:
     """The domain action a request means, as the dialect parses it."""
-    return server.parse(WireRequest("POST", "/", [("Action", action), ("Version", "2021-02-18")], {},
-                                    json.dumps(params).encode()))
+    req = WireRequest("POST", "/", [("Action", action), ("Version", "2021-02-18")], {}, json.dumps(params).encode())
+    return server.parse(server.decode(server.route(req)))
 
 
 def _rotate_hmac(kms: KmsClient) -> tuple[str, dict[str, Any]]:
