@@ -24,7 +24,7 @@ import orjson
 from ..domain import model
 from ..domain.errors import InvalidParameter, KmsError
 
-JSON_HEADERS: tuple[tuple[str, str], ...] = (("content-type", "application/json"),)
+JSON_HEADERS: tuple[tuple[bytes, bytes], ...] = ((b"content-type", b"application/json"),)
 
 
 class WireRequest(NamedTuple):
@@ -45,11 +45,11 @@ class WireRequest(NamedTuple):
 
 
 class WireResponse(NamedTuple):
-    """What the server answers."""
+    """What the server answers; headers as ASGI sends them (latin-1 bytes), made so once, not per answer."""
 
     status: int
     body: bytes
-    headers: Sequence[tuple[str, str]] = JSON_HEADERS
+    headers: Sequence[tuple[bytes, bytes]] = JSON_HEADERS
 
 
 class Call(NamedTuple):

@@ -157,7 +157,7 @@ class KmsApp:
                 pass  # the whole body in one message, as a keep-alive client's small request comes
             else:
                 body, close = await self._body(head.headers, receive, message)
-            req = head._replace(body=body)
+            req = WireRequest(head.method, head.path, head.query, head.headers, body)
             call = Call(req)
             try:
                 call = dialect.authenticate(req, self._secrets.get)
@@ -264,8 +264,7 @@ def _run(emulator: Emulator, region: str, parsed: Parsed) -> Results:
 
 
 async def _respond(send: Send, answer: WireResponse, *, close: bool) -> None:
-    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers]
-    headers.append((b"content-length", b"%d" % len(answer.body)))
+    headers = [*answer.headers, (b"content-length", b"%d" % len(answer.body))]
     if close:
         headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": answer.status, "headers": headers})

@@ -8,6 +8,7 @@ maps each operation to the domain's actions and lists our extensions.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from .server import HuaweiServer
 
 NAME = "huaweicloud"
+_REGIONS_KEPT = 1024
 
 
 class HuaweiCloud:
@@ -35,6 +37,7 @@ class HuaweiCloud:
         self.project_ids = None if project_ids is None else dict(project_ids)
         self.catalog = catalog  # the stack's region catalog (None: Huawei Cloud's, or KMS_REGION_CATALOG)
         self._served: HuaweiServer | None = None
+        self._regions: dict[tuple[str, str | None, str | None], str] = {}
 
     def __repr__(self) -> str:
         return f"HuaweiCloud(project_ids={self.project_ids!r})"
@@ -44,11 +47,21 @@ class HuaweiCloud:
         return self.project_ids if self.project_ids is not None else projects.from_environment()
 
     def region_of_project(self, project: str) -> str:
-        region = projects.region_of(project, self.projects)
+        """The region a project id names, under the settings in force (kept per id and settings: the server
+        asks on every request, and reading the settings costs more than the rest of its work on a call)."""
+        environ = os.environ
+        where = (project, environ.get(projects.ENV) if self.project_ids is None else None,
+                 environ.get(rules.CATALOG_ENV))
+        region = self._regions.get(where)
         if region is None:
-            raise codec.BadUrl(
-                f"project id '{project}' names no region: use a region's name or map the id with {projects.ENV}"
-            )
+            region = projects.region_of(project, self.projects)
+            if region is None:
+                raise codec.BadUrl(
+                    f"project id '{project}' names no region: use a region's name or map the id with {projects.ENV}"
+                )
+            if len(self._regions) >= _REGIONS_KEPT:  # ids come from request paths: bounded
+                self._regions.clear()
+            self._regions[where] = region
         return region
 
     def served(self) -> ServedApi:

@@ -655,15 +655,15 @@ def read_fields(op: Route, query: Sequence[tuple[str, str]], body: bytes, path: 
 
 
 ROUTES_KEPT = 4096
-_JSON = ("Content-Type", "application/json")
-_ID_PREFIX = os.urandom(8).hex()
+_JSON = (b"Content-Type", b"application/json")
+_ID_PREFIX = os.urandom(8).hex().encode()
 _ids = itertools.count(1)
 
 
-def _request_id() -> str:
+def _request_id() -> bytes:
     # 32 hex digits as Huawei's ids are, distinct for each answer: this process's random half, then a count
     # (no system call for randomness per answer).
-    return f"{_ID_PREFIX}{next(_ids):016x}"
+    return b"%s%016x" % (_ID_PREFIX, next(_ids))
 
 
 class HuaweiServer:
@@ -696,7 +696,8 @@ class HuaweiServer:
     def decode(self, call: Call) -> Call:
         req = call.wire
         op, _, path = self._route(req)
-        return call._replace(params=read_fields(op, req.query, req.body, path, self.region_of_project))
+        fields = read_fields(op, req.query, req.body, path, self.region_of_project)
+        return Call(req, call.operation, call.region, fields, call.access_key)
 
     def parse(self, call: Call) -> Parsed:
         return HANDLERS[call.operation].parse(call)
@@ -704,9 +705,9 @@ class HuaweiServer:
     def shape(self, call: Call, action: Parsed, result: Results) -> WireResponse:
         reply: Reply = HANDLERS[call.operation].shape(call, action, result)
         body = b"" if reply.body is None else write_json(reply.body)
-        return WireResponse(reply.status, body, (_JSON, ("X-Request-Id", _request_id())))
+        return WireResponse(reply.status, body, (_JSON, (b"X-Request-Id", _request_id())))
 
     def shape_error(self, call: Call, error: KmsError) -> WireResponse:
         status, code = codec.error_status_code(error)
         return WireResponse(status, codec.error_body(code, error.message),
-                            (_JSON, ("X-Request-Id", _request_id())))
+                            (_JSON, (b"X-Request-Id", _request_id())))
