@@ -207,7 +207,7 @@ def _shape_list(call: Call, a: model.Action, r: model.KeyPage) -> Reply:
     f: Fields = call.params
     domain = _domain_id(r)
     # list-keys filters by key_spec (AES_256 unless "ALL") and key_state, then pages with a numeric
-    # marker. A region holds at most 100 keys (seed 001), so the filter runs over the whole page.
+    # marker. A region holds at most 100 custom keys (the service's quota), so the filter runs over the whole page.
     spec = f.text("key_spec") or "AES_256"
     state = f.text("key_state")
     project = f.text("enterprise_project_id")

@@ -1,8 +1,10 @@
-"""The `volcengine` dialect: Volcengine KMS's OpenAPI (seed 003, `volcenginesdk-kms` 5.0.54), exactly.
+"""The `volcengine` dialect: Volcengine KMS's OpenAPI exactly, as the SDK `volcenginesdk-kms` 5.0.54 speaks it
+(API reference: https://www.volcengine.com/docs/6476/1337064).
 
 `/?Action={Action}&Version=2021-02-18`, POST with a JSON body (GET with query parameters for the actions
-the SDK sends so), signed with HMAC-SHA256 (signer.py), answered in seed 003's envelope. wire.py holds
-the parameters, server.py parses and shapes, client.py is HttpBackend's side, shapes.py the objects.
+the SDK sends so), signed with HMAC-SHA256 (signer.py), answered in Volcengine's envelope
+(https://www.volcengine.com/docs/6499/1125371). wire.py holds the parameters, server.py parses and shapes,
+client.py is HttpBackend's side, shapes.py the objects.
 """
 
 from __future__ import annotations
