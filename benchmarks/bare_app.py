@@ -6,7 +6,7 @@ is ours (signature check, routing, parsing, the emulator, shaping).
 
 A fair floor is set up as `kmsctl serve`'s uvicorn is (provider/server/run.py), so that only our own
 work differs:
-- the same HTTP implementation (`provider.server.run.HTTP`: uvicorn's httptools protocol) and uvloop, no
+- the same HTTP implementation (`provider.server.run.HTTP`: httptools, head and body in one write) and uvloop, no
   access log, no Server header (the Date header as uvicorn sends it), no proxy headers;
 - the same answer per operation: a document of the dialect's shape and of the byte size `kmsctl serve`
   answers that operation with on the benchmark's loop (the Volcengine envelope for `/?Action=...`,
