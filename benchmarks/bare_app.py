@@ -6,7 +6,7 @@ is ours (signature check, routing, parsing, the emulator, shaping).
 
 A fair floor is set up as `kmsctl serve`'s uvicorn is (provider/server/run.py), so that only our own
 work differs:
-- the same protocol class (`OneWriteProtocol`: head and body in one write), httptools and uvloop, no
+- the same HTTP implementation (`provider.server.run.HTTP`: httptools, head and body in one write) and uvloop, no
   access log, no Server header (the Date header as uvicorn sends it), no proxy headers;
 - the same answer per operation: a document of the dialect's shape and of the byte size `kmsctl serve`
   answers that operation with on the benchmark's loop (the Volcengine envelope for `/?Action=...`,
@@ -29,7 +29,7 @@ import uvicorn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from provider.server.protocol import OneWriteProtocol  # noqa: E402
+from provider.server.run import HTTP  # noqa: E402
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -104,5 +104,5 @@ async def app(scope: Scope, receive: Callable[[], Awaitable[Message]],
 
 
 if __name__ == "__main__":
-    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), http=OneWriteProtocol, loop="uvloop", lifespan="off",
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), http=HTTP, loop="uvloop", lifespan="off",
                 access_log=False, proxy_headers=False, server_header=False, log_level="warning")

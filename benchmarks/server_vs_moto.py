@@ -11,6 +11,8 @@ alternating rounds.
 The third column is the floor: benchmarks/bare_app.py, the same uvicorn with httptools and uvloop
 answering a fixed JSON document, sent the same signed requests of the dialect. Our ops/s over the bare
 app's is the share of each request that is not ours; 1 would mean our code costs nothing.
+benchmarks/server_stages.py shows, in-process, where our share goes (signature, routing, parsing, the
+emulator, shaping, serialization).
 
 Each op runs in interleaved rounds (ours, moto, bare, ours, moto, bare, ...); X is the median over
 rounds of our ops/s over the other's in the same round, so a burst of load from elsewhere on this 2-core

@@ -1,39 +1,40 @@
-"""Wire dialects: each real cloud's KMS API as a thin layer over the domain (contract section 4).
+"""Wire dialects: each real cloud's KMS API as a thin layer over the domain.
 
-A dialect is one package, `provider/dialects/<cloud>/`. Server side it parses an HTTP request into a
-domain action and shapes the result (or a `KmsError`) into that cloud's JSON; client side it turns a
-domain action into the HTTP calls that cloud's API defines and their answers back into the domain's
-result; and it signs and verifies that cloud's signature. `kmsctl serve` routes each request to the
-first dialect that `owns` it; `HttpBackend` speaks the one dialect the configuration names.
+A dialect is one package, `provider/dialects/<cloud>/`. Server side it checks a request's signature and
+decodes the request into a `Call`, finds the operation's `Handler` in its table (keyed by the operation, as
+the emulator keys its own by the action's type), whose `parse` turns the call into domain actions and whose
+`shape` turns their results (or a `KmsError`) into that cloud's JSON. Client side it turns a domain action
+into the HTTP calls that cloud's API defines and their answers back into the domain's result. `kmsctl serve`
+routes each request to the first dialect that `owns` it; `HttpBackend` speaks the one dialect the
+configuration names.
+
+Everything here is immutable (NamedTuples: cheap to make, once per request): what a dialect learns about a
+request (its region, its operation, its fields) travels in the `Call` it decodes, never in the request.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NamedTuple, Protocol
 
 import orjson
 
 from ..domain import model
 from ..domain.errors import InvalidParameter, KmsError
 
+JSON_HEADERS: tuple[tuple[bytes, bytes], ...] = ((b"content-type", b"application/json"),)
 
-@dataclass(frozen=True, slots=True)
-class WireRequest:
-    """What the server received; header names are lower-case.
 
-    `notes` is what a dialect worked out about this request in one step and needs again in the next
-    (authenticate, parse, shape): the region of its credential, its route and fields."""
+class WireRequest(NamedTuple):
+    """What the server received; header names are lower-case."""
 
     method: str
     path: str
-    query: list[tuple[str, str]]
-    headers: dict[str, str]
-    body: bytes
-    notes: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    query: Sequence[tuple[str, str]]
+    headers: Mapping[str, str]
+    body: bytes = b""
 
     def param(self, name: str) -> str | None:
         """The first query parameter called `name`."""
@@ -43,50 +44,90 @@ class WireRequest:
         return None
 
 
-@dataclass(frozen=True, slots=True)
-class WireResponse:
-    """What the server answers."""
+class WireResponse(NamedTuple):
+    """What the server answers; headers as ASGI sends them (latin-1 bytes), made so once, not per answer."""
 
     status: int
     body: bytes
-    headers: list[tuple[str, str]] = field(default_factory=lambda: [("content-type", "application/json")])
+    headers: Sequence[tuple[bytes, bytes]] = JSON_HEADERS
 
 
-@dataclass(frozen=True, slots=True)
-class HttpCall:
-    """What a dialect's client side wants sent; `HttpBackend` signs it (per attempt) and sends it."""
+class Call(NamedTuple):
+    """One request as its dialect decoded it: what a handler's `parse` and `shape` both receive.
 
-    method: str
-    path: str
-    query: list[tuple[str, str]]
-    body: bytes
-    headers: dict[str, str]
-    repeatable: bool  # safe to send again after a lost answer (reads, crypto, setters that converge)
+    `operation` is the cloud's name for it (Volcengine's Action, Huawei Cloud's SDK method); `region` the
+    region it acts in (from the credential scope, or the project id); `params` its fields as the dialect
+    read and checked them (None until `decode`); `access_key` the caller's (throttling counts per key)."""
+
+    wire: WireRequest
+    operation: str = ""
+    region: str = ""
+    params: Any = None
+    access_key: str = ""
 
 
-Send = Callable[[str, HttpCall], tuple[int, bytes]]
 # One request may carry several domain actions (Volcengine's TagResources names many keys): the server
 # executes them in order and shapes their results together.
 Parsed = model.Action | Sequence[model.Action]
 Results = model.Result | Sequence[model.Result]
 
 
+class Handler(NamedTuple):
+    """One operation of a dialect's table: its call into domain actions, their results into its answer (the
+    document the dialect wraps; for Huawei Cloud, with its status)."""
+
+    parse: Callable[[Call], Parsed]
+    shape: Callable[[Call, Any, Any], Any]
+
+
+class HttpCall(NamedTuple):
+    """What a dialect's client side wants sent; `HttpBackend` signs it (per attempt) and sends it."""
+
+    method: str
+    path: str
+    query: Sequence[tuple[str, str]]
+    body: bytes
+    headers: dict[str, str]
+    repeatable: bool  # safe to send again after a lost answer (reads, crypto, setters that converge)
+
+    def __repr__(self) -> str:
+        # Never the body: it may hold a plaintext or key material.
+        return f"HttpCall({self.method} {self.path} query={list(self.query)!r}, {len(self.body)} bytes)"
+
+
+Send = Callable[[str, HttpCall], tuple[int, bytes]]
+
+
+class ServedApi(Protocol):
+    """The server side of a dialect: what `kmsctl serve` needs of whatever answers a request.
+
+    A request goes owns -> authenticate -> (throttle) -> decode -> parse -> (the emulator) -> shape;
+    shape_error answers a failure at any step, with whatever the call had learned by then."""
+
+    def owns(self, req: WireRequest) -> bool: ...
+
+    def authenticate(self, req: WireRequest, secret_for: Callable[[str], str | None]) -> Call:
+        """Verify the signature and route the request: a Call naming its operation, region and access key;
+        AccessDenied (or the cloud's refusal of an unknown operation) otherwise."""
+        ...
+
+    def decode(self, call: Call) -> Call:
+        """The call with its operation's fields read and checked (`params`)."""
+        ...
+
+    def parse(self, call: Call) -> Parsed: ...
+
+    def shape(self, call: Call, action: Parsed, result: Results) -> WireResponse: ...
+
+    def shape_error(self, call: Call, error: KmsError) -> WireResponse: ...
+
+
 class Dialect(Protocol):
     name: str  # "volcengine" | "huaweicloud"
 
-    # --- server side (`kmsctl serve`) ---
-    def owns(self, req: WireRequest) -> bool: ...
-
-    def authenticate(self, req: WireRequest, secret_for: Callable[[str], str | None]) -> tuple[str, str]:
-        """Verify the signature; answer the caller's access key (throttling counts per access key) and
-        the region the request is for; raise AccessDenied otherwise."""
+    def served(self) -> ServedApi:
+        """The server side (`kmsctl serve`), loaded on first use: a client never needs it."""
         ...
-
-    def parse(self, req: WireRequest) -> Parsed: ...
-
-    def shape(self, req: WireRequest, action: Parsed, result: Results) -> WireResponse: ...
-
-    def shape_error(self, req: WireRequest, error: KmsError) -> WireResponse: ...
 
     # --- client side (`HttpBackend`) ---
     def execute(self, region: str, action: model.Action, send: Send) -> model.Result: ...

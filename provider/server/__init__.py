@@ -1,4 +1,5 @@
-"""The emulator as a shared service: `kmsctl serve` runs `KmsApp` on uvicorn (contract sections 4, 6)."""
+"""The emulator as a shared service: `kmsctl serve` runs `KmsApp` on uvicorn speaking
+Volcengine's and Huawei Cloud's KMS APIs on one port."""
 
 from .app import KmsApp
 from .run import serve

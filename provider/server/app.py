@@ -1,8 +1,9 @@
-"""The wire endpoint (contract section 4): each cloud's KMS API, on one port, signed, JSON in and out.
+"""The wire endpoint: each cloud's KMS API (Volcengine's, Huawei Cloud's), on one port, signed, JSON in and out.
 
 Thin on purpose: read the body (capped: a larger one is drained and answered 413), pick the dialect that
-owns the request, check its signature, throttle, let the dialect parse it into domain actions, run them
-on the emulator (`Emulator.execute`), let the dialect shape the answer. The request path is a bare ASGI
+owns the request, let it check the signature and route the request into a `Call`, throttle, let the
+dialect decode the call's fields and parse it into domain actions, run them on the emulator
+(`Emulator.execute`), let the dialect shape the answer. The request path is a bare ASGI
 handler, since it is the service's hot path; everything else (the OpenAPI document, 404/405 answers) is a
 Starlette app. Everything a request needs is built once, when the application is.
 """
@@ -18,7 +19,7 @@ import time
 import traceback
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
@@ -27,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..dialects import DIALECTS, Dialect, Parsed, Results, WireRequest, WireResponse
+from ..dialects import DIALECTS, Call, Dialect, Parsed, Results, ServedApi, WireRequest, WireResponse
 from ..domain import model
 from ..domain.errors import AccessDenied, InvalidParameter, KmsError, Throttled, UndefinedError
 from ..emulator import Emulator
@@ -57,20 +58,6 @@ OPENAPI_PATH = "/_emulator/openapi.json"
 HEALTH_PATH = "/_emulator/health"
 _SITE_PATHS = frozenset({OPENAPI_PATH, HEALTH_PATH})
 _DIGITS = str.isdigit
-
-
-class ServedApi(Protocol):
-    """The server side of a dialect: what `KmsApp` needs of whatever answers a request."""
-
-    def owns(self, req: WireRequest) -> bool: ...
-
-    def authenticate(self, req: WireRequest, secret_for: Callable[[str], str | None]) -> tuple[str, str]: ...
-
-    def parse(self, req: WireRequest) -> Parsed: ...
-
-    def shape(self, req: WireRequest, action: Parsed, result: Results) -> WireResponse: ...
-
-    def shape_error(self, req: WireRequest, error: KmsError) -> WireResponse: ...
 
 
 class RateLimiter:
@@ -113,8 +100,8 @@ class KmsApp:
         self.limiter = RateLimiter(rate_limit) if rate_limit else None
         self.max_body = max_body
         # The emulator's own path comes first: it is outside every cloud's API (emulator_api.py).
-        self.dialects: tuple[ServedApi, ...] = (EmulatorApi(), *(dialects if dialects is not None
-                                                                else tuple(DIALECTS.values())))
+        self.dialects: tuple[ServedApi, ...] = (EmulatorApi(), *(d.served() for d in (
+            dialects if dialects is not None else tuple(DIALECTS.values()))))
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kms-write")
         # The request models generated from the SDKs load now rather than with the first request (the
         # dialects load them lazily: HttpBackend, which imports the dialects too, never parses a request).
@@ -160,7 +147,7 @@ class KmsApp:
 
     # --- the action endpoint -------------------------------------------------------------------------
     async def _handle(self, dialect: ServedApi, head: WireRequest, receive: Receive, send: Send) -> None:
-        req = head
+        call = Call(head)  # what is known of the request so far: an error is shaped from it
         close = False
         try:
             message = await receive()
@@ -170,35 +157,35 @@ class KmsApp:
                 pass  # the whole body in one message, as a keep-alive client's small request comes
             else:
                 body, close = await self._body(head.headers, receive, message)
-            # The head's request takes its body in place (a frozen dataclass is built field by field, slowly):
-            # nothing has read it yet, and owns() keeps no notes.
-            object.__setattr__(req, "body", body)
+            req = WireRequest(head.method, head.path, head.query, head.headers, body)
+            call = Call(req)
             try:
-                access_key, region = dialect.authenticate(req, self._secrets.get)
+                call = dialect.authenticate(req, self._secrets.get)
             except AccessDenied as denied:
                 log.warning("denied %s %s: %s", req.method, (req.param("Action") or req.path)[:64], denied.message)
                 raise
-            if self.limiter is not None and not self.limiter.allow(access_key):
+            if self.limiter is not None and not self.limiter.allow(call.access_key):
                 raise Throttled(f"The request of Action: {(req.param('Action') or req.path)[:64]} upper limit is "
                                 "exceeded.")
-            parsed = dialect.parse(req)
+            call = dialect.decode(call)
+            parsed = dialect.parse(call)
             if _inline(parsed):
-                results = _run(self.emulator, region, parsed)
+                results = _run(self.emulator, call.region, parsed)
             else:
                 loop = asyncio.get_running_loop()
-                emulator = self.emulator
+                emulator, region = self.emulator, call.region
                 results = await loop.run_in_executor(self._pool, lambda: _run(emulator, region, parsed))
-            answer = dialect.shape(req, parsed, results)
+            answer = dialect.shape(call, parsed, results)
         except KmsError as err:
             close = isinstance(err, _TooLarge)  # whatever followed the dropped body is not trusted
-            answer = dialect.shape_error(req, err)
+            answer = dialect.shape_error(call, err)
         except Exception as exc:  # the one place an unexpected failure becomes a 500
             # Logged by type and place only: an exception's message or arguments could hold a plaintext.
             frames = "".join(traceback.format_tb(exc.__traceback__))
             reference = os.urandom(8).hex().upper()
-            log.error("UndefinedError %s in %s %r: %s\n%s", reference, req.method,
-                      (req.param("Action") or req.path)[:64], type(exc).__name__, frames)
-            answer = dialect.shape_error(req, UndefinedError(f"{_UNDEFINED_MESSAGE} Reference: {reference}"))
+            log.error("UndefinedError %s in %s %r: %s\n%s", reference, head.method,
+                      (head.param("Action") or head.path)[:64], type(exc).__name__, frames)
+            answer = dialect.shape_error(call, UndefinedError(f"{_UNDEFINED_MESSAGE} Reference: {reference}"))
         await _respond(send, answer, close=close)
 
     async def _body(self, headers: Mapping[str, str], receive: Receive, first: Message) -> tuple[bytes, bool]:
@@ -277,8 +264,7 @@ def _run(emulator: Emulator, region: str, parsed: Parsed) -> Results:
 
 
 async def _respond(send: Send, answer: WireResponse, *, close: bool) -> None:
-    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers]
-    headers.append((b"content-length", b"%d" % len(answer.body)))
+    headers = [*answer.headers, (b"content-length", b"%d" % len(answer.body))]
     if close:
         headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": answer.status, "headers": headers})

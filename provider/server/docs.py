@@ -43,7 +43,7 @@ class _Scenario:
 
     def __call__(self, action: str, region: str = REGION, **params: Any) -> dict[str, Any]:
         call = client.http_call(action, params, repeatable=True)
-        req = WireRequest(call.method, call.path, call.query, {}, call.body)
+        req = server.decode(server.route(WireRequest(call.method, call.path, call.query, {}, call.body)))
         parsed = server.parse(req)
         if isinstance(parsed, model.Action):
             results: Any = self.emulator.execute(region, parsed)

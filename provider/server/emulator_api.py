@@ -13,18 +13,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..dialects import Dialect, Parsed, Results, WireRequest, WireResponse, read_json, write_json
+from ..dialects import Call, Parsed, Results, ServedApi, WireRequest, WireResponse, read_json, write_json
 from ..dialects.emulator_clock import CLOCK_PATH
 from ..dialects.huaweicloud import DIALECT as HUAWEI
 from ..dialects.huaweicloud import HuaweiCloud
 from ..dialects.huaweicloud import projects as huawei_projects
 from ..dialects.huaweicloud import signer as huawei_signer
 from ..dialects.volcengine import VOLCENGINE
+from ..dialects.volcengine import signer as volcengine_signer
 from ..domain import model
 from ..domain.errors import InvalidParameter, KmsError, NotFound
 
 PREFIX = "/_emulator/"
-_HEADERS = [("content-type", "application/json")]
+
+
+def _huawei_signed(req: WireRequest) -> bool:
+    """Whether the request carries Huawei Cloud's signature (else it is checked as Volcengine's)."""
+    return req.headers.get("authorization", "").lstrip().startswith(huawei_signer.ALGORITHM)
 
 
 class EmulatorApi:
@@ -35,18 +40,11 @@ class EmulatorApi:
     def owns(self, req: WireRequest) -> bool:
         return req.path.startswith(PREFIX)
 
-    def signer_of(self, req: WireRequest) -> Dialect:
-        """The dialect whose signature the request carries (it checks it and shapes the errors)."""
-        found: Dialect | None = req.notes.get("signed_as")
-        if found is None:
-            huawei = req.headers.get("authorization", "").lstrip().startswith(huawei_signer.ALGORITHM)
-            found = req.notes["signed_as"] = HUAWEI if huawei else VOLCENGINE
-        return found
-
-    def authenticate(self, req: WireRequest, secret_for: Callable[[str], str | None]) -> tuple[str, str]:
-        dialect = self.signer_of(req)
-        if dialect is VOLCENGINE:
-            return dialect.authenticate(req, secret_for)  # the credential scope names the region
+    def authenticate(self, req: WireRequest, secret_for: Callable[[str], str | None]) -> Call:
+        if not _huawei_signed(req):
+            cred = volcengine_signer.verify(method=req.method, path=req.path, query=req.query, headers=req.headers,
+                                            body=req.body, secret_for=secret_for)
+            return Call(req, "AdvanceClock", cred.region, None, cred.access_key)  # the credential scope's region
         access_key = huawei_signer.verify(req.method, req.path, req.query, req.headers, req.body, secret_for)
         # Huawei's SDK sends the project id as X-Project-Id (signed); it names the region here.
         project = req.headers.get("x-project-id", "")
@@ -57,9 +55,10 @@ class EmulatorApi:
         if region is None:
             raise InvalidParameter(f"X-Project-Id '{project[:64]}' names no region: use a region's name or map the "
                                    f"id with {huawei_projects.ENV}")
-        return access_key, region
+        return Call(req, "AdvanceClock", region, None, access_key)
 
-    def parse(self, req: WireRequest) -> Parsed:
+    def decode(self, call: Call) -> Call:
+        req = call.wire
         if req.path != CLOCK_PATH or req.method != "POST":
             raise NotFound(f"{req.method} {req.path[:128]} is no endpoint of the emulator; it has POST {CLOCK_PATH}")
         try:
@@ -71,12 +70,16 @@ class EmulatorApi:
         seconds = doc["seconds"]
         if not isinstance(seconds, int) or isinstance(seconds, bool):
             raise InvalidParameter("seconds must be a whole number of seconds")
-        return model.AdvanceClock(seconds=seconds)
+        return call._replace(params=seconds)
 
-    def shape(self, req: WireRequest, action: Parsed, result: Results) -> WireResponse:
+    def parse(self, call: Call) -> Parsed:
+        return model.AdvanceClock(seconds=call.params)
+
+    def shape(self, call: Call, action: Parsed, result: Results) -> WireResponse:
         assert isinstance(result, model.Clock)
-        return WireResponse(200, write_json({"now": result.now, "offset_seconds": int(result.offset_seconds)}),
-                            list(_HEADERS))
+        return WireResponse(200, write_json({"now": result.now, "offset_seconds": int(result.offset_seconds)}))
 
-    def shape_error(self, req: WireRequest, error: KmsError) -> WireResponse:
-        return self.signer_of(req).shape_error(req, error)
+    def shape_error(self, call: Call, error: KmsError) -> WireResponse:
+        # The caller's dialect shapes the errors, so each client reads them as it reads its cloud's.
+        signer: ServedApi = (HUAWEI if _huawei_signed(call.wire) else VOLCENGINE).served()
+        return signer.shape_error(call, error)

@@ -51,7 +51,8 @@ def _enums() -> dict[str, list[str]]:
 
 
 def _formats() -> dict[str, dict[str, Any]]:
-    """The shape rules of names (seed 001 and 003), as JSON Schema keywords."""
+    """The shape rules of names (Huawei Cloud's CreateKey, https://support.huaweicloud.com/intl/en-us/api-dew/CreateKey.html;
+    Volcengine's KMS API, https://www.volcengine.com/docs/6476/1337064), as JSON Schema keywords."""
     name = {"pattern": r"^[A-Za-z0-9_\-:/]+$", "maxLength": rules.NAME_MAX}
     return {
         "KeyName": name,
@@ -132,7 +133,7 @@ def openapi_document(action: str | None = None) -> dict[str, Any]:
         "info": {
             "title": "Volcengine KMS OpenAPI (2021-02-18), as kmsctl serve speaks it",
             "version": wire.VERSION,
-            "description": ("The `volcengine` dialect of `kmsctl serve` (contract section 4.1), exactly as "
+            "description": ("The `volcengine` dialect of `kmsctl serve`, exactly as "
                             "volcenginesdk-kms 5.0.54 defines it, and nothing more. GET with query "
                             "parameters: "
                             + ", ".join(a for a, verb in wire.METHODS.items() if verb == "GET") + ". " + SIGNING),

@@ -171,7 +171,7 @@ def test_a_tokened_create_repeats_safely(sent: tuple[KmsClient, list[SdkOperatio
     replica = kms.replicate_key(first.key_id, "cn-east-3", client_token="tok-2")
     assert kms.replicate_key(first.key_id, "cn-east-3", client_token="tok-2").key_id == replica.key_id
     with pytest.raises(Conflict):
-        kms.replicate_key(first.key_id, "cn-east-3")  # seed 000: one replica a region
+        kms.replicate_key(first.key_id, "cn-east-3")  # one replica a region (docs/emulator.md)
 
 
 def test_page_bounds_follow_the_domains_rule(sent: tuple[KmsClient, list[SdkOperation]]) -> None:

@@ -1,4 +1,4 @@
-"""Configuration of the huaweicloud dialect (contract section 3): `kms:projectIds` / `KMS_PROJECT_IDS`,
+"""Configuration of the huaweicloud dialect (README, "Configuration"): `kms:projectIds` / `KMS_PROJECT_IDS`,
 and inputs one cloud's API lacks refused at preview (`check`), never dropped."""
 
 from __future__ import annotations

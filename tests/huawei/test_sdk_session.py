@@ -1,6 +1,6 @@
 """An ordinary DEW session through the unmodified official SDK, `huaweicloudsdkkms`, against a live
 `kmsctl serve`: every call goes over loopback HTTP, signed by huaweicloudsdkcore, into the emulator.
-The seeds' rules are quoted where a step checks one."""
+The service's rules (docs/emulator.md, with their public sources) are named where a step checks one."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from tests.huawei.sdk_models import response_checker
 from tests.support.live_server import ACCESS_KEY, SECRET_KEY, KmsctlServer
 
 PRIMARY = "cn-north-4"
-REPLICA = "cn-east-3"  # seed 000, Table 1: a cn-north-4 key replicates to cn-east-3, cn-south-1, cn-southwest-2
+REPLICA = "cn-east-3"  # a cn-north-4 key replicates to cn-east-3, cn-south-1, cn-southwest-2
 # A region named by an opaque project id, as a real account's are: the server maps it (KMS_PROJECT_IDS).
 REPLICA_PROJECT = "0b1c2d3e4f5a46b7a8d9e0f1a2b3c4d5"
 
@@ -158,7 +158,7 @@ def test_disabled_key_refuses_crypto_until_enabled(kms: KmsClient) -> None:
     key_id = new_key(kms, "toggled")
     op = m.OperateKeyRequestBody(key_id=key_id)
     assert kms.disable_key(m.DisableKeyRequest(body=op)).key_info.key_state == "3"
-    # Seed 001: only enabled keys encrypt or decrypt.
+    # Only enabled keys encrypt or decrypt (docs/emulator.md, rules table).
     error = refused(lambda: encrypt(kms, key_id, "x"))
     assert (error.status_code, error.error_code) == (400, "KMS.0209")
     assert kms.enable_key(m.EnableKeyRequest(body=op)).key_info.key_state == "2"
@@ -175,7 +175,7 @@ def test_replica_in_a_matrix_region_decrypts_the_primarys_ciphertext(server: Kms
     there = sdk(server, REPLICA_PROJECT)
     replica = describe(there, made.key_id)
     assert replica.realm == REPLICA and replica.key_state in ("1", "2")
-    # Seed 000: "The replica key and the master key share the same key materials."
+    # The replica key and the master key share the same key material (Huawei Cloud's ReplicateKey reference (https://support.huaweicloud.com/intl/en-us/api-dew/ReplicateKey.html)).
     opened = decrypt(there, cipher, aad="eu")
     assert (opened.key_id, opened.plain_text) == (made.key_id, "shared secret")
     assert decrypt(kms, encrypt(there, made.key_id, "reply")).plain_text == "reply"
@@ -263,7 +263,7 @@ def test_deletion_order_and_cancel(server: KmsctlServer, kms: KmsClient) -> None
     made = kms.replicate_key(m.ReplicateKeyRequest(key_id=key_id, body=m.ReplicateKeyRequestBody(
         key_id=key_id, replica_region="cn-south-1", replica_project_id="cn-south-1",
         key_alias=f"retiring-r-{key_id[:6]}")))
-    # Seed 001: a primary key is scheduled for deletion only after its replicas are.
+    # A primary key is scheduled for deletion only after its replicas are (docs/emulator.md, rules table).
     error = refused(lambda: kms.delete_key(m.DeleteKeyRequest(
         body=m.ScheduleKeyDeletionRequestBody(key_id=key_id, pending_days="7"))))
     assert (error.status_code, error.error_code) == (400, "KMS.0311")
@@ -273,7 +273,7 @@ def test_deletion_order_and_cancel(server: KmsctlServer, kms: KmsClient) -> None
     gone = kms.delete_key(m.DeleteKeyRequest(body=m.ScheduleKeyDeletionRequestBody(key_id=key_id, pending_days="30")))
     assert gone.key_state == "4"
     assert describe(kms, key_id).scheduled_deletion_date.isdigit()
-    # Seed 001: cancelling a scheduled deletion leaves the key disabled.
+    # Cancelling a scheduled deletion leaves the key disabled (docs/emulator.md, rules table).
     back = kms.cancel_key_deletion(m.CancelKeyDeletionRequest(body=m.OperateKeyRequestBody(key_id=key_id)))
     assert back.key_state == "3" and describe(kms, key_id).key_state == "3"
 
@@ -396,7 +396,7 @@ def test_every_operation_served_answers_exactly_its_sdk_response_model(server: K
     kms.cancel_key_deletion(m.CancelKeyDeletionRequest(body=m.OperateKeyRequestBody(key_id=other)))
 
     answered = {operation_of(*call.split(" ", 1)).name for call in seen}
-    served = {o.name for o in huawei_server.operations(lambda p: p)}
+    served = set(huawei_server.OPERATIONS)
     assert served <= set(generated.OPERATIONS)
     assert answered == served, f"not exercised: {sorted(served - answered)}"
 

@@ -50,7 +50,7 @@ def post(endpoint: str, action: str | None, params: Mapping[str, Any] | bytes | 
          extra_headers: Mapping[str, str] | None = None, query: list[tuple[str, str]] | None = None,
          tamper: Mapping[str, str] | None = None, send_body: bytes | None = None,
          send_query: list[tuple[str, str]] | None = None) -> Answer:
-    """One POST to the endpoint, signed as the contract says unless `sign` is false. `query` replaces the
+    """One POST to the endpoint, signed as Volcengine's SignerV4 signs unless `sign` is false. `query` replaces the
     query pairs entirely; `tamper`, `send_body` and `send_query` change what is sent after signing."""
     body = params if isinstance(params, bytes) else json.dumps(params or {}).encode()
     if query is None:

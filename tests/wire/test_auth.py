@@ -1,5 +1,5 @@
-"""Contract section 4: "An unsigned request, a wrong signature, an unknown AK or an X-Date more than 15
-minutes away answers 403 AccessDenied" — and a refused request changes nothing."""
+"""An unsigned request, a wrong signature, an unknown AK or an X-Date more than 15 minutes away answers 403
+AccessDenied (docs/wire-protocol.md, "Signing") — and a refused request changes nothing."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Bad input of any shape answers a 4xx with a code and a message naming the parameter, never a 5xx
-(contract section 4: "No input ever answers 500")."""
+(no input ever answers 500: docs/wire-protocol.md)."""
 
 from __future__ import annotations
 

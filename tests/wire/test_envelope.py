@@ -1,5 +1,6 @@
-"""The answer envelope of seed 003 / contract section 4, for a success and for every error class the
-service can reach, and the HTTP backend turning each back into the embedded backend's exception."""
+"""Volcengine's answer envelope (https://www.volcengine.com/docs/6499/1125371), for a success and for
+every error class the service can reach, and the HTTP backend turning each back into the embedded
+backend's exception."""
 
 from __future__ import annotations
 
@@ -39,7 +40,8 @@ def test_success_envelope(fresh: ThreadServer) -> None:
     assert answer.status == 200
     _assert_envelope(answer.doc, "CreateKey", REGION)
     assert "Error" not in answer.doc["ResponseMetadata"]
-    # Seed 003's key object fields (MultiRegionConfiguration on multi-region keys), plus Trn and Tags.
+    # The key object's fields in Volcengine's DescribeKey answer (MultiRegionConfiguration on multi-region
+    # keys), Trn and Tags among them.
     key = answer.result["Key"]
     seed_fields = {"ID", "CreationDate", "UpdateDate", "KeyName", "KeySpec", "Description", "KeyState", "KeyUsage",
                    "ProtectionLevel", "Origin", "MultiRegion"}
@@ -62,8 +64,8 @@ def _bad_spec(kms: KmsClient) -> tuple[str, dict[str, Any]]:
 
 def domain_action(action: str, params: Mapping[str, Any]) -> Any:
     """The domain action a request means, as the dialect parses it."""
-    return server.parse(WireRequest("POST", "/", [("Action", action), ("Version", "2021-02-18")], {},
-                                    json.dumps(params).encode()))
+    req = WireRequest("POST", "/", [("Action", action), ("Version", "2021-02-18")], {}, json.dumps(params).encode())
+    return server.parse(server.decode(server.route(req)))
 
 
 def _rotate_hmac(kms: KmsClient) -> tuple[str, dict[str, Any]]:

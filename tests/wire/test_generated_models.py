@@ -12,8 +12,8 @@ import pytest
 from huaweicloudsdkkms.v2 import model as huawei_sdk
 from volcenginesdkkms import models as volc_sdk
 
-from provider.dialects.huaweicloud import DIALECT as HUAWEI
 from provider.dialects.huaweicloud import models as huawei_models
+from provider.dialects.huaweicloud import server as huawei_server
 from provider.dialects.volcengine import models as volc_models
 from provider.dialects.volcengine import params, wire
 from scripts import generate_wire_models as generator
@@ -56,7 +56,7 @@ def test_volcengine_requests_are_parsed_with_the_generated_models_adding_no_fiel
 
 
 def test_huawei_operations_served_are_the_sdks_with_its_method_and_path() -> None:
-    for op in HUAWEI._ops:  # type: ignore[attr-defined]
+    for op in huawei_server.routes():
         sdk = huawei_models.OPERATIONS[op.name]
         assert op.method == sdk.method, op.name
         path = sdk.path.split("/kms", 1)[1].replace("{key_id}", "k1").replace("{tag_key}", "t1")

@@ -126,7 +126,8 @@ def test_lost_replicate_answer_is_reported_and_the_one_replica_found(fresh: Thre
         kms.replicate_key(primary["ID"], "cn-east-3")
     assert proxy.forwarded == 1
     assert _names(fresh, "cn-east-3") == ["primary"]
-    # Seed 003: the replica has its primary's keyring and name in its own region.
+    # The replica has its primary's keyring and name in its own region (Volcengine's ReplicateKey
+    # reference, https://www.volcengine.com/docs/6476/1438471).
     assert kms.in_region("cn-east-3").describe_key(KeyRef(keyring="default", name="primary")).is_replica
 
 

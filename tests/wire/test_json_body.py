@@ -1,4 +1,4 @@
-"""Request bodies read through orjson (issue 13) read as the standard library reads them: the same
+"""Request bodies read through orjson (for speed) read as the standard library reads them: the same
 values, and the same failures for the dialects to turn into their messages."""
 
 from __future__ import annotations

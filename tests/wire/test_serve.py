@@ -1,4 +1,4 @@
-"""`kmsctl serve` as a process (contract section 6): credentials or a clear refusal, loopback by default,
+"""`kmsctl serve` as a process (README, "kmsctl"): credentials or a clear refusal, loopback by default,
 a graceful stop on SIGTERM, every acknowledged write kept through a SIGKILL, and no secret in its log."""
 
 from __future__ import annotations

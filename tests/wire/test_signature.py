@@ -1,5 +1,5 @@
-"""The signature of contract section 4: our signer, the documented worked example, and an outside client
-(`volcengine`'s SignerV4 and its `Service`) held against the live server."""
+"""Volcengine's request signature (docs/wire-protocol.md, "Signing"): our signer, the documented worked
+example, and an outside client (`volcengine`'s SignerV4 and its `Service`) held against the live server."""
 
 from __future__ import annotations
 

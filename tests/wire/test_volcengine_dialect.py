@@ -18,7 +18,7 @@ from volcenginesdkcore.interceptor.interceptors.deserialized_response_intercepto
     DeserializedResponseInterceptor,
 )
 
-from provider.dialects import WireRequest
+from provider.dialects import Call, Parsed, WireRequest
 from provider.dialects.volcengine import server, wire
 from provider.dialects.volcengine.shapes import key_from
 from provider.domain import model as m
@@ -39,19 +39,24 @@ def as_sent(request: Any) -> WireRequest:
     return WireRequest("POST", "/", query, {}, json.dumps(body).encode())
 
 
+def parse(req: WireRequest) -> Parsed:
+    """The domain actions of a request, as the server reads them once its signature is checked."""
+    return server.parse(server.decode(server.route(req)))
+
+
 def test_create_key_as_the_sdk_sends_it() -> None:
     req = as_sent(v.CreateKeyRequest(keyring_name="default", key_name="orders", key_spec="SYMMETRIC_256",
                                      multi_region=True, rotate_state="Enable", rotate_interval=120,
                                      tags=[v.TagForCreateKeyInput(key="team", value="pay")]))
-    assert server.parse(req) == m.CreateKey(name="orders", keyring="default", spec="AES_256", multi_region=True,
+    assert parse(req) == m.CreateKey(name="orders", keyring="default", spec="AES_256", multi_region=True,
                                             rotation_days=120, tags={"team": "pay"})
 
 
 def test_get_actions_carry_their_parameters_in_the_query() -> None:
-    assert server.parse(as_sent(v.EnableKeyRequest(key_id=KEY_ID))) == m.EnableKey(key=m.KeyRef(key_id=KEY_ID))
+    assert parse(as_sent(v.EnableKeyRequest(key_id=KEY_ID))) == m.EnableKey(key=m.KeyRef(key_id=KEY_ID))
     named = as_sent(v.DisableKeyRotationRequest(keyring_name="ring", key_name="orders"))
     assert named.method == "GET" and not named.body
-    assert server.parse(named) == m.DisableKeyRotation(key=m.KeyRef(keyring="ring", name="orders"))
+    assert parse(named) == m.DisableKeyRotation(key=m.KeyRef(keyring="ring", name="orders"))
 
 
 def test_encryption_context_in_both_forms() -> None:
@@ -60,23 +65,23 @@ def test_encryption_context_in_both_forms() -> None:
     doc_form = WireRequest("POST", "/", sdk_form.query, {}, json.dumps(
         {"KeyID": KEY_ID, "Plaintext": "aGk=", "EncryptionContext": json.dumps({"a": "1"})}).encode())
     expected = m.Encrypt(key=m.KeyRef(key_id=KEY_ID), plaintext=b"hi", context={"a": "1"})
-    assert server.parse(sdk_form) == server.parse(doc_form) == expected
+    assert parse(sdk_form) == parse(doc_form) == expected
     bad = WireRequest("POST", "/", sdk_form.query, {}, json.dumps(
         {"KeyID": KEY_ID, "Plaintext": "aGk=", "EncryptionContext": "[1]"}).encode())
     with pytest.raises(InvalidParameter, match="EncryptionContext"):
-        server.parse(bad)
+        parse(bad)
 
 
 def test_paging_tags_and_mac_parameters() -> None:
-    listing = server.parse(as_sent(v.DescribeKeysRequest(current_page=3, page_size=20, keyring_name="ring")))
+    listing = parse(as_sent(v.DescribeKeysRequest(current_page=3, page_size=20, keyring_name="ring")))
     assert listing == m.DescribeKeys(keyring="ring", offset=40, limit=20)
-    tagging = server.parse(as_sent(v.TagResourcesRequest(resource_type="keys", resource_ids=[KEY_ID, "k2"],
+    tagging = parse(as_sent(v.TagResourcesRequest(resource_type="keys", resource_ids=[KEY_ID, "k2"],
                                                          tags=[v.TagForTagResourcesInput(key="env", value="prod")])))
     assert tagging == (m.TagKey(key=m.KeyRef(key_id=KEY_ID), tags={"env": "prod"}),
                        m.TagKey(key=m.KeyRef(key_id="k2"), tags={"env": "prod"}))
-    rotation = server.parse(as_sent(v.EnableKeyRotationRequest(key_id=KEY_ID, rotate_interval=90)))
+    rotation = parse(as_sent(v.EnableKeyRotationRequest(key_id=KEY_ID, rotate_interval=90)))
     assert rotation == m.EnableKeyRotation(key=m.KeyRef(key_id=KEY_ID), rotation_days=90)
-    mac = server.parse(as_sent(v.GenerateMacRequest(key_id=KEY_ID, message="bXNn", mac_algorithm="HMAC_SHA_256")))
+    mac = parse(as_sent(v.GenerateMacRequest(key_id=KEY_ID, message="bXNn", mac_algorithm="HMAC_SHA_256")))
     assert mac == m.GenerateMac(key=m.KeyRef(key_id=KEY_ID), message=b"msg", algorithm="HMAC_SHA_256")
 
 
@@ -84,7 +89,7 @@ def test_unknown_parameters_are_named() -> None:
     req = WireRequest("POST", "/", [("Action", "DescribeKey"), ("Version", wire.VERSION)], {},
                       b'{"KeyID": "x", "Limit": 5}')
     with pytest.raises(InvalidParameter, match="Limit is invalid: is not a parameter of DescribeKey"):
-        server.parse(req)
+        parse(req)
 
 
 def _key(**changes: Any) -> m.Key:
@@ -104,7 +109,7 @@ def _key(**changes: Any) -> m.Key:
 
 def sdk_reads(action: str, result: Any, response_type: str) -> Any:
     req = WireRequest("POST", "/", [("Action", action), ("Version", wire.VERSION)], {}, b"{}")
-    shaped = server.shape(req, m.DescribeKey(key=m.KeyRef(key_id=KEY_ID)), result)
+    shaped = server.shape(server.route(req), m.DescribeKey(key=m.KeyRef(key_id=KEY_ID)), result)
     assert shaped.status == 200
     return DeserializedResponseInterceptor().deserialize(SimpleNamespace(data=shaped.body.decode()), response_type,
                                                          "volcenginesdkkms")
@@ -118,7 +123,7 @@ def test_a_key_as_the_sdk_reads_it_and_back() -> None:
     assert [r.region for r in got.multi_region_configuration.replica_keys] == ["cn-east-3"]
     # The same instant in Volcengine's own form (China Standard Time, milliseconds).
     assert got.rotation_state == "Enable" and got.schedule_rotation_time == "2024-02-13T06:13:20.000+08:00"
-    doc = json.loads(server.shape(WireRequest("POST", "/", [("Action", "DescribeKey")], {}, b""),
+    doc = json.loads(server.shape(Call(WireRequest("POST", "/", [("Action", "DescribeKey")], {}, b""), "DescribeKey"),
                                   m.DescribeKey(key=m.KeyRef(key_id=KEY_ID)), key).body)["Result"]["Key"]
     assert key_from(doc) == key
 
@@ -127,7 +132,7 @@ def test_empty_answers_and_metadata() -> None:
     req = WireRequest("GET", "/", [("Action", "EnableKey"), ("Version", wire.VERSION)],
                       {"authorization": "HMAC-SHA256 Credential=AK/20240101/cn-east-3/kms/request, SignedHeaders=host, "
                                         "Signature=00"}, b"")
-    doc = json.loads(server.shape(req, m.EnableKey(key=m.KeyRef(key_id=KEY_ID)), _key()).body)
+    doc = json.loads(server.shape(server.route(req), m.EnableKey(key=m.KeyRef(key_id=KEY_ID)), _key()).body)
     assert doc["Result"] == {}
     assert {k: doc["ResponseMetadata"][k] for k in ("Action", "Version", "Service", "Region")} == {
         "Action": "EnableKey", "Version": "2021-02-18", "Service": "kms", "Region": "cn-east-3"}

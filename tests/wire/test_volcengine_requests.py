@@ -1,4 +1,4 @@
-"""The HTTP backend speaks only what Volcengine's API defines (contract section 4.1).
+"""The HTTP backend speaks only what Volcengine's API defines (https://www.volcengine.com/docs/6476/1337064).
 
 Every request the backend sends in a session that takes every domain action is rebuilt as the SDK's own
 request model (`volcenginesdkkms.models.<Action>Request`, client-side validation on): a parameter the

@@ -1,8 +1,8 @@
 """Volcengine's official SDK (`volcenginesdk-kms` 5.0.54, unmodified) as a client of `kmsctl serve`.
 
 An ordinary session, in order, on one server: what a team using the SDK against Volcengine does, with the
-seeds' rules behind it and their errors surfacing as the SDK surfaces them (`ApiException` with the HTTP
-status of seed 003's table and the envelope's `Error.Code`).
+service's rules behind it (docs/emulator.md) and their errors surfacing as the SDK surfaces them
+(`ApiException` with the HTTP status of the error and the envelope's `Error.Code`).
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ def test_multi_region_key_with_tags(home: v.KMSApi, s: State) -> None:
     assert [(t.key, t.value) for t in key.tags] == [("team", "pay")]
     assert key.trn.endswith(f":keyrings/{RING}/keys/orders") and f":{HOME}:" in key.trn
     s["key"] = key.id
-    # The seeds' name of the spec is the same spec.
+    # AES_256, the provider's (and Huawei Cloud's) name of the spec, is the same spec.
     aes = home.create_key(v.CreateKeyRequest(keyring_name=RING, key_name="legacy", key_spec="AES_256")).key
     assert (aes.key_spec, aes.multi_region) == ("SYMMETRIC_256", False)
 
@@ -155,7 +155,8 @@ def test_replicate_and_decrypt_in_the_replica_region(home: v.KMSApi, away: v.KMS
     assert replica.multi_region_configuration.multi_region_key_type == "REPLICA"
     assert replica.multi_region_configuration.primary_key.region == HOME
     assert replica.key_name == "orders" and f":{AWAY}:" in replica.trn
-    # Seed 003: the replica has its primary's keyring and name in its own region.
+    # The replica has its primary's keyring and name in its own region (Volcengine's ReplicateKey
+    # reference, https://www.volcengine.com/docs/6476/1438471).
     there = away.describe_key(v.DescribeKeyRequest(keyring_name=RING, key_name="orders")).key
     assert there.id == replica.id and there.key_state == "Enable"
     opened = away.decrypt(v.DecryptRequest(ciphertext_blob=s["blob"], encryption_context=s["ctx"]))
@@ -171,7 +172,7 @@ def test_rotation_on_and_off(home: v.KMSApi, away: v.KMSApi, s: State) -> None:
     assert key.rotation_state == "Enable" and key.schedule_rotation_time
     home.disable_key_rotation(v.DisableKeyRotationRequest(key_id=s["key"]))  # a GET with query parameters
     assert home.describe_key(v.DescribeKeyRequest(key_id=s["key"])).key.rotation_state == "Disable"
-    # Seed 000: no rotation on a replica.
+    # No rotation on a replica (docs/emulator.md, rules table).
     status, code, _ = fails(lambda: away.enable_key_rotation(
         v.EnableKeyRotationRequest(key_id=s["replica"], rotate_interval=90)))
     assert (status, code) == (400, "InvalidOperation")
@@ -227,7 +228,7 @@ def test_ec_key_signs_and_its_public_key_verifies(home: v.KMSApi) -> None:
 
 
 def test_deletion_order_and_cancel(home: v.KMSApi, away: v.KMSApi, s: State) -> None:
-    # Seed 001: a primary is scheduled for deletion only after its replicas.
+    # A primary is scheduled for deletion only after its replicas (docs/emulator.md, rules table).
     status, code, _ = fails(lambda: home.schedule_key_deletion(
         v.ScheduleKeyDeletionRequest(key_id=s["key"], pending_window_in_days=7)))
     assert (status, code) == (400, "InvalidOperation")
@@ -236,7 +237,7 @@ def test_deletion_order_and_cancel(home: v.KMSApi, away: v.KMSApi, s: State) -> 
     key = home.describe_key(v.DescribeKeyRequest(key_id=s["key"])).key
     assert key.key_state == "PendingDelete" and key.schedule_delete_time
     home.cancel_key_deletion(v.CancelKeyDeletionRequest(key_id=s["key"]))
-    # Seed 001: cancelling a deletion leaves the key Disable.
+    # Cancelling a deletion leaves the key Disable (docs/emulator.md, rules table).
     assert home.describe_key(v.DescribeKeyRequest(key_id=s["key"])).key.key_state == "Disable"
 
 

@@ -1,8 +1,9 @@
 """The domain's objects as Volcengine's JSON and back: one function each way per object.
 
 The server shapes with `*_doc`; the client reads the same documents with `key_from` etc., so the two
-sides cannot drift apart. Times: `CreationDate` is POSIX seconds and `UpdateDate` milliseconds (seed 003's
-example); the `*Time` fields are RFC 3339 strings in Volcengine's own form (milliseconds, +08:00).
+sides cannot drift apart. Times: `CreationDate` is POSIX seconds and `UpdateDate` milliseconds (the
+example of Volcengine's ReplicateKey reference, https://www.volcengine.com/docs/6476/1438471); the `*Time`
+fields are RFC 3339 strings in Volcengine's own form (milliseconds, +08:00).
 """
 
 from __future__ import annotations

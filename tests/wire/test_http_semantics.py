@@ -1,10 +1,14 @@
-"""`kmsctl serve` sends each answer's head and body in one write (issue 13), and HTTP still works as
-clients use it: a HEAD answer without a body, `Expect: 100-continue` (curl sends it for bodies over
-1 KiB), keep-alive, and answers on a connection the server closes."""
+"""`kmsctl serve` sends each answer's head and body in one write (provider/server/protocol.py), proved through
+the pinned uvicorn's own protocol code, and its HTTP works as clients use it: a HEAD answer without a body,
+`Expect: 100-continue` (curl sends it for bodies over 1 KiB), keep-alive, and answers on a connection the
+server closes."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
+from pathlib import Path
+from typing import Any
 
 from provider.server.protocol import _OneWrite
 from tests.support.live_server import KmsctlServer
@@ -58,6 +62,64 @@ def test_a_held_head_goes_out_on_close_and_on_flush() -> None:
     t.close()
     assert rec.writes[-1] == b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n" and rec.closed
     assert t.is_closing()  # everything else is the transport's
+
+
+
+
+class Connection(Recording):
+    """Recording, with what uvicorn's protocol asks of a socket's transport."""
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"sockname": ("127.0.0.1", 8400), "peername": ("127.0.0.1", 50000)}.get(name, default)
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+def _writes_of(request: bytes, tmp_path: Path) -> list[bytes]:
+    """The writes `kmsctl serve`'s configured protocol (uvicorn's code, this repository's subclass) makes for
+    one request on a connection, through the real application."""
+    from uvicorn.server import ServerState
+
+    from provider.server.run import build_app, config
+
+    app = build_app(tmp_path / "state", access_key="AKTEST", secret_key="secret-for-the-test")
+    cfg = config(app, "127.0.0.1", 0, own_logging=False)
+    cfg.load()
+
+    async def exchange() -> list[bytes]:
+        conn = Connection()
+        protocol = cfg.http_protocol_class(cfg, ServerState(), {}, asyncio.get_running_loop())  # type: ignore[call-arg]
+        protocol.connection_made(conn)  # type: ignore[arg-type]
+        protocol.data_received(request)  # type: ignore[attr-defined]
+        for _ in range(200):  # the answer, then time for a second write if one were coming
+            await asyncio.sleep(0.01)
+            if conn.writes and b"\r\n\r\n" in conn.writes[0] and len(conn.writes[0].split(b"\r\n\r\n", 1)[1]):
+                break
+        await asyncio.sleep(0.05)
+        protocol.connection_lost(None)  # type: ignore[attr-defined]
+        return conn.writes
+
+    try:
+        return asyncio.run(exchange())
+    finally:
+        app.close()
+
+
+def test_an_action_answer_leaves_in_one_write_through_uvicorns_own_protocol(tmp_path: Path) -> None:
+    writes = _writes_of(b"POST /?Action=DescribeKeys&Version=2021-02-18 HTTP/1.1\r\nHost: t\r\n"
+                        b"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}", tmp_path)
+    assert len(writes) == 1, writes  # head and body together
+    head, _, body = writes[0].partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 40") and b'"Code":"AccessDenied"' in body  # unsigned: refused, in full
+
+
+def test_a_page_answer_leaves_in_one_write_too(tmp_path: Path) -> None:
+    writes = _writes_of(b"GET /_emulator/health HTTP/1.1\r\nHost: t\r\n\r\n", tmp_path)
+    assert len(writes) == 1 and writes[0].startswith(b"HTTP/1.1 200 ") and writes[0].endswith(b'{"status":"ok"}')
 
 
 def _exchange(sock: socket.socket, request: bytes) -> bytes:
