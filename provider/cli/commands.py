@@ -17,7 +17,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -60,9 +60,29 @@ def require_extra(extra: str, command: str) -> None:
                          f"pip install 'kms-keys-as-code[{extra}]'", 2)
 
 
+def _columns() -> int:
+    """The terminal's width as shutil.get_terminal_size finds it (COLUMNS, else standard output's
+    terminal, else 80), without importing shutil and the compressors it brings."""
+    import os
+
+    given = os.environ.get("COLUMNS", "")
+    if given.isdigit() and int(given) > 0:
+        return int(given)
+    try:
+        columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):  # no standard output, or not a terminal
+        return 80
+    return columns or 80
+
+
 class _Formatter(argparse.HelpFormatter):
     """argparse's help, keeping the paragraphs of a description (argparse would run them into one) and
-    never breaking a line inside a flag's name (`--name-prefix`)."""
+    never breaking a line inside a flag's name (`--name-prefix`). argparse makes one for every argument
+    added (to check its metavar): the width is found here without shutil."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position, _columns() - 2 if width is None else width)
 
     def _fill_text(self, text: str, width: int, indent: str) -> str:
         import textwrap
@@ -195,18 +215,29 @@ def _clock_advance(p: argparse.ArgumentParser) -> None:
     _stack(p)
 
 
-class Command(NamedTuple):
-    name: str
-    help: str  # one line, in the list of commands
-    description: str  # the command's own --help; paragraphs separated by a blank line
-    arguments: Callable[[argparse.ArgumentParser], None]
-    run: str  # "module:function" of this package, called with the parsed arguments
+class Command:
+    """One command. (A plain class: a NamedTuple's making would cost every start more than the rest here.)"""
+
+    __slots__ = ("arguments", "description", "help", "name", "run")
+
+    def __init__(self, name: str, help: str, description: str, arguments: Callable[[argparse.ArgumentParser], None],
+                 run: str) -> None:
+        self.name = name
+        self.help = help  # one line, in the list of commands
+        self.description = description  # the command's own --help; paragraphs separated by a blank line
+        self.arguments = arguments  # adds its arguments to a parser
+        self.run = run  # "module:function" of this package, called with the parsed arguments
 
 
-class Group(NamedTuple):
-    name: str
-    help: str
-    commands: tuple[Command, ...]
+class Group:
+    """Commands under one name (`kmsctl keys list`)."""
+
+    __slots__ = ("commands", "help", "name")
+
+    def __init__(self, name: str, help: str, commands: tuple[Command, ...]) -> None:
+        self.name = name
+        self.help = help
+        self.commands = commands
 
 
 COMMANDS: tuple[Command | Group, ...] = (
@@ -258,16 +289,17 @@ COMMANDS: tuple[Command | Group, ...] = (
 )
 
 
-def _add(parent: Any, command: Command, prog_words: Sequence[str], argv: Sequence[str]) -> None:
+def _add(parent: Any, command: Command, words: Sequence[str], argv: Sequence[str]) -> None:
     p = parent.add_parser(command.name, help=command.help, description=command.description,
                           formatter_class=_Formatter)
-    if all(word in argv for word in prog_words):  # a command these arguments can select: the only ones filled
+    if all(word in argv for word in words):  # a command these arguments can select: the only ones filled
         command.arguments(p)
     p.set_defaults(run=command.run, parser=p)
 
 
 def parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
-    """kmsctl's parser, with the arguments of the commands that `argv` can select (all names, for help)."""
+    """kmsctl's whole parser: every command by name (for help, and the error naming an unknown one), with
+    the arguments of those that `argv` can select."""
     top = argparse.ArgumentParser(prog=PROG, description=DESCRIPTION, formatter_class=_Formatter)
     commands = top.add_subparsers(title="commands", metavar="COMMAND")
     for entry in COMMANDS:
@@ -283,6 +315,32 @@ def parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     return top
 
 
+def _named(argv: Sequence[str]) -> tuple[Command, int] | None:
+    """The command that the first words of `argv` name, and how many words name it."""
+    for entry in COMMANDS:
+        if argv[:1] != [entry.name]:
+            continue
+        if isinstance(entry, Command):
+            return entry, 1
+        return next(((command, 2) for command in entry.commands if argv[1:2] == [command.name]), None)
+    return None
+
+
+def _parse(argv: Sequence[str]) -> argparse.Namespace:
+    """The arguments of the command `argv` names: read by that command's parser alone when the first words
+    name it, which the whole parser would hand them to unchanged (it costs a dozen parsers' making, a
+    quarter of `kmsctl encrypt`'s own start); else by the whole parser."""
+    named = _named(argv)
+    if named is None:
+        return parser(argv).parse_args(argv)
+    command, words = named
+    p = argparse.ArgumentParser(prog=" ".join((PROG, *argv[:words])), description=command.description,
+                                formatter_class=_Formatter)
+    command.arguments(p)
+    p.set_defaults(run=command.run, parser=p)
+    return p.parse_args(argv[words:])
+
+
 def _help(p: argparse.ArgumentParser) -> NoReturn:
     """No command named: the help, and status 2, as for any usage error."""
     p.print_help()
@@ -292,7 +350,7 @@ def _help(p: argparse.ArgumentParser) -> NoReturn:
 def run(argv: Sequence[str]) -> int:
     """Parse `argv` (without the program's name), run the command; answer the exit status. argparse exits
     by itself (SystemExit) for --help and usage errors."""
-    args = parser(argv).parse_args(argv)
+    args = _parse(argv)
     if not hasattr(args, "run"):
         _help(args.parser)
     module, _, function = args.run.partition(":")

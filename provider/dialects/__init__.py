@@ -12,17 +12,17 @@ from __future__ import annotations
 import importlib
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Protocol
-
-import orjson
 
 from ..domain import model
 from ..domain.errors import InvalidParameter, KmsError
+from ..values import Value, field
+
+# Value rather than dataclasses, and orjson imported where the server parses: `kmsctl` through an endpoint
+# imports this module, and those two imports alone cost it as much as a bare interpreter's start.
 
 
-@dataclass(frozen=True, slots=True)
-class WireRequest:
+class WireRequest(Value):
     """What the server received; header names are lower-case.
 
     `notes` is what a dialect worked out about this request in one step and needs again in the next
@@ -33,7 +33,7 @@ class WireRequest:
     query: list[tuple[str, str]]
     headers: dict[str, str]
     body: bytes
-    notes: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    notes: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def param(self, name: str) -> str | None:
         """The first query parameter called `name`."""
@@ -43,8 +43,7 @@ class WireRequest:
         return None
 
 
-@dataclass(frozen=True, slots=True)
-class WireResponse:
+class WireResponse(Value):
     """What the server answers."""
 
     status: int
@@ -52,8 +51,7 @@ class WireResponse:
     headers: list[tuple[str, str]] = field(default_factory=lambda: [("content-type", "application/json")])
 
 
-@dataclass(frozen=True, slots=True)
-class HttpCall:
+class HttpCall(Value):
     """What a dialect's client side wants sent; `HttpBackend` signs it (per attempt) and sends it."""
 
     method: str
@@ -107,6 +105,8 @@ def read_json(body: bytes) -> Any:
     the body is no JSON at all, the standard library reads it again: the answer, or the error a
     dialect turns into its message, is the standard library's. (One difference stays: a number past 64
     bits reads as a float, which every integer parameter refuses all the same.)"""
+    import orjson
+
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -115,6 +115,8 @@ def read_json(body: bytes) -> Any:
 
 def write_json(doc: Any) -> bytes:
     """An answer's JSON: compact UTF-8."""
+    import orjson
+
     return orjson.dumps(doc)
 
 
