@@ -60,9 +60,18 @@ def require_extra(extra: str, command: str) -> None:
                          f"pip install 'kms-keys-as-code[{extra}]'", 2)
 
 
+_COLUMNS: list[int] = []  # found once: argparse makes a formatter for every argument added
+
+
 def _columns() -> int:
     """The terminal's width as shutil.get_terminal_size finds it (COLUMNS, else standard output's
     terminal, else 80), without importing shutil and the compressors it brings."""
+    if not _COLUMNS:
+        _COLUMNS.append(_find_columns())
+    return _COLUMNS[0]
+
+
+def _find_columns() -> int:
     import os
 
     given = os.environ.get("COLUMNS", "")

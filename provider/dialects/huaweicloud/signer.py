@@ -96,7 +96,7 @@ def sign(
 @lru_cache(maxsize=64)
 def _posix(date: str) -> float:
     """The POSIX time of an X-Sdk-Date. Cached: requests of the same second share it, and strptime costs
-    more than the rest of a verification (issue 13)."""
+    more than the rest of a verification."""
     return datetime.strptime(date, DATE_FORMAT).replace(tzinfo=UTC).timestamp()
 
 
