@@ -206,7 +206,7 @@ def _keys_schedule_deletion(p: argparse.ArgumentParser) -> None:
     from ..domain import rules
 
     p.add_argument("key", metavar="REGION:KEY", help="The key to delete: region, then id, TRN or alias.")
-    p.add_argument("--days", type=_int_in(0, 2**31 - 1, "a number of days"), default=rules.PENDING_DAYS_DEFAULT,
+    p.add_argument("--days", type=int, default=rules.PENDING_DAYS_DEFAULT,
                    metavar="N",
                    help=f"The waiting period in days ({rules.PENDING_DAYS_MIN}..{rules.PENDING_DAYS_MAX}) before the "
                         "key is gone for good (default: %(default)s).")
