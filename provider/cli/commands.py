@@ -2,9 +2,10 @@
 
 Each command is a `Command` in COMMANDS (or in a `Group` of them): its name, help, the function that adds
 its arguments, and the function that runs it, named as `module:function` of this package and imported only
-when that command runs. A parser names every command (for `kmsctl --help` and for the error naming an
-unknown one) but adds arguments only to the commands its own arguments can select, so `kmsctl encrypt`
-pays for nothing `kmsctl keys` needs, nor the other way round.
+when that command runs. When the first words name a command (`kmsctl keys list ...`), that command's own
+parser reads the rest, as the whole parser would after handing them down; otherwise (help, no command, an
+unknown one) the whole parser, which names every command, reads them. Either way `kmsctl encrypt` pays for
+nothing `kmsctl keys` needs, nor the other way round.
 
 Exit status: 0 done; 1 the command failed (one line on stderr, never a traceback); 2 a usage error
 (argparse's usage line and `kmsctl CMD: error: ...`), or a command whose optional part is not installed;
@@ -229,11 +230,11 @@ class Command:
 
     __slots__ = ("arguments", "description", "help", "name", "run")
 
-    def __init__(self, name: str, help: str, description: str, arguments: Callable[[argparse.ArgumentParser], None],
-                 run: str) -> None:
+    def __init__(self, name: str, help: str, arguments: Callable[[argparse.ArgumentParser], None], run: str,
+                 more: str = "") -> None:
         self.name = name
         self.help = help  # one line, in the list of commands
-        self.description = description  # the command's own --help; paragraphs separated by a blank line
+        self.description = f"{help}\n\n{more}" if more else help  # its own --help; paragraphs by a blank line
         self.arguments = arguments  # adds its arguments to a parser
         self.run = run  # "module:function" of this package, called with the parsed arguments
 
@@ -251,48 +252,36 @@ class Group:
 
 COMMANDS: tuple[Command | Group, ...] = (
     Command("encrypt", "Encrypt IN once so that any of the keys, each in its region, can decrypt it.",
-            "Encrypt IN once so that any of the keys, each in its region, can decrypt it.",
             _encrypt, "envelope:encrypt_command"),
-    Command("decrypt", "Decrypt IN with one key, in its region.",
-            "Decrypt IN with one key, in its region.\n\nWith --context, each pair must be in the message's context. "
-            "An output file is created readable by its owner only.",
-            _decrypt, "envelope:decrypt_command"),
+    Command("decrypt", "Decrypt IN with one key, in its region.", _decrypt, "envelope:decrypt_command",
+            "With --context, each pair must be in the message's context. An output file is created readable by "
+            "its owner only."),
     Command("review", "What a preview does to the keys: which stop working at `up`, when the loss is final, how "
-                      "to undo it.",
-            "What a preview does to the keys: which stop working at `up`, when the loss is final, how to undo it."
-            "\n\nLive keys (a key already pending deletion, replicas the stack does not manage) are read from the "
-            "backend you configured, the environment or --stack's config, never from settings inside the preview.",
-            _review, "review:review_command"),
+                      "to undo it.", _review, "review:review_command",
+            "Live keys (a key already pending deletion, replicas the stack does not manage) are read from the "
+            "backend you configured, the environment or --stack's config, never from settings inside the preview."),
     Command("serve", "Serve the emulator over HTTP to both clouds' SDKs on one port, every request signed.",
-            "Serve the emulator over HTTP to both clouds' SDKs on one port, every request signed.\n\n"
+            _serve, "serve:serve_command",
             "Volcengine KMS at /?Action=...&Version=2021-02-18; Huawei Cloud KMS at /v1.0/{project_id}/kms/... and "
             "/v2/{project_id}/kms/... (a project id is a region's name, or an id mapped by KMS_PROJECT_IDS).\n\n"
             "Credentials come from KMS_ACCESS_KEY and KMS_SECRET_KEY; KMS_RATE_LIMIT (requests a second per access "
-            "key) turns on throttling; KMS_REPLICATION_DELAY sets how long a new replica stays Creating.",
-            _serve, "serve:serve_command"),
+            "key) turns on throttling; KMS_REPLICATION_DELAY sets how long a new replica stays Creating."),
     Group("keys", "List, describe, schedule and cancel the deletion of keys.", (
-        Command("list", "The keys of a region, all or those matching every filter given.",
-                "The keys of a region, all or those matching every filter given.\n\nTo find keys no stack owns "
-                "(e.g. left behind by an interrupted `pulumi up`), compare with the ids in `pulumi stack export`, "
-                "narrowing the list with --name-prefix, --tag or --without-tag.",
-                _keys_list, "keys:list_keys"),
-        Command("describe", "One key, as the service describes it (JSON).",
-                "One key, as the service describes it (JSON).", _keys_describe, "keys:describe"),
+        Command("list", "The keys of a region, all or those matching every filter given.", _keys_list,
+                "keys:list_keys",
+                "To find keys no stack owns (e.g. left behind by an interrupted `pulumi up`), compare with the ids "
+                "in `pulumi stack export`, narrowing the list with --name-prefix, --tag or --without-tag."),
+        Command("describe", "One key, as the service describes it (JSON).", _keys_describe, "keys:describe"),
         Command("schedule-deletion", "Schedule a key's deletion: it refuses crypto at once, and is gone with what "
-                                     "it encrypted after --days.",
-                "Schedule a key's deletion: it refuses crypto at once, and is gone with what it encrypted after "
-                "--days.\n\nMeant for keys no stack owns (see `kmsctl keys list --help`); a key a stack manages is "
-                "deleted with `pulumi destroy` or by removing its resource. Undo within the window with "
-                "`kmsctl keys cancel-deletion`.",
-                _keys_schedule_deletion, "keys:schedule_deletion"),
+                                     "it encrypted after --days.", _keys_schedule_deletion, "keys:schedule_deletion",
+                "Meant for keys no stack owns (see `kmsctl keys list --help`); a key a stack manages is deleted "
+                "with `pulumi destroy` or by removing its resource. Undo within the window with "
+                "`kmsctl keys cancel-deletion`."),
         Command("cancel-deletion", "Undo a scheduled deletion within its window: the key is back and (unless "
-                                   "--keep-disabled) enabled.",
-                "Undo a scheduled deletion within its window: the key is back and (unless --keep-disabled) "
-                "enabled.", _keys_cancel_deletion, "keys:cancel_deletion"),
+                                   "--keep-disabled) enabled.", _keys_cancel_deletion, "keys:cancel_deletion"),
     )),
     Group("clock", "The emulator's clock (scheduled deletions and rotations).", (
         Command("advance", "Move the emulator's clock so that scheduled deletions and rotations come due.",
-                "Move the emulator's clock so that scheduled deletions and rotations come due.",
                 _clock_advance, "keys:advance"),
     )),
 )
