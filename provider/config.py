@@ -1,6 +1,7 @@
-"""Where the backend is and who we are (contract section 3).
+"""Where the backend is and who we are.
 
-Pulumi stack config (namespace `kms`) wins; environment variables are the fallback. No credential
+Pulumi stack config (namespace `kms`, https://www.pulumi.com/docs/iac/concepts/config/) wins; environment
+variables are the fallback. No credential
 is ever kept on an object that gets pickled into Pulumi state: settings are read per call.
 """
 
@@ -25,7 +26,7 @@ DEFAULT_DIALECT = "volcengine"
 class Settings(Value):
     region: str = DEFAULT_REGION
     endpoint: str | None = None
-    dialect: str = DEFAULT_DIALECT  # the real API the endpoint speaks (contract section 4)
+    dialect: str = DEFAULT_DIALECT  # the real cloud API the endpoint speaks (docs/wire-protocol.md)
     project_ids: Mapping[str, str] = field(default_factory=dict)  # huaweicloud: region -> project id
     access_key: str | None = field(default=None, repr=False)
     secret_key: str | None = field(default=None, repr=False)

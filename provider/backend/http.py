@@ -3,8 +3,9 @@
 A caller cannot tell it from the embedded emulator except by speed: the same result objects, the same
 typed errors. The dialect (provider/dialects/<cloud>/) decides which HTTP calls an action takes and reads
 their answers; what a network adds is handled here: a pooled keep-alive session, the signature of every
-attempt, timeouts, and retries with exponential backoff and full jitter. The HTTP client is the
-standard library's (transport.py): it starts in a fraction of requests' time.
+attempt, timeouts, and retries with exponential backoff and full jitter
+(https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/). The HTTP client is a small
+one of the package's own over the socket module (transport.py): it starts in a fraction of any library's time.
 
 Retries are careful about repeating a write. Throttling (the dialect says which answers are) and a
 connection that was never made are always retried: the server did not act. A lost answer (a read
@@ -14,9 +15,7 @@ cryptography, setters that converge.
 
 from __future__ import annotations
 
-import random
 import time
-from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
 from ..config import check_endpoint
@@ -29,11 +28,15 @@ from .transport import AnswerLost, ConnectFailed, Transport
 RETRY_STATUS = frozenset({500, 502, 503, 504})
 
 
-@dataclass(frozen=True)
 class _Target:
-    base: str  # scheme://host[:port][/prefix], no trailing slash
-    host: str
-    prefix: str
+    """Where a region's calls go."""
+
+    __slots__ = ("base", "host", "prefix")
+
+    def __init__(self, base: str, host: str, prefix: str) -> None:
+        self.base = base  # scheme://host[:port][/prefix], no trailing slash
+        self.host = host  # the URL's authority, as signed and sent in Host
+        self.prefix = prefix
 
 
 class _Retry(Exception):
@@ -107,6 +110,8 @@ class HttpBackend:
                         return failure.answer
                     raise failure.error from None
             attempt += 1
+            import random  # only once a call is retried
+
             # Exponential backoff with full jitter: clients throttled together do not return together.
             time.sleep(random.uniform(0, min(self.max_backoff, self.backoff * 2 ** attempt)))
 

@@ -12,27 +12,18 @@ import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING
 
-import typer
-from rich.console import Console
-from rich.table import Table
-
-from ..client import KmsClient
 from ..config import client
 from ..domain import model, rules
 from ..domain.errors import KmsError
-from . import app
-from .commands import StackOpt
+from .commands import Failed, UsageError, require_extra
 from .stack import StackError, missing_state, resolve
 
-keys_app = typer.Typer(help="List, describe, schedule and cancel the deletion of keys.", no_args_is_help=True)
-clock_app = typer.Typer(help="The emulator's clock (scheduled deletions and rotations).", no_args_is_help=True)
-app.add_typer(keys_app, name="keys")
-app.add_typer(clock_app, name="clock")
+if TYPE_CHECKING:
+    from argparse import Namespace
 
-RegionOpt = Annotated[str | None, typer.Option("--region", help="Region (default: kms:region with --stack, else "
-                                                                   "KMS_REGION, else cn-north-4).")]
+    from ..client import KmsClient
 
 
 @contextmanager
@@ -41,20 +32,17 @@ def service_errors() -> Iterator[None]:
     try:
         yield
     except KmsError as exc:
-        typer.echo(f"error: {exc}", err=True)  # not rich: it would wrap the line at 80 columns in a pipe
-        raise typer.Exit(1) from None
+        raise Failed(f"error: {exc}") from None
 
 
 def _client(region: str | None, stack: str | None) -> KmsClient:
     try:
         s = resolve(stack)
     except StackError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+        raise Failed(f"error: {exc}") from None
     why = missing_state(s, stack)
     if why is not None:
-        typer.echo(f"error: {why}", err=True)
-        raise typer.Exit(1)
+        raise Failed(f"error: {why}")
     kms = client(s)
     return kms.in_region(region) if region else kms
 
@@ -65,7 +53,7 @@ def _tag_filters(values: list[str] | None, flag: str, pairs: bool) -> list[tuple
         name, sep, value = item.partition("=")
         if not name or (sep and not pairs):
             rule = "KEY or KEY=VALUE" if pairs else "a tag KEY (no =VALUE)"
-            raise typer.BadParameter(f"{item!r} is not {rule}", param_hint=flag)
+            raise UsageError(f"{item!r} is not {rule}", flag)
         out.append((name, value if sep else None))
     return out
 
@@ -81,42 +69,25 @@ def _matches(key: model.Key, prefix: str | None, tags: list[tuple[str, str | Non
     return not any(name in key.tags for name, _ in without)
 
 
-@keys_app.command("list")
-def list_keys(
-    region: RegionOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
-    name_prefix: Annotated[str | None, typer.Option(
-        "--name-prefix", metavar="PREFIX", help="Only keys whose name starts with PREFIX (e.g. a resource's "
-        "name: autonamed keys are NAME-xxxxxxx).")] = None,
-    tag: Annotated[list[str] | None, typer.Option(
-        "--tag", metavar="KEY[=VALUE]", show_default=False,
-        help="Only keys with this tag (and value); repeat: every one must match.")] = None,
-    without_tag: Annotated[list[str] | None, typer.Option(
-        "--without-tag", metavar="KEY", show_default=False,
-        help="Only keys that lack this tag; repeat for more.")] = None,
-    state: Annotated[list[str] | None, typer.Option(
-        "--state", metavar="STATE", show_default=False,
-        help="Only keys in this state (Enable, Disable, PendingDelete, PendingImport, Creating); repeat for "
-             "more.")] = None,
-    stack: StackOpt = None,
-) -> None:
-    """The keys of a region, all or those matching every filter given.
-
-    To find keys no stack owns (e.g. left behind by an interrupted `pulumi up`), compare with the ids in
-    `pulumi stack export`, narrowing the list with --name-prefix, --tag or --without-tag."""
-    tags = _tag_filters(tag, "--tag", pairs=True)
-    without = _tag_filters(without_tag, "--without-tag", pairs=False)
+def list_keys(args: Namespace) -> None:
+    """`kmsctl keys list`: the keys of a region, all or those matching every filter given."""
+    tags = _tag_filters(args.tag, "--tag", pairs=True)
+    without = _tag_filters(args.without_tag, "--without-tag", pairs=False)
     states = {s.value for s in rules.KeyState}
-    for wanted in state or []:
+    for wanted in args.state or []:
         if wanted not in states:
-            raise typer.BadParameter(f"{wanted!r} is not a key state; one of {', '.join(sorted(states))}",
-                                     param_hint="--state")
+            raise UsageError(f"{wanted!r} is not a key state; one of {', '.join(sorted(states))}", "--state")
+    if not args.as_json:
+        require_extra("cli", "kmsctl keys list")  # the table is rich's
     with service_errors():
-        kms = _client(region, stack)
-        keys = [k for k in kms.list_keys() if _matches(k, name_prefix, tags, without, set(state or ()))]
-    if as_json:
-        typer.echo(json.dumps([model.as_dict(k) for k in keys], indent=2))
+        kms = _client(args.region, args.stack)
+        keys = [k for k in kms.list_keys() if _matches(k, args.name_prefix, tags, without, set(args.state or ()))]
+    if args.as_json:
+        print(json.dumps([model.as_dict(k) for k in keys], indent=2))
         return
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title=f"keys in {kms.region}")
     # Ids are what a user copies into the next command: never shortened; the rest folds.
     table.add_column("ID", no_wrap=True, min_width=36)
@@ -129,12 +100,10 @@ def list_keys(
     (console if console.is_terminal else Console(width=240)).print(table)
 
 
-@keys_app.command("describe")
-def describe(key: Annotated[str, typer.Argument(help="Key id, TRN or alias.")], region: RegionOpt = None,
-             stack: StackOpt = None) -> None:
-    """One key, as the service describes it (JSON)."""
+def describe(args: Namespace) -> None:
+    """`kmsctl keys describe`: one key, as the service describes it (JSON)."""
     with service_errors():
-        typer.echo(json.dumps(model.as_dict(_client(region, stack).describe_key(key)), indent=2))
+        print(json.dumps(model.as_dict(_client(args.region, args.stack).describe_key(args.key)), indent=2))
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -144,20 +113,16 @@ def parse_duration(text: str) -> int:
     """`90`, `45s`, `30m`, `12h`, `31d`, `2w`, or a sum such as `7d12h`, in whole seconds."""
     parts = re.fullmatch(r"(?:\d+[smhdw]?)+", text.strip())
     if parts is None:
-        raise typer.BadParameter(f"'{text}' is not a duration; use e.g. 90, 45s, 30m, 12h, 31d, 2w or 7d12h")
+        raise UsageError(f"'{text}' is not a duration; use e.g. 90, 45s, 30m, 12h, 31d, 2w or 7d12h", "DURATION")
     return sum(int(n) * _UNITS[u or "s"] for n, u in re.findall(r"(\d+)([smhdw]?)", text))
 
 
-@clock_app.command("advance")
-def advance(
-    duration: Annotated[str, typer.Argument(help="How far: 90, 45s, 30m, 12h, 31d, 2w or 7d12h.")],
-    stack: StackOpt = None,
-) -> None:
-    """Move the emulator's clock so that scheduled deletions and rotations come due."""
-    seconds = parse_duration(duration)
+def advance(args: Namespace) -> None:
+    """`kmsctl clock advance`: move the emulator's clock so that scheduled deletions and rotations come due."""
+    seconds = parse_duration(args.duration)
     with service_errors():
-        out = _client(None, stack).advance_clock(seconds)
-    typer.echo(f"advanced {seconds}s; service clock offset is now {int(out.offset_seconds)}s")
+        out = _client(None, args.stack).advance_clock(seconds)
+    print(f"advanced {seconds}s; service clock offset is now {int(out.offset_seconds)}s")
 
 
 def _region_key(key: str) -> tuple[str, str]:
@@ -167,72 +132,49 @@ def _region_key(key: str) -> tuple[str, str]:
     try:
         ref = RegionalKey.parse(key)
     except EnvelopeError as exc:
-        raise typer.BadParameter(str(exc), param_hint="REGION:KEY") from None
+        raise UsageError(str(exc), "REGION:KEY") from None
     return ref.region, ref.key
 
 
-@keys_app.command("schedule-deletion")
-def schedule_deletion(
-    key: Annotated[str, typer.Argument(metavar="REGION:KEY", help="The key to delete: region, then id, TRN or "
-                                       "alias.")],
-    days: Annotated[int, typer.Option(
-        "--days",
-        help=f"The waiting period in days ({rules.PENDING_DAYS_MIN}..{rules.PENDING_DAYS_MAX}) before the key "
-             "is gone for good.")] = rules.PENDING_DAYS_DEFAULT,
-    stack: StackOpt = None,
-) -> None:
-    """Schedule a key's deletion: it refuses crypto at once, and is gone with what it encrypted after --days.
-
-    Meant for keys no stack owns (see `kmsctl keys list --help`); a key a stack manages is deleted with
-    `pulumi destroy` or by removing its resource. Undo within the window with `kmsctl keys cancel-deletion`."""
+def schedule_deletion(args: Namespace) -> None:
+    """`kmsctl keys schedule-deletion`: the key refuses crypto at once, and is gone with what it encrypted
+    after --days."""
     import datetime as dt
 
+    days: int = args.days
     if not rules.PENDING_DAYS_MIN <= days <= rules.PENDING_DAYS_MAX:
-        raise typer.BadParameter(f"{days} days is outside the service's deletion window, "
-                                 f"{rules.PENDING_DAYS_MIN}..{rules.PENDING_DAYS_MAX} days", param_hint="--days")
-    region, ref = _region_key(key)
+        raise UsageError(f"{days} days is outside the service's deletion window, "
+                         f"{rules.PENDING_DAYS_MIN}..{rules.PENDING_DAYS_MAX} days", "--days")
+    region, ref = _region_key(args.key)
     with service_errors():
-        kms = _client(region, stack)
+        kms = _client(region, args.stack)
         done = kms.schedule_key_deletion(ref, days)
     when = (dt.datetime.fromtimestamp(done.deletion_date, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
             if done.deletion_date else f"{days} days from now")
-    typer.echo(f"{region}:{done.key_id}: deletion scheduled; the key is {done.state} and gone for good after "
-               f"{when}; undo before then: kmsctl keys cancel-deletion {region}:{done.key_id}")
+    print(f"{region}:{done.key_id}: deletion scheduled; the key is {done.state} and gone for good after "
+          f"{when}; undo before then: kmsctl keys cancel-deletion {region}:{done.key_id}")
 
 
-@keys_app.command("cancel-deletion")
-def cancel_deletion(
-    key: Annotated[str, typer.Argument(metavar="REGION:KEY", help="The key pending deletion: region, then id or TRN.")],
-    keep_disabled: Annotated[bool, typer.Option("--keep-disabled", help="Leave it Disable, as the service does.")
-                             ] = False,
-    stack: StackOpt = None,
-) -> None:
-    """Undo a scheduled deletion within its window: the key is back and (unless --keep-disabled) enabled."""
-    from ..envelope.errors import EnvelopeError
-    from ..envelope.keys import RegionalKey
-
-    try:
-        ref = RegionalKey.parse(key)
-    except EnvelopeError as exc:
-        raise typer.BadParameter(str(exc), param_hint="REGION:KEY") from None
+def cancel_deletion(args: Namespace) -> None:
+    """`kmsctl keys cancel-deletion`: the key is back and (unless --keep-disabled) enabled."""
     from ..domain.errors import NotFound
     from ..domain.rules import KeyState
 
+    region, key = _region_key(args.key)
     with service_errors():
-        kms = _client(ref.region, stack)
+        kms = _client(region, args.stack)
         try:
-            live: model.Key | None = kms.describe_key(ref.key)
+            live: model.Key | None = kms.describe_key(key)
         except NotFound:  # any other service error is reported as itself by service_errors
             live = None
         if live is None or live.state != KeyState.PENDING_DELETE:
             why = "no such key (a deletion whose window closed cannot be undone)" if live is None else (
                 f"the key is {live.state}, not pending deletion: nothing to cancel")
-            typer.echo(f"error: {ref}: {why}", err=True)
-            raise typer.Exit(1)
+            raise Failed(f"error: {region}:{key}: {why}")
         # The service decides the state a cancelled key returns to (rules.state_after_cancel): Disable,
         # or PendingImport for a key whose material was never imported, which cannot be enabled.
-        back = kms.cancel_key_deletion(ref.key)
-        if not keep_disabled and back.state == KeyState.DISABLE:
-            back = kms.enable_key(ref.key)
-    typer.echo(f"{ref.region}:{ref.key}: deletion cancelled; the key is {back.state}"
-               f"{' and decrypts again' if back.state == KeyState.ENABLE else ''}")
+        back = kms.cancel_key_deletion(key)
+        if not args.keep_disabled and back.state == KeyState.DISABLE:
+            back = kms.enable_key(key)
+    print(f"{region}:{key}: deletion cancelled; the key is {back.state}"
+          f"{' and decrypts again' if back.state == KeyState.ENABLE else ''}")

@@ -8,14 +8,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
-import typer
-
-from . import app
-from .commands import StackOpt
+from .commands import Failed
 
 if TYPE_CHECKING:
+    from argparse import Namespace
+
     from ..review.live import LiveKey
 
 Reader = Callable[[str, str], "LiveKey | None"]
@@ -65,8 +64,7 @@ def _live_reader(stack: str | None) -> tuple[Reader | None, str | None]:
 
 
 def _fail(line: str, status: int = 1) -> NoReturn:
-    typer.echo(f"error: {line}", err=True)
-    raise typer.Exit(status)
+    raise Failed(f"error: {line}", status)
 
 
 def _refuse_existing(path: str | None, flag: str, force: bool) -> None:
@@ -88,19 +86,9 @@ def _write(path: str, text: str, force: bool) -> None:
         _fail(f"cannot write {path}: {exc.strerror}")
 
 
-@app.command("review")
-def review_command(
-    preview: Annotated[str, typer.Argument(metavar="[PREVIEW|-]", help="What `pulumi preview --json` printed "
-                                           "(file, or - for standard input).", show_default=False)] = "-",
-    markdown: Annotated[str | None, typer.Option("--markdown", metavar="OUT",
-                                                 help="Write the Markdown here (default: standard output).")] = None,
-    html: Annotated[str | None, typer.Option("--html", metavar="OUT",
-                                             help="Write the page with the key topology here.")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing --markdown or --html file (without "
-                                        "it, an existing file is refused and kept).")] = False,
-    stack: StackOpt = None,
-) -> None:
-    """What a preview does to the keys: which stop working at `up`, when the loss is final, how to undo it.
+def review_command(args: Namespace) -> None:
+    """`kmsctl review`: what a preview does to the keys: which stop working at `up`, when the loss is final,
+    how to undo it.
 
     Live keys (a key already pending deletion, replicas the stack does not manage) are read from the
     backend you configured, the environment or --stack's config, never from settings inside the preview."""
@@ -108,6 +96,10 @@ def review_command(
     from ..review import markdown as md
     from .stack import StackError
 
+    preview: str = args.preview
+    markdown: str | None = args.markdown
+    html: str | None = args.html
+    force: bool = args.force
     _refuse_existing(markdown, "--markdown", force)
     _refuse_existing(html, "--html", force)
     source = "standard input" if preview == "-" else preview
@@ -120,7 +112,7 @@ def review_command(
     except PreviewError as exc:
         _fail(str(exc))
     try:
-        read, why = _live_reader(stack)
+        read, why = _live_reader(args.stack)
     except StackError as exc:
         _fail(str(exc))
     reader = _Reader(read) if read is not None else None

@@ -19,8 +19,6 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple, Protocol
 
-import orjson
-
 from ..domain import model
 from ..domain.errors import InvalidParameter, KmsError
 
@@ -148,6 +146,8 @@ def read_json(body: bytes) -> Any:
     the body is no JSON at all, the standard library reads it again: the answer, or the error a
     dialect turns into its message, is the standard library's. (One difference stays: a number past 64
     bits reads as a float, which every integer parameter refuses all the same.)"""
+    import orjson  # here, not at the top: `kmsctl` through an endpoint imports this module and never parses here
+
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -156,6 +156,8 @@ def read_json(body: bytes) -> Any:
 
 def write_json(doc: Any) -> bytes:
     """An answer's JSON: compact UTF-8."""
+    import orjson
+
     return orjson.dumps(doc)
 
 

@@ -7,10 +7,10 @@ import os
 import struct
 from collections.abc import Mapping
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes, hmac
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ..domain.errors import InvalidParameter
@@ -73,12 +73,30 @@ def _aes(material: bytes) -> AESGCM:
 # --- Material -------------------------------------------------------------------------------------
 HMAC_BYTES = {KeySpec.HMAC_256: 32, KeySpec.HMAC_384: 48, KeySpec.HMAC_512: 64, KeySpec.HMAC_SM3: 32}
 _RSA_BITS = {KeySpec.RSA_2048: 2048, KeySpec.RSA_3072: 3072, KeySpec.RSA_4096: 4096}
-_CURVES: dict[KeySpec, ec.EllipticCurve] = {KeySpec.EC_P256: ec.SECP256R1(), KeySpec.EC_P384: ec.SECP384R1()}
+_CURVES = {KeySpec.EC_P256: "SECP256R1", KeySpec.EC_P384: "SECP384R1"}
+
+
+class _OnFirstUse:
+    """One of cryptography's asymmetric modules, imported when a name of it is first used: they cost
+    `kmsctl encrypt` (symmetric keys only) a tenth of a bare interpreter's start."""
+
+    def __init__(self, name: str) -> None:
+        self._name = f"cryptography.hazmat.primitives.asymmetric.{name}"
+
+    def __getattr__(self, attr: str) -> Any:
+        import importlib
+
+        return getattr(importlib.import_module(self._name), attr)
+
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
+else:
+    ec, padding, rsa, utils = (_OnFirstUse(name) for name in ("ec", "padding", "rsa", "utils"))
 
 
 # `serialization` is imported where asymmetric material is used: it pulls the SSH formats and
-# `dataclasses` (~13 ms), which no symmetric key (the start of every `kmsctl encrypt`) needs: it
-# is most of that command's start.
+# `dataclasses` (~13 ms), which no symmetric key (the start of every `kmsctl encrypt`) needs.
 def new_material(spec: KeySpec) -> bytes:
     """Fresh material: raw bytes for symmetric specs, a PKCS#8 DER private key for asymmetric ones."""
     if spec is KeySpec.AES_256:
@@ -88,7 +106,7 @@ def new_material(spec: KeySpec) -> bytes:
     if spec in RSA_SPECS:
         priv: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey = rsa.generate_private_key(65537, _RSA_BITS[spec])
     else:
-        priv = ec.generate_private_key(_CURVES[spec])
+        priv = ec.generate_private_key(getattr(ec, _CURVES[spec])())
     from cryptography.hazmat.primitives import serialization
 
     return priv.private_bytes(

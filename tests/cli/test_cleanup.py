@@ -8,13 +8,11 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from provider.cli import app
-from provider.cli import keys as _keys  # noqa: F401  (registers the commands)
 from provider.client import KmsClient
 from provider.domain.errors import InvalidKeyStatus
 from provider.emulator import Emulator
+from tests.support.cli import invoke
 
 REGION = "cn-east-3"
 
@@ -28,11 +26,11 @@ def kms(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> KmsClient:
 
 
 def flat(text: str) -> str:
-    return " ".join(text.replace("│", " ").split())  # typer's error box wraps lines
+    return " ".join(text.replace("│", " ").split())  # one line, however a message was wrapped
 
 
 def listed(*args: str) -> list[str]:
-    out = CliRunner().invoke(app, ["keys", "list", "--region", REGION, "--json", *args])
+    out = invoke(["keys", "list", "--region", REGION, "--json", *args])
     assert out.exit_code == 0, out.output
     return sorted(k["name"] for k in json.loads(out.output))
 
@@ -50,7 +48,7 @@ def test_filters_find_the_keys_left_behind(kms: KmsClient) -> None:
     assert listed("--without-tag", "env", "--name-prefix", "orders-") == ["orders-77b01de", "orders-pending"]
     assert listed("--state", "PendingDelete") == ["orders-pending"]
     assert listed("--state", "Enable", "--name-prefix", "audit") == ["audit-0c1d2e3"]
-    table = CliRunner().invoke(app, ["keys", "list", "--region", REGION, "--tag", "team=security"])
+    table = invoke(["keys", "list", "--region", REGION, "--tag", "team=security"])
     assert "audit-0c1d2e3" in table.output and "orders-4f2a9c1" not in table.output
 
 
@@ -60,7 +58,7 @@ def test_filters_find_the_keys_left_behind(kms: KmsClient) -> None:
     (["--state", "Enabled"], "'Enabled' is not a key state; one of"),
 ])
 def test_a_bad_filter_is_a_usage_error(kms: KmsClient, args: list[str], message: str) -> None:
-    out = CliRunner().invoke(app, ["keys", "list", *args])
+    out = invoke(["keys", "list", *args])
     assert out.exit_code == 2
     assert message in flat(out.output)
 
@@ -68,7 +66,7 @@ def test_a_bad_filter_is_a_usage_error(kms: KmsClient, args: list[str], message:
 def test_schedule_deletion_then_undo_it(kms: KmsClient) -> None:
     key_id = kms.create_key("orphan-1a2b3c4").key_id
     blob = kms.encrypt(key_id, b"record")
-    out = CliRunner().invoke(app, ["keys", "schedule-deletion", f"{REGION}:{key_id}", "--days", "9"])
+    out = invoke(["keys", "schedule-deletion", f"{REGION}:{key_id}", "--days", "9"])
     assert out.exit_code == 0, out.output
     described = kms.describe_key(key_id)
     assert described.state == "PendingDelete" and described.pending_days == 9
@@ -78,7 +76,7 @@ def test_schedule_deletion_then_undo_it(kms: KmsClient) -> None:
                           f"{date}; undo before then: kmsctl keys cancel-deletion {REGION}:{key_id}\n")
     with pytest.raises(InvalidKeyStatus):
         kms.decrypt(blob)
-    undo = CliRunner().invoke(app, ["keys", "cancel-deletion", f"{REGION}:{key_id}"])
+    undo = invoke(["keys", "cancel-deletion", f"{REGION}:{key_id}"])
     assert undo.exit_code == 0, undo.output
     assert kms.decrypt(blob) == (key_id, b"record")
 
@@ -86,7 +84,7 @@ def test_schedule_deletion_then_undo_it(kms: KmsClient) -> None:
 def test_schedule_deletion_defaults_to_thirty_days_and_takes_an_alias(kms: KmsClient) -> None:
     key_id = kms.create_key("named").key_id
     kms.create_alias("alias/named", key_id)
-    out = CliRunner().invoke(app, ["keys", "schedule-deletion", f"{REGION}:alias/named"])
+    out = invoke(["keys", "schedule-deletion", f"{REGION}:alias/named"])
     assert out.exit_code == 0, out.output
     assert kms.describe_key(key_id).pending_days == 30
     assert f"{REGION}:{key_id}: deletion scheduled" in out.output
@@ -95,22 +93,21 @@ def test_schedule_deletion_defaults_to_thirty_days_and_takes_an_alias(kms: KmsCl
 @pytest.mark.parametrize("days", ["6", "1097"])
 def test_schedule_deletion_window_outside_the_services_range(kms: KmsClient, days: str) -> None:
     key_id = kms.create_key("kept").key_id
-    out = CliRunner().invoke(app, ["keys", "schedule-deletion", f"{REGION}:{key_id}", "--days", days])
+    out = invoke(["keys", "schedule-deletion", f"{REGION}:{key_id}", "--days", days])
     assert out.exit_code == 2 and "--days" in out.output
     assert f"{days} days is outside the service's deletion window, 7..1096 days" in flat(out.output)
     assert kms.describe_key(key_id).state == "Enable"
 
 
 def test_schedule_deletion_errors_are_one_line(kms: KmsClient) -> None:
-    runner = CliRunner()
-    unknown = runner.invoke(app, ["keys", "schedule-deletion", f"{REGION}:alias/nope"])
+    unknown = invoke(["keys", "schedule-deletion", f"{REGION}:alias/nope"])
     assert unknown.exit_code == 1 and unknown.output.startswith("error: ") and "NotFound" in unknown.output
     assert unknown.output.count("\n") == 1
     key_id = kms.create_key("twice").key_id
     kms.schedule_key_deletion(key_id, 7)
-    again = runner.invoke(app, ["keys", "schedule-deletion", f"{REGION}:{key_id}"])
+    again = invoke(["keys", "schedule-deletion", f"{REGION}:{key_id}"])
     assert again.exit_code == 1 and again.output.count("\n") == 1 and "Traceback" not in again.output
-    bare = runner.invoke(app, ["keys", "schedule-deletion", key_id])
+    bare = invoke(["keys", "schedule-deletion", key_id])
     assert bare.exit_code == 2 and "REGION:KEY" in bare.output
 
 
@@ -122,7 +119,7 @@ def test_no_emulator_is_created_to_read(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.delenv("KMS_ENDPOINT", raising=False)
     absent = tmp_path / "nowhere"
     monkeypatch.setenv("KMS_EMULATOR_PATH", str(absent))
-    out = CliRunner().invoke(app, args)
+    out = invoke(args)
     assert out.exit_code == 1 and out.output.count("\n") == 1
     assert out.output.startswith(f"error: no emulator state at {absent} (KMS_EMULATOR_PATH)")
     assert "KMS_ENDPOINT" in out.output and "--stack NAME" in out.output
@@ -130,7 +127,7 @@ def test_no_emulator_is_created_to_read(tmp_path: Path, monkeypatch: pytest.Monk
     # Outside any project, the default place: the current directory's .kms-emulator, left uncreated too.
     monkeypatch.delenv("KMS_EMULATOR_PATH")
     monkeypatch.chdir(tmp_path)
-    out = CliRunner().invoke(app, args)
+    out = invoke(args)
     assert out.exit_code == 1 and f"no emulator state at {tmp_path / '.kms-emulator'}" in out.output
     assert "beside the nearest Pulumi.yaml" in out.output
     assert not (tmp_path / ".kms-emulator").exists()

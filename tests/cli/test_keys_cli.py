@@ -6,12 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from provider.cli import app
-from provider.cli import keys as keys_cli  # registers the commands
+from provider.cli import keys as keys_cli
 from provider.client import KmsClient
 from provider.emulator import Emulator
+from tests.support.cli import invoke
 
 
 @pytest.fixture
@@ -25,19 +24,18 @@ def test_list_and_describe(state: Path) -> None:
     kms = KmsClient(Emulator(state), "cn-north-4")
     key = kms.create_key("listed", description="shown")
     kms.create_alias("alias/listed", key.key_id)
-    runner = CliRunner()
-    out = runner.invoke(app, ["keys", "list", "--json"])
+    out = invoke(["keys", "list", "--json"])
     assert out.exit_code == 0, out.output
     assert [k["name"] for k in json.loads(out.output)] == ["listed"]
-    table = runner.invoke(app, ["keys", "list"])
+    table = invoke(["keys", "list"])
     assert "listed" in table.output and "AES_256" in table.output
-    described = runner.invoke(app, ["keys", "describe", "alias/listed"])
+    described = invoke(["keys", "describe", "alias/listed"])
     assert json.loads(described.output)["description"] == "shown"
 
 
 def test_describe_unknown_key_is_one_clear_line(state: Path) -> None:
     KmsClient(Emulator(state), "cn-north-4").create_key("another")  # an emulator whose state exists
-    out = CliRunner().invoke(app, ["keys", "describe", "alias/nope"])
+    out = invoke(["keys", "describe", "alias/nope"])
     assert out.exit_code == 1
     assert "NotFound" in out.output and "Traceback" not in out.output
 
@@ -46,7 +44,7 @@ def test_clock_advance_makes_deletion_due(state: Path) -> None:
     kms = KmsClient(Emulator(state), "cn-north-4")
     key = kms.create_key("short-lived")
     kms.schedule_key_deletion(key.key_id, 7)
-    out = CliRunner().invoke(app, ["clock", "advance", "7d1h"])
+    out = invoke(["clock", "advance", "7d1h"])
     assert out.exit_code == 0, out.output
     assert "advanced 608400s" in out.output
     assert kms.list_keys() == []
@@ -58,5 +56,5 @@ def test_durations(text: str, seconds: int) -> None:
 
 
 def test_bad_duration(state: Path) -> None:
-    out = CliRunner().invoke(app, ["clock", "advance", "soon"])
+    out = invoke(["clock", "advance", "soon"])
     assert out.exit_code != 0 and "not a duration" in out.output

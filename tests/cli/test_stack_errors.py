@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from provider.cli import app
+from tests.support.cli import invoke
 
 
 @pytest.fixture
@@ -23,7 +22,7 @@ def elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_outside_a_project(elsewhere: Path, args: list[str]) -> None:
     (elsewhere / "p.json").write_text('{"steps": [], "changeSummary": {"create": 2}}')
     (elsewhere / "in").write_bytes(b"x")
-    out = CliRunner().invoke(app, [*args, "--stack", "dev"])
+    out = invoke([*args, "--stack", "dev"])
     assert out.exit_code == 1, out.output
     assert out.output.count("\n") == 1
     assert f"--stack dev: no Pulumi.yaml in {elsewhere} or above: run kmsctl in the project's directory" in out.output
@@ -33,7 +32,7 @@ def test_outside_a_project(elsewhere: Path, args: list[str]) -> None:
 def test_without_the_pulumi_cli(elsewhere: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (elsewhere / "Pulumi.yaml").write_text("name: p\nruntime: python\n")
     monkeypatch.setenv("PATH", str(elsewhere / "empty"))
-    out = CliRunner().invoke(app, ["keys", "list", "--stack", "dev"])
+    out = invoke(["keys", "list", "--stack", "dev"])
     assert out.exit_code == 1
     assert out.output == ("error: --stack dev: the stack's config is read with the pulumi CLI, which is not on "
                           "PATH; install it, or configure kmsctl through the environment (KMS_ENDPOINT, ...)\n")
@@ -42,6 +41,6 @@ def test_without_the_pulumi_cli(elsewhere: Path, monkeypatch: pytest.MonkeyPatch
 def test_serve_takes_its_state_from_the_stack(elsewhere: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KMS_ACCESS_KEY", "AK")
     monkeypatch.setenv("KMS_SECRET_KEY", "SK")
-    out = CliRunner().invoke(app, ["serve", "--port", "0", "--stack", "dev"])
+    out = invoke(["serve", "--port", "0", "--stack", "dev"])
     assert out.exit_code == 2
     assert out.output.startswith("kmsctl serve: --stack dev: no Pulumi.yaml in ")

@@ -165,7 +165,7 @@ def test_the_wheel_carries_license_metadata_extras_and_the_pages_its_readme_link
     assert "License-Expression: Apache-2.0" in meta and any(n.endswith("licenses/LICENSE") for n in names)
     assert "Requires-Dist: pulumi<4,>=3.259" in meta
     assert "Provides-Extra: server" in meta and "Provides-Extra: cli" in meta
-    assert 'Requires-Dist: uvicorn>=0.30; extra == "server"' in meta and "Requires-Dist: typer>=0.12;" in meta
+    assert 'Requires-Dist: uvicorn>=0.30; extra == "server"' in meta and "Requires-Dist: rich>=13.7;" in meta
     # Every relative link of the README resolves next to the README the wheel installs.
     docs = own_project.dir / "venv" / "share" / "doc" / "kms-keys-as-code"
     readme = (docs / "README.md").read_text()
@@ -176,7 +176,7 @@ def test_the_wheel_carries_license_metadata_extras_and_the_pages_its_readme_link
                          capture_output=True, text=True, timeout=120, check=True)
     installed = {p["name"].lower() for p in json.loads(pip.stdout)}
     assert "kms-keys-as-code" in installed and "pulumi" in installed
-    assert not installed & {"uvicorn", "starlette", "httptools", "uvloop", "typer", "rich"}
+    assert not installed & {"uvicorn", "starlette", "httptools", "uvloop", "rich"}
 
 
 def test_kmsctl_names_the_extra_a_command_needs(own_project: OwnProject) -> None:
@@ -184,7 +184,7 @@ def test_kmsctl_names_the_extra_a_command_needs(own_project: OwnProject) -> None
                            env=own_project.env(), capture_output=True, text=True, timeout=120, check=False)
     assert serve.returncode == 2 and "Traceback" not in serve.stderr, serve.stderr
     assert serve.stderr.strip() == (
-        "kmsctl serve needs the [server] extra (typer is not installed): pip install 'kms-keys-as-code[server]'"
+        "kmsctl serve needs the [server] extra (uvicorn is not installed): pip install 'kms-keys-as-code[server]'"
     )
     # The envelope commands need no extra: a message sealed in one region opens in the replica's.
     work = own_project.dir.parent / "envelope"
@@ -211,7 +211,7 @@ def test_kmsctl_names_the_extra_a_command_needs(own_project: OwnProject) -> None
     keys = subprocess.run([own_project.venv_bin("kmsctl"), "keys", "list"], cwd=own_project.dir,
                           env=own_project.env(), capture_output=True, text=True, timeout=120, check=False)
     assert keys.returncode == 2 and keys.stderr.strip() == (
-        "kmsctl keys needs the [cli] extra (typer is not installed): pip install 'kms-keys-as-code[cli]'"
+        "kmsctl keys list needs the [cli] extra (rich is not installed): pip install 'kms-keys-as-code[cli]'"
     )
 
 

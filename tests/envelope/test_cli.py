@@ -13,14 +13,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from provider.backend.http import HttpBackend
-from provider.cli import app
-from provider.cli import envelope as envelope_cli  # registers encrypt and decrypt
+from provider.cli import envelope as envelope_cli
 from provider.client import KmsClient
 from provider.envelope import RegionalKey, decrypt, read_header
 from provider.envelope import format as fmt
+from tests.support.cli import invoke
 
 from .conftest import EAST, NORTH, KeyPair
 
@@ -55,7 +54,7 @@ def _kmsctl(args: list[str], env: dict[str, str], cwd: Path, stdin: bytes | None
 
 @pytest.fixture
 def local(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> KmsClient:
-    """For in-process runs (CliRunner): the embedded emulator at a fresh state directory."""
+    """For in-process runs (tests/support/cli.py): the embedded emulator at a fresh state directory."""
     from provider.emulator import Emulator
 
     monkeypatch.setenv("KMS_EMULATOR_PATH", str(tmp_path / "cli-state"))
@@ -102,12 +101,11 @@ def test_files_and_the_replica_scenario(kms: KmsClient, replica_pair: KeyPair, t
 
 def test_round_trip_in_process_with_aliases(local: KmsClient, tmp_path: Path) -> None:
     (tmp_path / "in.txt").write_bytes(SECRET)
-    runner = CliRunner()
-    out = runner.invoke(app, ["encrypt", "--key", "cn-north-4:alias/app", "--key", "cn-east-3:alias/app",
+    out = invoke(["encrypt", "--key", "cn-north-4:alias/app", "--key", "cn-east-3:alias/app",
                               "-c", "a=1", "-c", "b=x=y", "in.txt", "in.kmse"])
     assert out.exit_code == 0, out.output
     assert read_header((tmp_path / "in.kmse").read_bytes()).context == {"a": "1", "b": "x=y"}
-    out = runner.invoke(app, ["decrypt", "--key", "cn-east-3:alias/app", "-c", "b=x=y", "in.kmse", "back.txt"])
+    out = invoke(["decrypt", "--key", "cn-east-3:alias/app", "-c", "b=x=y", "in.kmse", "back.txt"])
     assert out.exit_code == 0, out.output
     assert (tmp_path / "back.txt").read_bytes() == SECRET
 
@@ -116,23 +114,22 @@ def test_a_failed_decrypt_removes_its_partial_output_and_keeps_an_existing_file(
                                                                                 tmp_path: Path) -> None:
     data = os.urandom(5 * 4096)
     (tmp_path / "in.bin").write_bytes(data)
-    runner = CliRunner()
-    assert runner.invoke(app, ["encrypt", "-k", "cn-north-4:alias/app", "--frame-size", "4096", "in.bin",
+    assert invoke(["encrypt", "-k", "cn-north-4:alias/app", "--frame-size", "4096", "in.bin",
                                "m.kmse"]).exit_code == 0
     message = bytearray((tmp_path / "m.kmse").read_bytes())
     message[-3] ^= 0x10  # in the final frame: four frames authenticate and are written before it fails
     (tmp_path / "bad.kmse").write_bytes(message)
 
-    out = runner.invoke(app, ["decrypt", "-k", "cn-north-4:alias/app", "bad.kmse", "out.bin"])
+    out = invoke(["decrypt", "-k", "cn-north-4:alias/app", "bad.kmse", "out.bin"])
     assert out.exit_code == 1
     assert "kmsctl decrypt: error: frame 5 at byte" in out.output and "does not authenticate" in out.output
     assert "nothing was written to out.bin" in out.output
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["bad.kmse", "in.bin", "m.kmse"]
 
     (tmp_path / "out.bin").write_bytes(b"keep me")
-    out = runner.invoke(app, ["decrypt", "--force", "-k", "cn-north-4:alias/app", "bad.kmse", "out.bin"])
+    out = invoke(["decrypt", "--force", "-k", "cn-north-4:alias/app", "bad.kmse", "out.bin"])
     assert out.exit_code == 1 and (tmp_path / "out.bin").read_bytes() == b"keep me"
-    truncated = runner.invoke(app, ["decrypt", "-k", "cn-north-4:alias/app", "-", "out2.bin"],
+    truncated = invoke(["decrypt", "-k", "cn-north-4:alias/app", "-", "out2.bin"],
                               input=bytes(message[: len(message) // 2]))
     assert truncated.exit_code == 1 and "truncated" in truncated.output
     assert not (tmp_path / "out2.bin").exists()
@@ -157,17 +154,16 @@ def test_to_standard_output_only_authenticated_frames_are_written(local: KmsClie
 def test_wrong_key_and_wrong_context_are_one_clear_line(local: KmsClient, tmp_path: Path) -> None:
     other = local.in_region(EAST).create_key("other").key_id
     (tmp_path / "in.bin").write_bytes(SECRET)
-    runner = CliRunner()
-    assert runner.invoke(app, ["encrypt", "-k", "cn-north-4:alias/app", "-k", "cn-east-3:alias/app", "-c",
+    assert invoke(["encrypt", "-k", "cn-north-4:alias/app", "-k", "cn-east-3:alias/app", "-c",
                                "env=prod", "in.bin", "m.kmse"]).exit_code == 0
-    wrong_key = runner.invoke(app, ["decrypt", "-k", f"cn-east-3:{other}", "m.kmse", "out.bin"])
+    wrong_key = invoke(["decrypt", "-k", f"cn-east-3:{other}", "m.kmse", "out.bin"])
     assert wrong_key.exit_code == 1
     assert wrong_key.output.startswith(f"kmsctl decrypt: error: none of the 2 encrypted data keys can be opened "
                                        f"with key {other} in region cn-east-3")
-    wrong_ctx = runner.invoke(app, ["decrypt", "-k", "cn-east-3:alias/app", "-c", "env=dev", "m.kmse", "out.bin"])
+    wrong_ctx = invoke(["decrypt", "-k", "cn-east-3:alias/app", "-c", "env=dev", "m.kmse", "out.bin"])
     assert wrong_ctx.exit_code == 1
     assert "encryption context entry 'env' has another value" in wrong_ctx.output
-    missing = runner.invoke(app, ["encrypt", "-k", "cn-south-1:alias/app", "in.bin", "m2.kmse"])
+    missing = invoke(["encrypt", "-k", "cn-south-1:alias/app", "in.bin", "m2.kmse"])
     assert missing.exit_code == 1
     assert "cannot generate a data key under key alias/app in region cn-south-1" in missing.output
     for result in (wrong_key, wrong_ctx, missing):
@@ -185,23 +181,22 @@ def test_wrong_key_and_wrong_context_are_one_clear_line(local: KmsClient, tmp_pa
 ])
 def test_bad_arguments_are_usage_errors(local: KmsClient, tmp_path: Path, args: list[str], message: str) -> None:
     (tmp_path / "in.bin").write_bytes(b"x")
-    out = CliRunner().invoke(app, args)
+    out = invoke(args)
     assert out.exit_code == 2
-    assert message in " ".join(re.sub(r"[│╭╮╰╯─]", " ", out.output).split())  # the box wraps lines
+    assert message in " ".join(re.sub(r"[│╭╮╰╯─]", " ", out.output).split())  # one line, however wrapped
     assert not (tmp_path / "o").exists()
 
 
 def test_a_missing_input_and_a_device_output(local: KmsClient, tmp_path: Path) -> None:
-    runner = CliRunner()
-    out = runner.invoke(app, ["encrypt", "-k", "alias/app", "absent.bin", "o.kmse"])
+    out = invoke(["encrypt", "-k", "alias/app", "absent.bin", "o.kmse"])
     assert out.exit_code == 1 and "No such file or directory" in out.output and not (tmp_path / "o.kmse").exists()
-    out = runner.invoke(app, ["encrypt", "-k", "alias/app", "absent.bin", "nodir/o.kmse"])
+    out = invoke(["encrypt", "-k", "alias/app", "absent.bin", "nodir/o.kmse"])
     assert out.exit_code == 1 and "No such file or directory: 'absent.bin'" in out.output
     (tmp_path / "in.bin").write_bytes(b"to nowhere")
-    out = runner.invoke(app, ["encrypt", "-k", "alias/app", "in.bin", "nodir/o.kmse"])
+    out = invoke(["encrypt", "-k", "alias/app", "in.bin", "nodir/o.kmse"])
     assert out.exit_code == 1 and "No such directory for the output: 'nodir'" in out.output
     # A device is written through, never replaced by a renamed file.
-    out = runner.invoke(app, ["encrypt", "-k", "alias/app", "in.bin", os.devnull])
+    out = invoke(["encrypt", "-k", "alias/app", "in.bin", os.devnull])
     assert out.exit_code == 0, out.output
     assert Path(os.devnull).is_char_device()
 
@@ -210,7 +205,7 @@ def test_bare_keys_take_the_configured_region(local: KmsClient, tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KMS_REGION", EAST)
     (tmp_path / "in.bin").write_bytes(b"east by default")
-    out = CliRunner().invoke(app, ["encrypt", "-k", "alias/app", "in.bin", "m.kmse"])
+    out = invoke(["encrypt", "-k", "alias/app", "in.bin", "m.kmse"])
     assert out.exit_code == 0, out.output
     assert [e.region for e in read_header((tmp_path / "m.kmse").read_bytes()).entries] == [EAST]
 
@@ -257,28 +252,27 @@ def test_a_progress_bar_on_a_terminal_for_large_inputs_only(local: KmsClient, tm
 def test_an_existing_output_is_kept_unless_force(local: KmsClient, tmp_path: Path) -> None:
     (tmp_path / "in.bin").write_bytes(SECRET)
     (tmp_path / "m.kmse").write_bytes(b"an older message")
-    runner = CliRunner()
-    refused = runner.invoke(app, ["encrypt", "-k", "cn-north-4:alias/app", "in.bin", "m.kmse"])
+    refused = invoke(["encrypt", "-k", "cn-north-4:alias/app", "in.bin", "m.kmse"])
     assert refused.exit_code == 1
     assert refused.output == ("kmsctl encrypt: error: m.kmse exists and is kept; nothing was written "
                               "(--force replaces it)\n")
     assert (tmp_path / "m.kmse").read_bytes() == b"an older message"
-    forced = runner.invoke(app, ["encrypt", "--force", "-k", "cn-north-4:alias/app", "in.bin", "m.kmse"])
+    forced = invoke(["encrypt", "--force", "-k", "cn-north-4:alias/app", "in.bin", "m.kmse"])
     assert forced.exit_code == 0, forced.output
     (tmp_path / "out.bin").write_bytes(b"mine")
-    kept = runner.invoke(app, ["decrypt", "-k", "cn-north-4:alias/app", "m.kmse", "out.bin"])
+    kept = invoke(["decrypt", "-k", "cn-north-4:alias/app", "m.kmse", "out.bin"])
     assert kept.exit_code == 1 and "out.bin exists and is kept" in kept.output
     assert (tmp_path / "out.bin").read_bytes() == b"mine"
-    assert runner.invoke(app, ["decrypt", "-k", "cn-north-4:alias/app", "m.kmse", "out.bin", "--force"]
+    assert invoke(["decrypt", "-k", "cn-north-4:alias/app", "m.kmse", "out.bin", "--force"]
                          ).exit_code == 0
     assert (tmp_path / "out.bin").read_bytes() == SECRET
-    helped = runner.invoke(app, ["encrypt", "--help"])
+    helped = invoke(["encrypt", "--help"])
     assert "Replace OUT if it is an existing file" in " ".join(re.sub(r"[│]", " ", helped.output).split())
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
 
 
-def test_the_quick_start_refuses_an_existing_output_too(local: KmsClient, tmp_path: Path) -> None:
-    """A real process, arguments read without typer: the same answers."""
+def test_a_real_process_refuses_an_existing_output_too(local: KmsClient, tmp_path: Path) -> None:
+    """A real process, as a user runs it: the same answers as in process."""
     env = {k: v for k, v in os.environ.items() if k != "KMS_ENDPOINT"}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     (tmp_path / "in.bin").write_bytes(SECRET)
@@ -301,7 +295,7 @@ def test_an_unwritable_directory_is_named_by_the_users_path(local: KmsClient, tm
     else:
         (tmp_path / "ro").mkdir(mode=0o500)
         target = "ro/m.kmse"
-    out = CliRunner().invoke(app, ["encrypt", "-k", "cn-north-4:alias/app", "in.bin", target])
+    out = invoke(["encrypt", "-k", "cn-north-4:alias/app", "in.bin", target])
     assert out.exit_code == 1 and out.output.count("\n") == 1
     assert out.output == f"kmsctl encrypt: error: [Errno 13] Permission denied: '{target}' (nothing was written to " \
                          f"{target})\n"

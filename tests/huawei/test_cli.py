@@ -9,13 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from provider.cli import app
-from provider.cli import envelope as _envelope  # noqa: F401  registers the commands
-from provider.cli import keys as _keys  # noqa: F401
 from provider.emulator import Emulator
 from provider.server.app import KmsApp
+from tests.support.cli import invoke
 from tests.support.live_server import ACCESS_KEY, SECRET_KEY, ThreadServer
 
 PROJECTS = "cn-north-4=aa11,cn-east-3=bb22"
@@ -40,27 +37,26 @@ def test_kmsctl_over_huaweicloud(endpoint: str, tmp_path: Path) -> None:
     kms.create_alias("alias/cli", key.key_id)
     replica = kms.replicate_key(key.key_id, "cn-east-3")
     kms.in_region("cn-east-3").create_alias("alias/cli", replica.key_id)
-    runner = CliRunner()
-    listed = runner.invoke(app, ["keys", "list", "--json"])
+    listed = invoke(["keys", "list", "--json"])
     assert listed.exit_code == 0, listed.output
     assert [k["name"] for k in json.loads(listed.output)] == ["cli-made"]
-    described = json.loads(runner.invoke(app, ["keys", "describe", "alias/cli"]).output)
+    described = json.loads(invoke(["keys", "describe", "alias/cli"]).output)
     assert described["description"] == "over huawei"
 
     source, sealed, opened = tmp_path / "in.txt", tmp_path / "out.kms", tmp_path / "back.txt"
     source.write_bytes(b"orders ledger\n" * 1000)
-    out = runner.invoke(app, ["encrypt", "--key", "cn-north-4:alias/cli", "--context", "app=cli", str(source),
+    out = invoke(["encrypt", "--key", "cn-north-4:alias/cli", "--context", "app=cli", str(source),
                               str(sealed)])
     assert out.exit_code == 0, out.output
-    out = runner.invoke(app, ["decrypt", "--key", "cn-east-3:alias/cli", "--context", "app=cli", str(sealed),
+    out = invoke(["decrypt", "--key", "cn-east-3:alias/cli", "--context", "app=cli", str(sealed),
                               str(opened)])
     assert out.exit_code == 0, out.output
     assert opened.read_bytes() == source.read_bytes()
-    assert runner.invoke(app, ["clock", "advance", "1d"]).exit_code == 0
+    assert invoke(["clock", "advance", "1d"]).exit_code == 0
 
 
 def test_a_wrong_project_ids_setting_is_one_clear_line(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KMS_PROJECT_IDS", "cn-north-4")
-    out = CliRunner().invoke(app, ["keys", "list"])
+    out = invoke(["keys", "list"])
     assert out.exit_code != 0
     assert "KMS_PROJECT_IDS" in out.output and "Traceback" not in out.output

@@ -8,13 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from provider.cli import app
-from provider.cli import keys as _keys  # noqa: F401  (registers the commands)
 from provider.client import KmsClient
 from provider.domain.errors import InvalidKeyStatus
 from provider.emulator import Emulator
+from tests.support.cli import invoke
 
 
 @pytest.fixture
@@ -30,7 +28,7 @@ def test_cancel_brings_the_key_back_and_its_ciphertext_opens(kms: KmsClient) -> 
     kms.schedule_key_deletion(key_id, 7)
     with pytest.raises(InvalidKeyStatus):
         kms.decrypt(blob)
-    out = CliRunner().invoke(app, ["keys", "cancel-deletion", f"cn-east-3:{key_id}"])
+    out = invoke(["keys", "cancel-deletion", f"cn-east-3:{key_id}"])
     assert out.exit_code == 0, out.output
     assert out.output.strip() == f"cn-east-3:{key_id}: deletion cancelled; the key is Enable and decrypts again"
     assert kms.decrypt(blob) == (key_id, b"record")
@@ -39,14 +37,14 @@ def test_cancel_brings_the_key_back_and_its_ciphertext_opens(kms: KmsClient) -> 
 def test_keep_disabled_leaves_it_as_the_service_does(kms: KmsClient) -> None:
     key_id = kms.create_key("kept").key_id
     kms.schedule_key_deletion(key_id, 7)
-    out = CliRunner().invoke(app, ["keys", "cancel-deletion", "--keep-disabled", f"cn-east-3:{key_id}"])
+    out = invoke(["keys", "cancel-deletion", "--keep-disabled", f"cn-east-3:{key_id}"])
     assert out.exit_code == 0, out.output
     assert kms.describe_key(key_id).state == "Disable"
 
 
 def test_a_key_not_pending_deletion_is_one_clear_line(kms: KmsClient) -> None:
     key_id = kms.create_key("alive").key_id
-    out = CliRunner().invoke(app, ["keys", "cancel-deletion", f"cn-east-3:{key_id}"])
+    out = invoke(["keys", "cancel-deletion", f"cn-east-3:{key_id}"])
     assert out.exit_code == 1
     assert out.output == f"error: cn-east-3:{key_id}: the key is Enable, not pending deletion: nothing to cancel\n"
     assert kms.describe_key(key_id).state == "Enable"
@@ -56,10 +54,10 @@ def test_a_window_that_closed_cannot_be_undone(kms: KmsClient) -> None:
     key_id = kms.create_key("gone").key_id
     kms.schedule_key_deletion(key_id, 7)
     kms.advance_clock(8 * 86400)
-    out = CliRunner().invoke(app, ["keys", "cancel-deletion", f"cn-east-3:{key_id}"])
+    out = invoke(["keys", "cancel-deletion", f"cn-east-3:{key_id}"])
     assert out.exit_code == 1 and "a deletion whose window closed cannot be undone" in out.output
 
 
 def test_a_reference_without_region_is_refused(kms: KmsClient) -> None:
-    out = CliRunner().invoke(app, ["keys", "cancel-deletion", "some-key"])
+    out = invoke(["keys", "cancel-deletion", "some-key"])
     assert out.exit_code == 2 and "REGION:KEY" in out.output

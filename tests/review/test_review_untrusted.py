@@ -19,13 +19,12 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
-from provider.cli import app
 from provider.client import KmsClient
 from provider.emulator import Emulator
 from provider.review import PreviewError, build, page, parse
 from provider.review import markdown as md
+from tests.support.cli import invoke
 
 from .synthetic import preview
 
@@ -124,7 +123,7 @@ def test_the_reviewers_endpoint_is_used(listener: socket.socket, tmp_path: Path)
 
 def refused(text: str, tmp_path: Path) -> str:
     (tmp_path / "bad.json").write_text(text)
-    out = CliRunner().invoke(app, ["review", str(tmp_path / "bad.json")])
+    out = invoke(["review", str(tmp_path / "bad.json")])
     assert out.exit_code == 1, out.output
     lines = out.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), out.output
@@ -243,22 +242,21 @@ def reviewable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_outputs_are_never_replaced_without_force(reviewable: Path) -> None:
-    runner = CliRunner()
     (reviewable / "r.md").write_text("my notes")
     (reviewable / "r.html").write_text("my page")
-    md_out = runner.invoke(app, ["review", "p.json", "--markdown", "r.md"])
+    md_out = invoke(["review", "p.json", "--markdown", "r.md"])
     assert md_out.exit_code == 1
     assert md_out.output == "error: --markdown r.md: the file exists and is kept; nothing was written " \
                             "(--force replaces it)\n"
-    html_out = runner.invoke(app, ["review", "p.json", "--markdown", "new.md", "--html", "r.html"])
+    html_out = invoke(["review", "p.json", "--markdown", "new.md", "--html", "r.html"])
     assert html_out.exit_code == 1 and "--html r.html: the file exists" in html_out.output
     assert (reviewable / "r.md").read_text() == "my notes" and (reviewable / "r.html").read_text() == "my page"
     assert not (reviewable / "new.md").exists()  # refused before anything is written
-    forced = runner.invoke(app, ["review", "p.json", "--markdown", "r.md", "--html", "r.html", "--force"])
+    forced = invoke(["review", "p.json", "--markdown", "r.md", "--html", "r.html", "--force"])
     assert forced.exit_code == 0, forced.output
     assert (reviewable / "r.md").read_text().startswith("## KMS review:")
     assert (reviewable / "r.html").read_text().startswith("<!doctype html>")
-    helped = runner.invoke(app, ["review", "--help"])
+    helped = invoke(["review", "--help"])
     assert "Replace an existing --markdown or --html file" in " ".join(helped.output.replace("│", " ").split())
 
 
@@ -268,7 +266,7 @@ def test_an_unwritable_output_is_named_by_its_path(reviewable: Path) -> None:
     else:
         (reviewable / "ro").mkdir(mode=0o500)
         target = "ro/r.md"
-    out = CliRunner().invoke(app, ["review", "p.json", "--markdown", target])
+    out = invoke(["review", "p.json", "--markdown", target])
     assert out.exit_code == 1
     assert out.output == f"error: cannot write {target}: Permission denied\n"
 

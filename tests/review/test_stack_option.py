@@ -58,8 +58,8 @@ def test_the_stacks_emulator_and_region(cli_stack: Callable[..., Sample], tmp_pa
     assert f"no emulator state at {sample.stack.work_dir / '.kms-emulator'}" in bare.stderr
     assert not (sample.stack.work_dir / ".kms-emulator").exists()
 
-    # encrypt through the quick start, decrypt through typer (--context is given as a list there): both see
-    # the stack's region for a bare alias.
+    # encrypt, then decrypt with a --context the message lacks and without: both see the stack's region for a
+    # bare alias.
     (sample.stack.work_dir / "in.txt").write_text("for the stack")
     enc = kmsctl(sample, "encrypt", "-k", "alias/app", "--stack", sample.stack.name, "in.txt", "m.kmse")
     assert enc.returncode == 0, enc.stderr

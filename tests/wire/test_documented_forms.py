@@ -16,16 +16,15 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from typer.testing import CliRunner
 
 from provider.backend.http import HttpBackend
-from provider.cli import app
 from provider.client import KmsClient
 from provider.domain import rules
 from provider.domain.errors import InvalidParameter
 from provider.resources import CustomKeyProvider
 from provider.resources import _common as common
 from provider.resources._common import AUTONAME
+from tests.support.cli import invoke
 
 AK, SK = "AKDOCUMENTED0001", "documented-secret-0001"
 VOLC_SPECS = ("SYMMETRIC_128", "EC_SM2", "EC_P256K", "EC_P521")
@@ -135,7 +134,7 @@ def test_kmsctl_keys_list_shows_a_region_holding_keys_we_do_not_emulate(
         for var, value in (("KMS_ENDPOINT", canned(answer)), ("KMS_DIALECT", dialect), ("KMS_ACCESS_KEY", AK),
                            ("KMS_SECRET_KEY", SK), ("KMS_REGION", region)):
             monkeypatch.setenv(var, value)
-        out = CliRunner().invoke(app, ["keys", "list", "--json"])
+        out = invoke(["keys", "list", "--json"])
         assert out.exit_code == 0, out.output
         assert [k["spec"] for k in json.loads(out.output)] == list(specs)
 

@@ -159,21 +159,18 @@ def test_a_clock_advance_against_an_endpoint_without_the_clock_fails_in_one_line
 @pytest.mark.parametrize("dialect", ["volcengine", "huaweicloud"])
 def test_kmsctl_clock_advance_moves_kmsctl_serve_and_names_an_endpoint_without_a_clock(
         server: ThreadServer, no_clock: str, dialect: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from typer.testing import CliRunner
+    from tests.support.cli import invoke
 
-    from provider.cli import app
-    from provider.cli import keys as _keys  # noqa: F401  registers the commands
 
     for name, value in {"KMS_DIALECT": dialect, "KMS_ACCESS_KEY": ACCESS_KEY, "KMS_SECRET_KEY": SECRET_KEY}.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("COLUMNS", "400")  # a wide terminal: the line is not wrapped for display
-    runner = CliRunner()
     monkeypatch.setenv("KMS_ENDPOINT", server.endpoint)
-    moved = runner.invoke(app, ["clock", "advance", "1d"])
+    moved = invoke(["clock", "advance", "1d"])
     assert moved.exit_code == 0, moved.output
     assert "offset is now 86400s" in moved.output
     monkeypatch.setenv("KMS_ENDPOINT", no_clock)
-    refused = runner.invoke(app, ["clock", "advance", "1d"])
+    refused = invoke(["clock", "advance", "1d"])
     assert refused.exit_code == 1
     lines = [line for line in refused.output.splitlines() if line.strip()]
     assert len(lines) == 1 and "has no emulator clock" in lines[0], refused.output

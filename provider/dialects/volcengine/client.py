@@ -210,7 +210,8 @@ def _create_key(s: Session, a: model.CreateKey) -> model.Key:
 
 
 def _replicate_key(s: Session, a: model.ReplicateKey) -> model.Key:
-    # On Volcengine a replica always has its primary's keyring and name (seed 003): a requested replica
+    # On Volcengine a replica always has its primary's keyring and name (ReplicateKey,
+    # https://www.volcengine.com/docs/6476/1438471): a requested replica
     # name has no parameter to go in; the answer says the name the replica has.
     _no_project(a.enterprise_project)
     params = {**_ref(a.key), "ReplicaRegion": a.replica_region, "Description": a.description,

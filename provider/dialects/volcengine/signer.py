@@ -1,5 +1,5 @@
-"""The request signature of Volcengine's OpenAPI: HMAC-SHA256 over a canonical request, the scheme the
-`SignerV4` of the `volcengine` Python package (https://pypi.org/project/volcengine/) signs with.
+"""The request signature of Volcengine's OpenAPI (`SignerV4`; https://www.volcengine.com/docs/6369/67270):
+HMAC-SHA256 over a canonical request.
 
 One implementation serves both ends: the HTTP backend calls `sign`, the server calls `verify`, and
 the worked example of docs/wire-protocol.md is computed by these same functions.
@@ -29,7 +29,7 @@ ALGORITHM = "HMAC-SHA256"
 SERVICE = "kms"
 TERMINATOR = "request"
 VERSION = "2021-02-18"
-# The headers every signature must cover: the ones SignerV4 always signs.
+# The headers every signature must cover (docs/wire-protocol.md).
 REQUIRED_SIGNED = ("host", "x-content-sha256", "x-date")
 _REQUIRED = frozenset(REQUIRED_SIGNED)
 # A signed request is good for 15 minutes either side of the server's clock.

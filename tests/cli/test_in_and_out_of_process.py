@@ -1,5 +1,5 @@
-"""`kmsctl encrypt` / `decrypt` as real processes read their plain arguments without typer (issue 13);
-every other form, help and every usage error must answer exactly as the typer app does in process."""
+"""`kmsctl encrypt` / `decrypt` as real processes, as a user runs them: every form of the arguments makes the
+same message, and help and every usage error answer exactly as the same command run in process does."""
 
 from __future__ import annotations
 
@@ -10,12 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from provider.cli import app
 from provider.client import KmsClient
 from provider.emulator import Emulator
 from provider.envelope import read_header
+from tests.support.cli import invoke
 
 ROOT = Path(__file__).resolve().parents[2]
 KMSCTL = [sys.executable, "-c", "import sys; sys.argv[0] = 'kmsctl'; from provider.cli import main; main()"]
@@ -48,7 +47,7 @@ def kmsctl(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def flat(text: str) -> str:
-    return " ".join(re.sub(r"[│╭╮╰╯─]", " ", text).split())  # typer's error box wraps lines
+    return " ".join(re.sub(r"[│╭╮╰╯─]", " ", text).split())  # one line, however a message was wrapped
 
 
 @pytest.mark.parametrize("args", [
@@ -59,7 +58,7 @@ def flat(text: str) -> str:
     ["encrypt", "-k", "alias/app", "--key", "cn-east-3:alias/app", "--frame-size", "4096", "--context",
      "app=billing", "in.bin", "m.kmse"],
     ["encrypt", "--force", "-k", "alias/app", "-k", "cn-east-3:alias/app", "-c", "app=billing", "in.bin", "m.kmse"],
-    # Forms typer reads (a value glued to a short flag, `--`): the same message either way.
+    # Forms of argparse's own (a value glued to a short flag, `--`): the same message either way.
     ["encrypt", "-kcn-north-4:alias/app", "-k", "cn-east-3:alias/app", "-c", "app=billing", "--", "in.bin",
      "m.kmse"],
 ])
@@ -95,9 +94,9 @@ def test_every_form_of_the_arguments_makes_the_same_message(workdir: Path, args:
     (["decrypt", "-k", "alias/app", "--frame-size", "4096", "in.bin", "o"], "--frame-size"),
     (["decrypt", "-k", "alias/app", "-k", "cn-east-3:alias/app", "in.bin", "o"], ""),
 ])
-def test_a_usage_error_is_the_typer_apps_answer(workdir: Path, args: list[str], message: str) -> None:
+def test_a_usage_error_is_the_same_answer_in_process(workdir: Path, args: list[str], message: str) -> None:
     proc = kmsctl(args, workdir)
-    in_process = CliRunner().invoke(app, args, prog_name="kmsctl")
+    in_process = invoke(args)
     assert proc.returncode == in_process.exit_code
     assert message in flat(proc.stderr)
     assert flat(proc.stderr) == flat(in_process.output)
