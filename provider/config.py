@@ -182,6 +182,7 @@ def open_backend(s: Settings) -> Backend:
     return HttpBackend(s.endpoint, access_key=s.access_key, secret_key=s.secret_key, dialect=chosen)
 
 
-def client(s: Settings | None = None) -> KmsClient:
+def connect(s: Settings | None = None) -> KmsClient:
+    """A `KmsClient` on the configured backend, in the configured region."""
     s = s or settings()
     return KmsClient(open_backend(s), s.region)

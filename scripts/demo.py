@@ -37,7 +37,7 @@ def cross_region_decrypt(keys: dict[str, Any]) -> None:
     """Encrypt under each primary; decrypt in every replica region with that region's replica key."""
     from provider import config as kms_config
 
-    client = kms_config.client()  # the same backend the stack used: the embedded emulator in .kms-emulator/
+    client = kms_config.connect()  # the same backend the stack used: the embedded emulator in .kms-emulator/
     for name, key in keys.items():
         message = f"{name}: a record sealed in {key['region']}".encode()
         blob = client.in_region(key["region"]).encrypt(key["key_id"], message, context={"app": name})

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from ..config import client
+from ..config import connect
 from ..domain import model, rules
 from ..domain.errors import KmsError
 from .commands import Failed, UsageError, require_extra
@@ -35,7 +35,7 @@ def service_errors() -> Iterator[None]:
         raise Failed(f"error: {exc}") from None
 
 
-def _client(region: str | None, stack: str | None) -> KmsClient:
+def _connect(region: str | None, stack: str | None) -> KmsClient:
     try:
         s = resolve(stack)
     except StackError as exc:
@@ -43,7 +43,7 @@ def _client(region: str | None, stack: str | None) -> KmsClient:
     why = missing_state(s, stack)
     if why is not None:
         raise Failed(f"error: {why}")
-    kms = client(s)
+    kms = connect(s)
     return kms.in_region(region) if region else kms
 
 
@@ -80,7 +80,7 @@ def list_keys(args: Namespace) -> None:
     if not args.as_json:
         require_extra("cli", "kmsctl keys list")  # the table is rich's
     with service_errors():
-        kms = _client(args.region, args.stack)
+        kms = _connect(args.region, args.stack)
         keys = [k for k in kms.list_keys() if _matches(k, args.name_prefix, tags, without, set(args.state or ()))]
     if args.as_json:
         print(json.dumps([model.as_dict(k) for k in keys], indent=2))
@@ -103,7 +103,7 @@ def list_keys(args: Namespace) -> None:
 def describe(args: Namespace) -> None:
     """`kmsctl keys describe`: one key, as the service describes it (JSON)."""
     with service_errors():
-        print(json.dumps(model.as_dict(_client(args.region, args.stack).describe_key(args.key)), indent=2))
+        print(json.dumps(model.as_dict(_connect(args.region, args.stack).describe_key(args.key)), indent=2))
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -121,7 +121,7 @@ def advance(args: Namespace) -> None:
     """`kmsctl clock advance`: move the emulator's clock so that scheduled deletions and rotations come due."""
     seconds = parse_duration(args.duration)
     with service_errors():
-        out = _client(None, args.stack).advance_clock(seconds)
+        out = _connect(None, args.stack).advance_clock(seconds)
     print(f"advanced {seconds}s; service clock offset is now {int(out.offset_seconds)}s")
 
 
@@ -147,7 +147,7 @@ def schedule_deletion(args: Namespace) -> None:
                          f"{rules.PENDING_DAYS_MIN}..{rules.PENDING_DAYS_MAX} days", "--days")
     region, ref = _region_key(args.key)
     with service_errors():
-        kms = _client(region, args.stack)
+        kms = _connect(region, args.stack)
         done = kms.schedule_key_deletion(ref, days)
     when = (dt.datetime.fromtimestamp(done.deletion_date, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
             if done.deletion_date else f"{days} days from now")
@@ -162,7 +162,7 @@ def cancel_deletion(args: Namespace) -> None:
 
     region, key = _region_key(args.key)
     with service_errors():
-        kms = _client(region, args.stack)
+        kms = _connect(region, args.stack)
         try:
             live: model.Key | None = kms.describe_key(key)
         except NotFound:  # any other service error is reported as itself by service_errors

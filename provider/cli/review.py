@@ -57,7 +57,7 @@ def _live_reader(stack: str | None) -> tuple[Reader | None, str | None]:
     if missing_state(s, stack) is not None:
         return None, f"no emulator state at {s.emulator_path}"
     try:
-        kms = kms_config.client(s)
+        kms = kms_config.connect(s)
     except Exception as exc:  # noqa: BLE001 - the review stands without live keys; say why
         return None, f"backend not usable: {exc}"
     return (lambda region, key_id: read_key(kms, region, key_id)), None

@@ -30,9 +30,9 @@ def endpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 
 def test_kmsctl_over_huaweicloud(endpoint: str, tmp_path: Path) -> None:
-    from provider.config import client
+    from provider.config import connect
 
-    kms = client()
+    kms = connect()
     key = kms.create_key("cli-made", description="over huawei")
     kms.create_alias("alias/cli", key.key_id)
     replica = kms.replicate_key(key.key_id, "cn-east-3")
