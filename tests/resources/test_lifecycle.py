@@ -15,7 +15,7 @@ import pytest
 from provider.client import KmsClient, tags_of
 from provider.domain import model
 from provider.domain.errors import NotFound
-from provider.resources import CustomKeyProvider, KeyAliasProvider, KeyTagsProvider, ReplicaKeyProvider
+from provider.resources import CustomKeyProvider, KeyAliasProvider, KeyTagsProvider, ReplicaKeyProvider, _retire
 from provider.resources import _common as common
 from provider.resources._common import AUTONAME, TIMEOUT, ProviderError
 
@@ -308,7 +308,7 @@ def test_enterprise_project_moves_in_place(svc: KmsClient) -> None:
 def test_primary_with_replicas_outside_pulumi_fails_naming_them(
     svc: KmsClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(common, "DELETE_WAIT", 0.3)
+    monkeypatch.setattr(_retire, "DELETE_WAIT", 0.3)
     primary, pouts = make(ck, key_name="p")
     replica = svc.replicate_key(primary, "cn-south-1")
     with pytest.raises(

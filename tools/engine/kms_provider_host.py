@@ -19,7 +19,7 @@ Two more things that the stock host lacks:
 
 scripts/setup-engine.sh's `pulumi-resource-pulumi-python` shim runs this file ($KMS_PROVIDER_HOST, else this
 clone's tools/engine/kms_provider_host.py). The language host tells programs that it does (see
-`provider.resources._common.engine_imports`), so that `import_` is left to the engine instead of being turned
+`provider.resources._program.engine_imports`), so that `import_` is left to the engine instead of being turned
 into an adoption by create.
 """
 
@@ -271,7 +271,7 @@ def main(argv: list[str] | None = None) -> None:
         gone.set()
     common = _resources_common() if "provider.resources._common" in sys.modules else None
     if common is not None:
-        common.engine_gone.set()  # waits of calls in flight stop
+        common.HOST.engine_gone.set()  # waits of calls in flight stop
     server.stop(grace=IN_FLIGHT_GRACE).wait(IN_FLIGHT_GRACE + 1)
     os._exit(0)  # threads of calls that ignored the grace must not keep the process alive
 
