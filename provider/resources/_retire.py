@@ -151,7 +151,7 @@ def retire_key(
             c, key_id, [rules.KeyState.ENABLE, rules.KeyState.DISABLE], DEFAULT_CREATE_TIMEOUT, what
         )
     # A primary key is scheduled for deletion only after its replicas (Huawei Cloud's ScheduleKeyDeletion,
-    # https://support.huaweicloud.com/intl/en-us/api-dew/ScheduleKeyDeletion.html). The engine deletes
+    # https://support.huaweicloud.com/intl/en-us/api-dew/DeleteKey.html). The engine deletes
     # dependent replicas first; replicas it does not know about (or still being deleted) are waited for,
     # briefly. Where the cloud's answers name no replicas (Huawei Cloud), the service's own refusal is what
     # says to wait.

@@ -223,7 +223,8 @@ def test_replica_wait_is_bounded_by_the_create_timeout_and_the_next_apply_adopts
     primary, _ = make(ck, key_name="p")
     with pytest.raises(ProviderError, match="still Creating"):
         make(rk, primary_key_id=primary, replica_region="cn-east-3", **{TIMEOUT: 0.2})
-    # ReplicateKey now answers Conflict (one replica per region, seed 000): the standing replica is adopted.
+    # ReplicateKey now answers Conflict (one replica per region:
+    # https://support.huaweicloud.com/intl/en-us/api-dew/ReplicateKey.html): the standing replica is adopted.
     rid, routs = make(rk, primary_key_id=primary, replica_region="cn-east-3")
     replicas = common.client("cn-north-4").describe_key(primary).replicas
     assert [r.key_id for r in replicas] == [rid] and routs["key_state"] == "Enable"
