@@ -80,6 +80,8 @@ def import_option(
 
 
 # --- the program side: which declared key stands behind an Output --------------------------------------
+# Program-process state, not the provider host's (HOST): weak references, so an entry dies with its resource
+# and nothing needs resetting between programs.
 _declared: dict[int, weakref.ref[Any]] = {}
 
 
