@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import os
 import shlex
 import statistics
@@ -37,7 +38,9 @@ from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, Resou
 
 ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
-REPLICA_REGIONS = ("cn-east-3", "cn-south-1", "cn-southwest-2")  # seed 000: where a cn-north-4 key replicates
+# Where a cn-north-4 key replicates (Huawei Cloud's ReplicateKey regions,
+# https://support.huaweicloud.com/intl/en-us/api-dew/ReplicateKey.html; provider/domain/regions.json).
+REPLICA_REGIONS = ("cn-east-3", "cn-south-1", "cn-southwest-2")
 
 _ids = itertools.count(1)
 
@@ -109,7 +112,12 @@ def engine_env() -> dict[str, str]:
 
 
 def make_stack(
-    base: Path, name: str, program: Callable[[], None], env: dict[str, str], config: dict[str, str]
+    base: Path,
+    name: str,
+    program: Callable[[], None],
+    env: dict[str, str],
+    config: dict[str, str],
+    extra_env: dict[str, str] | None = None,
 ) -> auto.Stack:
     state, work = base / name / "state", base / name / "work"
     state.mkdir(parents=True)
@@ -126,6 +134,7 @@ def make_stack(
         # Destroyed keys wait out their pending days and count against the quota of 100 keys a region:
         # enough room for every round's keys, however many rounds.
         "KMS_KEY_QUOTA": "100000",
+        **(extra_env or {}),
     }
     opts = auto.LocalWorkspaceOptions(
         work_dir=str(work),
@@ -146,8 +155,16 @@ def timed(fn: Callable[[], Any]) -> float:
     return time.perf_counter() - started
 
 
-def round_of(stack: auto.Stack, parallel: int) -> tuple[float, float, float]:
+def state_bytes(stack: auto.Stack) -> int:
+    """The size of the stack's checkpoint as the engine writes it (JSON): the engine rewrites all of it after
+    each step, so what each resource keeps in state is paid once per step of every resource."""
+    return len(json.dumps(stack.export_stack().deployment))
+
+
+def round_of(stack: auto.Stack, parallel: int, size: list[int]) -> tuple[float, float, float]:
+    """up, preview, destroy; the checkpoint's size after the up is appended to `size`."""
     up = timed(lambda: stack.up(parallel=parallel))
+    size.append(state_bytes(stack))
     preview = timed(lambda: stack.preview(parallel=parallel, expect_no_changes=True))
     destroy = timed(lambda: stack.destroy(parallel=parallel))
     return up, preview, destroy
@@ -165,6 +182,12 @@ def main() -> int:
     )
     parser.add_argument("--repeat", type=int, default=int(os.environ.get("BENCH_REPEAT", "5")))
     parser.add_argument("--parallel", type=int, default=16, help="engine parallelism (default 16)")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="write a cProfile of each KMS provider-host process and its per-method wall times to this "
+        "directory (tools/engine/kms_provider_host.py, KMS_PROVIDER_PROFILE); the ratios are then not comparable",
+    )
     args = parser.parse_args()
 
     env = engine_env()
@@ -182,13 +205,15 @@ def main() -> int:
             me.kms_program(args.keys),
             env,
             {"kms:emulatorPath": str(base / "emulator"), "kms:region": "cn-north-4"},
+            {"KMS_PROVIDER_PROFILE": str(args.profile.resolve())} if args.profile else None,
         )
         rounds: dict[str, list[tuple[float, float, float]]] = {"noop": [], "kms": []}
+        sizes: dict[str, list[int]] = {"noop": [], "kms": []}
         for i in range(args.repeat):
             # Alternate which goes first, so neither always runs on a warmer machine.
             order = [("noop", noop), ("kms", kms)] if i % 2 == 0 else [("kms", kms), ("noop", noop)]
             for name, stack in order:
-                rounds[name].append(round_of(stack, args.parallel))
+                rounds[name].append(round_of(stack, args.parallel, sizes[name]))
                 print(
                     f"round {i + 1} {name:4}: up {rounds[name][-1][0]:.2f}s  "
                     f"preview {rounds[name][-1][1]:.2f}s  "
@@ -207,6 +232,7 @@ def main() -> int:
         f"resources: {3 * args.keys} a stack ({args.keys} keys, replicas, aliases); "
         f"median of {args.repeat} rounds"
     )
+    print(f"state    kms {sizes['kms'][-1]:,} bytes  noop {sizes['noop'][-1]:,} bytes (checkpoint after up)")
     for j, what in enumerate(("up", "preview", "destroy")):
         print(f"{what:8} kms {med['kms'][j]:.2f}s  noop {med['noop'][j]:.2f}s")
     print(f"ratio up_over_noop {ratio[0]:.3f}")

@@ -18,8 +18,12 @@ from .. import typing as kinds
 from ..client import KmsClient, tags_of
 from ..domain import model, rules
 from ..domain.errors import KmsError, NotFound
+from . import _checks as checks
 from . import _common as common
-from ._common import AUTONAME, AUTONAMED, IMPORT_ID, OWNER, Checker, Props, ProviderError, is_unknown
+from . import _program as program
+from . import _retire as retire
+from ._checks import Checker, is_unknown
+from ._common import AUTONAME, AUTONAMED, IMPORT_ID, OWNER, Props, ProviderError
 
 ORIGINS = {rules.Origin.KMS: "kms", rules.Origin.EXTERNAL: "external"}
 REPLACES = ("region", "key_spec", "key_usage", "origin", "keyring_name", "multi_region")
@@ -140,7 +144,7 @@ class CustomKeyProvider(common.BaseProvider):
         rotating = news.get("rotation_enabled") is not False  # the interval only matters while rotation is on
         plain = [p for p in INPUTS if p not in ("key_material", "multi_region")
                  and (rotating or p != "rotation_interval_days")]
-        changed = common.changed_inputs(plain, olds, news, kept_when_undeclared=("key_name", "tags"))
+        changed = checks.changed_inputs(plain, olds, news, kept_when_undeclared=("key_name", "tags"))
         # A flag: unset is false, so a stack made before the input existed sees no change.
         multi = news.get("multi_region")
         if is_unknown(multi) or bool(multi) != bool(olds.get("multi_region")):
@@ -149,7 +153,7 @@ class CustomKeyProvider(common.BaseProvider):
         if news.get("key_material") is not None and olds.get("key_state") == rules.KeyState.PENDING_IMPORT:
             changed.append("key_material")
         replaces = [p for p in changed if p in REPLACES]
-        common.refuse_imported_replacement("CustomKey", olds, news, replaces)
+        checks.refuse_imported_replacement("CustomKey", olds, news, replaces)
         # An explicit name stays unique only if the old key gives it up before the new one takes it.
         explicit_name = news.get("key_name") is not None and not news.get(AUTONAMED)
         return dynamic.DiffResult(
@@ -184,12 +188,12 @@ class CustomKeyProvider(common.BaseProvider):
         try:
             key, public_key = _converge(c, key, props.get("tags") or {}, props, None)
         except KmsError as err:
-            common.roll_back(c, key.key_id, what)
+            retire.roll_back(c, key.key_id, what)
             raise common.failure(
                 f"{what}: create (the new key {key.key_id} was scheduled for deletion)", err
             ) from None
         except BaseException:
-            common.roll_back(c, key.key_id, what)
+            retire.roll_back(c, key.key_id, what)
             raise
         return dynamic.CreateResult(key.key_id, _outs(key, props, public_key))
 
@@ -251,7 +255,7 @@ class CustomKeyProvider(common.BaseProvider):
 
     # --- read: live state for refresh (drift) ----------------------------------------------------------
     def read(self, id_: str, props: Props) -> dynamic.ReadResult:
-        region, ref = common.located(id_, props.get("region"))  # imported: the id names the region
+        region, ref = program.located(id_, props.get("region"))  # imported: the id names the region
         c = common.client(region)
         key = common.live_key(c, ref, f"CustomKey {ref} in {region}")
         if key is None:
@@ -275,7 +279,7 @@ class CustomKeyProvider(common.BaseProvider):
         what = f"CustomKey {id_} in {region}: delete"
         days = int(props.get("pending_days") or rules.PENDING_DAYS_DEFAULT)
         try:
-            common.retire_key(common.client(region), id_, days, what)
+            retire.retire_key(common.client(region), id_, days, what)
         except KmsError as err:
             raise common.failure(what, err) from None
 
@@ -301,7 +305,7 @@ def _check_material(
         c.fail("key_material", "key_material is only for keys with origin external")
         return
     try:
-        raw = common.decode_material(material)
+        raw = checks.decode_material(material)
     except ValueError as err:
         c.fail("key_material", str(err))
         return
@@ -357,7 +361,7 @@ def _converge(
     """Make a live key match `want`: import material, enable first, change the rest, disable last."""
     key_id = key.key_id
     if want.get("key_material") and key.state == rules.KeyState.PENDING_IMPORT:
-        key = c.import_material(key_id, common.decode_material(want["key_material"]))
+        key = c.import_material(key_id, checks.decode_material(want["key_material"]))
     enabled = want.get("enabled", True)
     if enabled and key.state == rules.KeyState.DISABLE:
         key = c.enable_key(key_id)
@@ -384,20 +388,17 @@ def _converge(
         rotate and interval is not None and int(interval) != key.rotation_days
     )
     if tags_to_change or rotation_to_change:
-        # The service tags and rotates enabled keys only: a disabled key is enabled for the change.
-        was_disabled = key.state == rules.KeyState.DISABLE
-        if was_disabled:
-            key = c.enable_key(key_id)
-        try:
+
+        def change() -> None:
             if tags_to_change:
-                common.set_tags(c, key_id, old_tags, live_tags, new_tags)
+                retire.set_tags(c, key_id, old_tags, live_tags, new_tags)
             if rotation_to_change and rotate:
                 c.enable_key_rotation(key_id, int(interval) if interval is not None else None)
             elif rotation_to_change:
                 c.disable_key_rotation(key_id)
-        finally:
-            if was_disabled:
-                c.disable_key(key_id)
+
+        # The service tags and rotates enabled keys only: a disabled key is enabled for the change.
+        retire.while_enabled(c, key, change)
         key = c.describe_key(key_id)
     if key.spec in rules.ASYMMETRIC_SPECS and key.state == rules.KeyState.ENABLE:
         public_key = c.get_public_key(key_id)
@@ -577,14 +578,14 @@ class CustomKey(dynamic.Resource, module="kms", name="CustomKey"):
             "key_material": pulumi.Output.secret(key_material) if key_material is not None else None,
             AUTONAME: resource_name,
         }
-        opts, import_id = common.import_option(opts, region)
+        opts, import_id = program.import_option(opts, region)
         if import_id:
             props[IMPORT_ID] = import_id
-        super().__init__(CustomKeyProvider(), resource_name, common.resource_props(props, (*OUTPUTS, *INPUTS)), opts)
+        super().__init__(CustomKeyProvider(), resource_name, program.resource_props(props, (*OUTPUTS, *INPUTS)), opts)
         # The key id is the resource id: the engine keeps it known while previewing an update (outputs that
         # are not inputs turn unknown there), so resources built on it show no spurious replacement.
         self.key_id = self.id
-        common.declare_key(self)
+        program.declare_key(self)
         self._replicas: list[Any] = []  # the ReplicaKeys the program declares on this key's key_id
         self.replica_regions = _with_declared_replicas(self.replica_regions, self._replicas)
         # A key with replicas is a primary, whatever the service said when the key itself was created.

@@ -17,8 +17,11 @@ from .. import typing as kinds
 from ..client import KmsClient
 from ..domain import model, rules
 from ..domain.errors import Conflict, InvalidOperation, KmsError, NotFound
+from . import _checks as checks
 from . import _common as common
-from ._common import IMPORT_ID, TARGET_USAGE, Checker, Props, ProviderError, is_unknown
+from . import _program as program
+from ._checks import Checker, is_unknown
+from ._common import IMPORT_ID, TARGET_USAGE, Props, ProviderError
 
 REPLACES = ("alias_name", "region")
 INPUTS = ("alias_name", "target_key_id", "region")
@@ -65,7 +68,7 @@ class KeyAliasProvider(common.BaseProvider):
         return dynamic.CheckResult({k: v for k, v in ins.items() if v is not None}, c.failures)
 
     def diff(self, _id: str, olds: Props, news: Props) -> dynamic.DiffResult:
-        changed = common.changed_inputs(INPUTS, olds, news, key_refs={"target_key_id": "region"})
+        changed = checks.changed_inputs(INPUTS, olds, news, key_refs={"target_key_id": "region"})
         replaces = [p for p in changed if p in REPLACES]
         if "target_key_id" in changed and not replaces and _usage_changes(olds, news):
             replaces.append("target_key_id")
@@ -101,7 +104,7 @@ class KeyAliasProvider(common.BaseProvider):
         return dynamic.UpdateResult(outs)
 
     def read(self, id_: str, props: Props) -> dynamic.ReadResult:
-        region, ref = common.located(id_, props.get("region"))  # imported: the id names the region
+        region, ref = program.located(id_, props.get("region"))  # imported: the id names the region
         name = props.get("alias_name") or "alias/" + ref.partition("alias/")[2]
         c = common.client(region)
         try:
@@ -246,11 +249,11 @@ class KeyAlias(dynamic.Resource, module="kms", name="KeyAlias"):
         :param opts: Pulumi resource options (``import_`` takes an existing alias by name).
         """
         props: dict[str, Any] = {"alias_name": alias_name, "target_key_id": target_key_id, "region": region}
-        target = common.key_behind(target_key_id)
+        target = program.key_behind(target_key_id)
         if target is not None:
             props[TARGET_USAGE] = target.key_usage
             props[TARGET_REGION] = target.region
-        opts, import_id = common.import_option(opts, region)
+        opts, import_id = program.import_option(opts, region)
         if import_id:
             props[IMPORT_ID] = import_id
-        super().__init__(KeyAliasProvider(), resource_name, common.resource_props(props, (*OUTPUTS, *INPUTS)), opts)
+        super().__init__(KeyAliasProvider(), resource_name, program.resource_props(props, (*OUTPUTS, *INPUTS)), opts)

@@ -14,8 +14,12 @@ from pulumi import dynamic
 from ..client import KmsClient, tags_of
 from ..domain import model, rules
 from ..domain.errors import KmsError, NotFound
+from . import _checks as checks
 from . import _common as common
-from ._common import Checker, Props, is_unknown
+from . import _program as program
+from . import _retire as retire
+from ._checks import Checker, is_unknown
+from ._common import Props
 
 REPLACES = ("key_id", "region")
 INPUTS = ("key_id", "region", "tags")
@@ -36,7 +40,7 @@ class KeyTagsProvider(common.BaseProvider):
         return dynamic.CheckResult({k: v for k, v in ins.items() if v is not None}, c.failures)
 
     def diff(self, _id: str, olds: Props, news: Props) -> dynamic.DiffResult:
-        changed = common.changed_inputs(INPUTS, olds, news, key_refs={"key_id": "region"})
+        changed = checks.changed_inputs(INPUTS, olds, news, key_refs={"key_id": "region"})
         return dynamic.DiffResult(
             changes=bool(changed), replaces=[p for p in changed if p in REPLACES], delete_before_replace=False
         )
@@ -101,8 +105,8 @@ def _apply(c: KmsClient, key: model.Key, old: dict[str, str], new: dict[str, str
     mine_gone = {k for k in set(old) - set(new) if k in live}
     if not mine_gone and all(live.get(k) == v for k, v in new.items()):
         return key
-    common.while_enabled(
-        c, key, lambda: common.set_tags(c, key.key_id, {k: old[k] for k in mine_gone}, live, new)
+    retire.while_enabled(
+        c, key, lambda: retire.set_tags(c, key.key_id, {k: old[k] for k in mine_gone}, live, new)
     )
     return c.describe_key(key.key_id)
 
@@ -141,4 +145,4 @@ class KeyTags(dynamic.Resource, module="kms", name="KeyTags"):
         :param opts: Pulumi resource options.
         """
         props: dict[str, Any] = {"key_id": key_id, "region": region, "tags": tags}
-        super().__init__(KeyTagsProvider(), resource_name, common.resource_props(props, INPUTS), opts)
+        super().__init__(KeyTagsProvider(), resource_name, program.resource_props(props, INPUTS), opts)

@@ -19,8 +19,12 @@ from .. import typing as kinds
 from ..client import KmsClient, tags_of
 from ..domain import model, rules
 from ..domain.errors import Conflict, KmsError, NotFound
+from . import _checks as checks
 from . import _common as common
-from ._common import IMPORT_ID, OWNER, TIMEOUT, Checker, Props, ProviderError, is_unknown
+from . import _program as program
+from . import _retire as retire
+from ._checks import Checker, is_unknown
+from ._common import IMPORT_ID, OWNER, TIMEOUT, Props, ProviderError
 
 REPLACES = ("primary_key_id", "primary_region", "replica_region")
 UPDATES = ("key_name", "description", "enabled", "pending_days", "tags")
@@ -108,12 +112,12 @@ class ReplicaKeyProvider(common.BaseProvider):
         return dynamic.CheckResult({k: v for k, v in ins.items() if v is not None}, c.failures)
 
     def diff(self, _id: str, olds: Props, news: Props) -> dynamic.DiffResult:
-        changed = common.changed_inputs(
+        changed = checks.changed_inputs(
             INPUTS, olds, news, kept_when_undeclared=("key_name", "description", "tags"),
             key_refs={"primary_key_id": "primary_region"},
         )
         replaces = [p for p in changed if p in REPLACES]
-        common.refuse_imported_replacement("ReplicaKey", olds, news, replaces)
+        checks.refuse_imported_replacement("ReplicaKey", olds, news, replaces)
         # The service keeps one replica a region per primary, and a name unique in its region: a replacement
         # that keeps either must free it first.
         same_place = "replica_region" not in changed
@@ -158,11 +162,11 @@ class ReplicaKeyProvider(common.BaseProvider):
             raise common.failure(f"{what}: create", err) from None
         # Not rolled back when the wait runs out: a replica still Creating cannot be scheduled for deletion,
         # and the next apply adopts it.
-        replica = common.wait_state(rc, replica.key_id, USABLE, timeout, f"{what}: create")
+        replica = retire.wait_state(rc, replica.key_id, USABLE, timeout, f"{what}: create")
         try:
             replica = _converge(rc, replica, old_tags, props, props.get("key_name") or primary.name)
         except KmsError as err:
-            common.roll_back(rc, replica.key_id, what)
+            retire.roll_back(rc, replica.key_id, what)
             raise common.failure(
                 f"{what}: create (replica {replica.key_id} was scheduled for deletion)", err
             ) from None
@@ -184,7 +188,7 @@ class ReplicaKeyProvider(common.BaseProvider):
 
     def read(self, id_: str, props: Props) -> dynamic.ReadResult:
         ref_part, _, primary_part = id_.partition(PRIMARY_SEP)
-        region, ref = common.located(ref_part, props.get("replica_region") or props.get("region"))
+        region, ref = program.located(ref_part, props.get("replica_region") or props.get("region"))
         rc = common.client(region)
         replica = common.live_key(rc, ref, f"ReplicaKey {ref} in {region}")
         if replica is None:
@@ -195,7 +199,7 @@ class ReplicaKeyProvider(common.BaseProvider):
         if primary is None and primary_part:
             # An import on a cloud whose answers never name a replica's primary (Huawei Cloud): the id names
             # it, and the shared key material proves it.
-            p_region, p_ref = common.located(primary_part, None)
+            p_region, p_ref = program.located(primary_part, None)
             found = _verified_primary(rc.in_region(p_region), p_ref, rc, replica, f"ReplicaKey {ref}: import")
             known_id, known_region, known_trn = found.key_id, found.region, found.trn
         elif primary is None and "replica_region" not in props and not common.capabilities().links_in_answers:
@@ -223,7 +227,7 @@ class ReplicaKeyProvider(common.BaseProvider):
         what = f"ReplicaKey {id_} in {region}: delete"
         days = int(props.get("pending_days") or rules.PENDING_DAYS_DEFAULT)
         try:
-            common.retire_key(common.client(region), id_, days, what)
+            retire.retire_key(common.client(region), id_, days, what)
         except KmsError as err:
             raise common.failure(what, err) from None
 
@@ -319,7 +323,7 @@ def _converge(
         if was_disabled:
             rc.enable_key(key_id)
         try:
-            common.set_tags(rc, key_id, old_tags, live_tags, new_tags)
+            retire.set_tags(rc, key_id, old_tags, live_tags, new_tags)
         finally:
             if was_disabled:
                 rc.disable_key(key_id)
@@ -421,8 +425,8 @@ class ReplicaKey(dynamic.Resource, module="kms", name="ReplicaKey"):
         }
         timeouts = opts.custom_timeouts if opts is not None else None
         if timeouts is not None and timeouts.create:
-            props[TIMEOUT] = common.duration_seconds(timeouts.create)
-        primary = common.key_behind(primary_key_id)
+            props[TIMEOUT] = checks.duration_seconds(timeouts.create)
+        primary = program.key_behind(primary_key_id)
         if primary is not None and primary_region is None and hasattr(primary, "add_replica"):
             # The primary is a CustomKey of this program: its region is the primary region, not kms:region.
             props["primary_region"] = primary.region
@@ -436,13 +440,13 @@ class ReplicaKey(dynamic.Resource, module="kms", name="ReplicaKey"):
             where = f"{primary_region}:" if isinstance(primary_region, str) else ""
             opts = copy.copy(opts)
             opts.import_ = f"{opts.import_}{PRIMARY_SEP}{where}{primary_key_id}"
-        opts, import_id = common.import_option(opts, replica_region)
+        opts, import_id = program.import_option(opts, replica_region)
         if import_id:
             props[IMPORT_ID] = import_id
-        super().__init__(ReplicaKeyProvider(), resource_name, common.resource_props(props, (*OUTPUTS, *INPUTS)), opts)
+        super().__init__(ReplicaKeyProvider(), resource_name, program.resource_props(props, (*OUTPUTS, *INPUTS)), opts)
         # The key id is the resource id: the engine keeps it known while previewing an update (outputs that
         # are not inputs turn unknown there), so resources built on it show no spurious replacement.
         self.key_id = self.id
-        common.declare_key(self)
+        program.declare_key(self)
         if primary is not None and hasattr(primary, "add_replica"):
             primary.add_replica(self)

@@ -8,6 +8,7 @@ The kill tests (test_interrupted_up.py) cover the other half: the parent process
 from __future__ import annotations
 
 import importlib.util
+import sys
 import threading
 import time
 from concurrent import futures
@@ -23,6 +24,9 @@ TOOLS = Path(__file__).resolve().parents[2] / "tools" / "engine"
 
 
 def load(name: str) -> ModuleType:
+    # As when the engine runs a host as a script: its directory (with the shared engine_watch.py) is importable.
+    if str(TOOLS) not in sys.path:
+        sys.path.insert(0, str(TOOLS))
     spec = importlib.util.spec_from_file_location(name, TOOLS / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -15,7 +15,7 @@ from engine_harness import EngineStack, StackFactory
 from provider import CustomKey, ReplicaKey
 from provider.backend.embedded import EmbeddedBackend
 from provider.client import KmsClient, tags_of
-from provider.resources import _common
+from provider.resources import _program
 
 TYPE = "pulumi-python:dynamic/kms:"
 
@@ -32,7 +32,7 @@ def test_inline_import_is_the_engines_import(
     inline_stack: StackFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("KMS_REPLICATION_DELAY", "0")
-    monkeypatch.delenv(_common.ENGINE_IMPORTS, raising=False)
+    monkeypatch.delenv(_program.ENGINE_IMPORTS, raising=False)
     kms = KmsClient(EmbeddedBackend(tmp_path / "emulator"), "cn-south-1")
     legacy = kms.create_key("legacy-billing", description="made by hand", tags={"cost": "7"})
     replica = kms.replicate_key(legacy.key_id, "cn-east-3")

@@ -148,7 +148,8 @@ def test_external_key_example(project_stack: StackFactory, tmp_path: Path) -> No
     assert out["key_state"] == "Enable"
     kms = KmsClient(EmbeddedBackend(emulator), "cn-north-4")
     blob = kms.encrypt("alias/byok", b"from our HSM")
-    # The replica shares the imported material (seed 000).
+    # The replica shares the imported material (a replica is a copy of its primary:
+    # https://support.huaweicloud.com/intl/en-us/api-dew/ReplicateKey.html).
     assert kms.in_region("cn-east-3").decrypt(blob) == (out["replica_id"], b"from our HSM")
     text = on_disk(stack)
     assert encoded not in text and material.hex() not in text

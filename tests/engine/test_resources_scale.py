@@ -16,7 +16,9 @@ from provider.backend.embedded import EmbeddedBackend
 from provider.client import KmsClient
 
 N = 20
-REPLICA_REGIONS = ("cn-east-3", "cn-south-1", "cn-southwest-2")  # seed 000: where a cn-north-4 key replicates
+# Where a cn-north-4 key replicates (Huawei Cloud ReplicateKey,
+# https://support.huaweicloud.com/intl/en-us/api-dew/ReplicateKey.html; provider/domain/regions.json).
+REPLICA_REGIONS = ("cn-east-3", "cn-south-1", "cn-southwest-2")
 SECRET_KEY = "never-in-state-9c1f2e7d4b8a6f3e0d5c"
 ACCESS_KEY = "AKNEVERINSTATE0001"
 

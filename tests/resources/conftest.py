@@ -18,14 +18,14 @@ HUAWEI_REGIONS = str(Path(rules.__file__).with_name(rules.CATALOG_FILES["huaweic
 
 @pytest.fixture
 def emulator_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Stack config cleared; the providers find the emulator through KMS_EMULATOR_PATH (the env fallback)."""
+    """Host state cleared; the providers find the emulator through KMS_EMULATOR_PATH (the env fallback)."""
     path = tmp_path / "emulator"
     monkeypatch.setenv("KMS_EMULATOR_PATH", str(path))
     for var in ("KMS_ENDPOINT", "KMS_REGION", "KMS_ACCESS_KEY", "KMS_SECRET_KEY"):
         monkeypatch.delenv(var, raising=False)
-    common.reset_config()
+    common.HOST.reset()  # a fresh provider host's state: no stack config, no open backend, nothing adopted
     yield path
-    common.reset_config()
+    common.HOST.reset()
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from provider.domain import rules
 from provider.emulator import Emulator
 from provider.envelope.errors import DataKeyUnavailable
 from provider.lookups import get_alias
-from provider.resources import CustomKeyProvider, KeyAliasProvider, ReplicaKeyProvider
+from provider.resources import CustomKeyProvider, KeyAliasProvider, ReplicaKeyProvider, _retire
 from provider.resources import _common as common
 from provider.resources._common import AUTONAME, ProviderError
 from provider.resources.replica_key import PRIMARY_MULTI_REGION
@@ -228,7 +228,7 @@ def test_deleting_a_huawei_primary_waits_for_its_replicas(
 
     # A replica that never goes: the delete fails after the wait, naming the rule, and the key is left as found.
     keys2, _, primary2, _ = huawei_pair(server)
-    monkeypatch.setattr(common, "DELETE_WAIT", 0.5)
+    monkeypatch.setattr(_retire, "DELETE_WAIT", 0.5)
     with pytest.raises(ProviderError, match="delete its replica keys first"):
         keys2.delete(primary2.id, primary2.outs)
     left = KmsClient(emulator, "cn-north-4").describe_key(primary2.id)

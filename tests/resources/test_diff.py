@@ -1,4 +1,5 @@
-"""`diff`: exactly the changed inputs; `replaces` names the immutable ones (contract section 2)."""
+"""`diff`: exactly the changed inputs; `replaces` names the immutable ones (docs/resources.md, "How the
+operations behave")."""
 
 from __future__ import annotations
 
@@ -120,7 +121,8 @@ def test_delete_before_replace_when_a_name_must_stay_unique(emulator_dir: object
     alias = base(ka)
     assert ka.diff("id", alias, {**alias, "alias_name": "alias/b"}).delete_before_replace is True
     replica = {**base(rk), "key_name": None}
-    # Same primary, same region: one replica per region per primary (seed 000), the old one goes first.
+    # Same primary, same region: one replica per region per primary (Huawei Cloud
+    # ReplicateKey, https://support.huaweicloud.com/intl/en-us/api-dew/ReplicateKey.html), the old one goes first.
     assert rk.diff("id", replica, {**replica, "primary_region": "cn-south-1"}).delete_before_replace is True
     # A new primary (its replacement): the new replica can stand beside the old one.
     assert rk.diff("id", replica, {**replica, "primary_key_id": UNKNOWN}).delete_before_replace is False

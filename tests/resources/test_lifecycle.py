@@ -15,7 +15,7 @@ import pytest
 from provider.client import KmsClient, tags_of
 from provider.domain import model
 from provider.domain.errors import NotFound
-from provider.resources import CustomKeyProvider, KeyAliasProvider, KeyTagsProvider, ReplicaKeyProvider
+from provider.resources import CustomKeyProvider, KeyAliasProvider, KeyTagsProvider, ReplicaKeyProvider, _retire
 from provider.resources import _common as common
 from provider.resources._common import AUTONAME, TIMEOUT, ProviderError
 
@@ -223,7 +223,8 @@ def test_replica_wait_is_bounded_by_the_create_timeout_and_the_next_apply_adopts
     primary, _ = make(ck, key_name="p")
     with pytest.raises(ProviderError, match="still Creating"):
         make(rk, primary_key_id=primary, replica_region="cn-east-3", **{TIMEOUT: 0.2})
-    # ReplicateKey now answers Conflict (one replica per region, seed 000): the standing replica is adopted.
+    # ReplicateKey now answers Conflict (one replica per region:
+    # https://support.huaweicloud.com/intl/en-us/api-dew/ReplicateKey.html): the standing replica is adopted.
     rid, routs = make(rk, primary_key_id=primary, replica_region="cn-east-3")
     replicas = common.client("cn-north-4").describe_key(primary).replicas
     assert [r.key_id for r in replicas] == [rid] and routs["key_state"] == "Enable"
@@ -308,7 +309,7 @@ def test_enterprise_project_moves_in_place(svc: KmsClient) -> None:
 def test_primary_with_replicas_outside_pulumi_fails_naming_them(
     svc: KmsClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(common, "DELETE_WAIT", 0.3)
+    monkeypatch.setattr(_retire, "DELETE_WAIT", 0.3)
     primary, pouts = make(ck, key_name="p")
     replica = svc.replicate_key(primary, "cn-south-1")
     with pytest.raises(

@@ -10,8 +10,9 @@ import pulumi
 import pytest
 
 from provider import CustomKey, KeyAlias, KeyTags, ReplicaKey
-from provider.resources import _common
-from provider.resources._common import AUTONAME, IMPORT_ID, TIMEOUT, duration_seconds
+from provider.resources import _program
+from provider.resources._checks import duration_seconds
+from provider.resources._common import AUTONAME, IMPORT_ID, TIMEOUT
 
 
 class Recorder(pulumi.runtime.Mocks):
@@ -70,12 +71,10 @@ def test_type_tokens_inputs_and_outputs(recorder: Recorder) -> pulumi.Output[Any
 def test_key_material_is_always_a_secret(
     recorder: Recorder, monkeypatch: pytest.MonkeyPatch
 ) -> pulumi.Output[Any]:
-    from provider.resources import _common
-
     seen: list[dict[str, Any]] = []
-    real = _common.resource_props
+    real = _program.resource_props
     monkeypatch.setattr(
-        _common, "resource_props", lambda inputs, outputs: seen.append(dict(inputs)) or real(inputs, outputs)
+        _program, "resource_props", lambda inputs, outputs: seen.append(dict(inputs)) or real(inputs, outputs)
     )
     key = CustomKey("byok", origin="external", key_material="c2VjcmV0")  # a plain string from the caller
     material = seen[0]["key_material"]
@@ -111,7 +110,7 @@ def test_import_option_stays_the_engines_where_our_host_answers_import(
     recorder: Recorder, monkeypatch: pytest.MonkeyPatch
 ) -> pulumi.Output[Any]:
     # Set by tools/engine/kms_language_host.py when the engine runs tools/engine/kms_provider_host.py.
-    monkeypatch.setenv(_common.ENGINE_IMPORTS, "1")
+    monkeypatch.setenv(_program.ENGINE_IMPORTS, "1")
     key = CustomKey("legacy", region="cn-south-1", opts=pulumi.ResourceOptions(import_="key-123"))
     trn = "trn:kms:cn-east-3:2100000000:keyrings/default/keys/x"
     other = CustomKey("by-trn", region="cn-south-1", opts=pulumi.ResourceOptions(import_=trn))
@@ -122,7 +121,7 @@ def test_import_option_stays_the_engines_where_our_host_answers_import(
         # The host is sent nothing but the id: it names the key's region.
         assert args.resource_id == "cn-south-1:key-123"
         assert recorder.registered["by-trn"].resource_id == trn  # a TRN names its own region
-        assert _common.located("cn-south-1:key-123") == ("cn-south-1", "key-123")
-        assert _common.located(trn) == ("cn-east-3", trn)
+        assert _program.located("cn-south-1:key-123") == ("cn-south-1", "key-123")
+        assert _program.located(trn) == ("cn-east-3", trn)
 
     return pulumi.Output.all(key.key_id, other.key_id).apply(check)

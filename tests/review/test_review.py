@@ -3,7 +3,7 @@
 What a reviewer must be able to answer from the review alone: which keys stop working at `pulumi up`, which
 data becomes unreadable and when for good, and how to undo it. Huawei Cloud DEW, Creating a Custom Key: a pending key
 refuses crypto (`InvalidKeyStatus`); cancelling within the window brings it back. The resources destroy a key with their
-`pending_days` (provider/resources/_common.py: retire_key), so the date of final loss is up + pending_days.
+`pending_days` (provider/resources/_retire.py: retire_key), so the date of final loss is up + pending_days.
 """
 
 from __future__ import annotations

@@ -40,6 +40,10 @@ from collections.abc import Iterator
 from concurrent import futures
 from typing import Any
 
+from engine_watch import engine_alive, watch_engine  # beside this file
+
+__all__ = ["engine_alive", "main", "watch_engine"]
+
 EXEC_ENV = "KMS_LANGHOST_RUN_REQUEST"
 # Told to programs: "1" when the engine runs this project's dynamic-provider host, which answers the engine's
 # import (provider/resources read it: `import_` then stays the engine's, previewed as `= import`).
@@ -48,8 +52,6 @@ PROVIDER_SHIM = "pulumi-resource-pulumi-python"
 PROVIDER_HOST_MARKER = "kms_provider_host"  # what tools/engine/kms_provider_host.py's shim runs
 # Exit code of the exec child when it already reported the error to the engine (the engine then "bails").
 BAIL_EXIT = 32
-WATCH_EVERY = 0.5  # seconds between looks at the parent process
-HEALTH_EVERY = 2.0  # seconds between health checks of the engine
 CHILD_GRACE = 3.0  # seconds a program gets to stop after SIGTERM once the engine is gone
 
 
@@ -128,21 +130,6 @@ def _install_dependencies(options: dict[str, Any], root_directory: str) -> Itera
             yield line, b""
         if proc.wait() != 0:
             raise RuntimeError(f"kms language host: `{' '.join(cmd)}` failed with exit code {proc.returncode}")
-
-
-def engine_alive(channel: Any) -> bool:
-    """One call of the engine's grpc.health.v1.Health/Check: an engine that answers (UNIMPLEMENTED included,
-    as rpcutil.Healthcheck treats it) is alive; one that cannot be reached is gone."""
-    import grpc
-
-    check = channel.unary_unary(
-        "/grpc.health.v1.Health/Check", request_serializer=lambda _: b"", response_deserializer=lambda b: b
-    )
-    try:
-        check(None, timeout=5.0)
-    except grpc.RpcError as err:
-        return err.code() not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
-    return True
 
 
 def _serve(engine_address: str) -> None:
@@ -262,18 +249,8 @@ def _serve(engine_address: str) -> None:
 
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    parent = os.getppid()
-    channel = grpc.insecure_channel(engine_address) if engine_address else None
-    next_health = time.monotonic() + HEALTH_EVERY
     # The engine kills its plugins when done; if it dies first, our parent changes or its health check fails.
-    while not stop.wait(WATCH_EVERY):
-        if os.getppid() != parent:
-            break
-        if channel is not None and time.monotonic() >= next_health:
-            if not engine_alive(channel):
-                break
-            next_health = time.monotonic() + HEALTH_EVERY
-    stop.set()
+    watch_engine(engine_address, stop)
     with lock:
         running = list(children)
     for child in running:

@@ -19,7 +19,7 @@ Two more things that the stock host lacks:
 
 scripts/setup-engine.sh's `pulumi-resource-pulumi-python` shim runs this file ($KMS_PROVIDER_HOST, else this
 clone's tools/engine/kms_provider_host.py). The language host tells programs that it does (see
-`provider.resources._common.engine_imports`), so that `import_` is left to the engine instead of being turned
+`provider.resources._program.engine_imports`), so that `import_` is left to the engine instead of being turned
 into an adoption by create.
 """
 
@@ -37,11 +37,13 @@ from concurrent import futures
 from pathlib import Path
 from typing import Any
 
+from engine_watch import HEALTH_EVERY, WATCH_EVERY, engine_alive, watch_engine  # beside this file
+
+__all__ = ["HEALTH_EVERY", "WATCH_EVERY", "engine_alive", "main", "watch_engine"]
+
 TYPE_PREFIX = "pulumi-python:dynamic/kms:"
 RESOURCES = ("CustomKey", "ReplicaKey", "KeyAlias", "KeyTags")
 CHECK_URN, CHECK_SEED = "__check_urn", "__check_seed"  # provider.resources._common reads them
-WATCH_EVERY = 0.5  # seconds between looks at the parent process
-HEALTH_EVERY = 2.0  # seconds between health checks of the engine
 IN_FLIGHT_GRACE = 5.0  # seconds calls already running get to finish once the engine is gone
 
 
@@ -101,36 +103,48 @@ def _resources_common() -> Any | None:
         return None
 
 
-def engine_alive(channel: Any) -> bool:
-    """One call of the engine's grpc.health.v1.Health/Check: an engine that answers (UNIMPLEMENTED included,
-    as rpcutil.Healthcheck treats it) is alive; one that cannot be reached is gone."""
-    import grpc
+class CallProfiler:
+    """KMS_PROVIDER_PROFILE=DIR: each call of this host runs under cProfile (one profiler per call: cProfile
+    sees only the thread it runs on, and the servicer's calls run on a pool); at exit the merged profile is
+    written to DIR/host-PID.prof and the wall time of each gRPC method to DIR/host-PID.calls. For finding
+    what a resource costs the engine (benchmarks/provider_overhead.py --profile); off unless set."""
 
-    check = channel.unary_unary(
-        "/grpc.health.v1.Health/Check", request_serializer=lambda _: b"", response_deserializer=lambda b: b
-    )
-    try:
-        check(None, timeout=5.0)
-    except grpc.RpcError as err:
-        return err.code() not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
-    return True
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.lock = threading.Lock()
+        self.stats: Any = None
+        self.calls: dict[str, list[float]] = {}
 
+    @classmethod
+    def from_env(cls) -> CallProfiler | None:
+        directory = os.environ.get("KMS_PROVIDER_PROFILE")
+        return cls(Path(directory)) if directory else None
 
-def watch_engine(engine_address: str, gone: threading.Event) -> None:
-    """Return once the engine is gone: our parent changed (the engine was killed) or its health check fails."""
-    import grpc
+    def run(self, name: str, method: Any, *args: Any) -> Any:
+        import cProfile
+        import pstats
 
-    parent = os.getppid()
-    channel = grpc.insecure_channel(engine_address) if engine_address else None
-    next_health = time.monotonic() + HEALTH_EVERY
-    while not gone.wait(WATCH_EVERY):
-        if os.getppid() != parent:
-            break
-        if channel is not None and time.monotonic() >= next_health:
-            if not engine_alive(channel):
-                break
-            next_health = time.monotonic() + HEALTH_EVERY
-    gone.set()
+        profile = cProfile.Profile()
+        started = time.perf_counter()
+        try:
+            return profile.runcall(method, *args)
+        finally:
+            elapsed = time.perf_counter() - started
+            with self.lock:
+                self.calls.setdefault(name, []).append(elapsed)
+                if self.stats is None:
+                    self.stats = pstats.Stats(profile)
+                else:
+                    self.stats.add(profile)
+
+    def dump(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        stem = self.directory / f"host-{os.getpid()}"
+        with self.lock:
+            if self.stats is not None:
+                self.stats.dump_stats(f"{stem}.prof")
+            lines = [f"{name} {len(times)} {sum(times):.3f}" for name, times in sorted(self.calls.items())]
+        Path(f"{stem}.calls").write_text("\n".join(lines) + "\n")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -239,14 +253,19 @@ def main(argv: list[str] | None = None) -> None:
                 )
             return response
 
+    profiler = CallProfiler.from_env()
+
     def answered(method: Any) -> Any:
         """The method, with a provider's exception turned into the call's gRPC status carrying the provider's
         own message. Left to grpc, an exception becomes status UNKNOWN with the details "Exception calling
         application: ..." and a logged traceback, and the engine shows that prefix before every error."""
+        name = method.__name__
 
         def call(self: Any, request: Any, context: Any) -> Any:
             note_stack(getattr(request, "urn", ""))
             try:
+                if profiler is not None:
+                    return profiler.run(name, method, self, request, context)
                 return method(self, request, context)
             except Exception as err:
                 if getattr(getattr(context, "_state", None), "aborted", False):
@@ -271,8 +290,10 @@ def main(argv: list[str] | None = None) -> None:
         gone.set()
     common = _resources_common() if "provider.resources._common" in sys.modules else None
     if common is not None:
-        common.engine_gone.set()  # waits of calls in flight stop
+        common.HOST.engine_gone.set()  # waits of calls in flight stop
     server.stop(grace=IN_FLIGHT_GRACE).wait(IN_FLIGHT_GRACE + 1)
+    if profiler is not None:
+        profiler.dump()
     os._exit(0)  # threads of calls that ignored the grace must not keep the process alive
 
 
