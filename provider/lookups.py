@@ -104,7 +104,7 @@ def _config() -> dict[str, str]:
 
 
 def _client(region: str | None) -> KmsClient:
-    return common.client(region, _config())
+    return common.connect(region, _config())
 
 
 def _describe(c: KmsClient, ref: str, what: str) -> model.Key:

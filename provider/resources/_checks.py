@@ -14,7 +14,7 @@ from pulumi.runtime import rpc
 
 from ..domain import rules
 from ..domain.errors import KmsError
-from ._common import IMPORT_ID, Props, ProviderError, canonical_id, catalog, client, default_region, settings
+from ._common import IMPORT_ID, Props, ProviderError, canonical_id, catalog, connect, default_region, settings
 
 T = TypeVar("T")
 
@@ -185,7 +185,7 @@ def same_key(region: Any, a: Any, b: Any) -> bool:
         return False
     if not isinstance(region, str) or is_unknown(region):
         return False
-    c = client(region)
+    c = connect(region)
     try:
         return canonical_id(c, a) == canonical_id(c, b)
     except KmsError:

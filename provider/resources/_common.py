@@ -113,7 +113,7 @@ def _warm_backend() -> None:
 
     def warm() -> None:
         with contextlib.suppress(Exception):
-            client(config=config)
+            connect(config=config)
 
     threading.Thread(target=warm, name="kms-backend-warm", daemon=True).start()
 
@@ -147,7 +147,8 @@ def default_region() -> str:
 
 
 
-def client(region: str | None = None, config: Mapping[str, str] | None = None) -> KmsClient:
+def connect(region: str | None = None, config: Mapping[str, str] | None = None) -> KmsClient:
+    """A `KmsClient` in `region` on the stack's backend, built once per configuration in this host."""
     s = settings(config)
     key = (s.endpoint, s.dialect, tuple(sorted(s.project_ids.items())), s.access_key, s.secret_key,
            str(s.emulator_path) if s.embedded else None, s.region_catalog)

@@ -164,7 +164,7 @@ class CustomKeyProvider(common.BaseProvider):
     def create(self, props: Props) -> dynamic.CreateResult:
         region = props["region"]
         what = f"CustomKey {props.get('key_name') or props.get(AUTONAME)} in {region}"
-        c = common.client(region)
+        c = common.connect(region)
         try:
             if props.get(IMPORT_ID):
                 return self._adopt(c, props, what)
@@ -241,7 +241,7 @@ class CustomKeyProvider(common.BaseProvider):
     # --- update ----------------------------------------------------------------------------------------
     def update(self, id_: str, olds: Props, news: Props) -> dynamic.UpdateResult:
         what = f"CustomKey {id_} in {news['region']}"
-        c = common.client(news["region"])
+        c = common.connect(news["region"])
         try:
             key = c.describe_key(id_)
             key, public_key = _converge(c, key, olds.get("tags") or {}, news, olds.get("public_key"))
@@ -256,7 +256,7 @@ class CustomKeyProvider(common.BaseProvider):
     # --- read: live state for refresh (drift) ----------------------------------------------------------
     def read(self, id_: str, props: Props) -> dynamic.ReadResult:
         region, ref = program.located(id_, props.get("region"))  # imported: the id names the region
-        c = common.client(region)
+        c = common.connect(region)
         key = common.live_key(c, ref, f"CustomKey {ref} in {region}")
         if key is None:
             return dynamic.ReadResult("", {})
@@ -279,7 +279,7 @@ class CustomKeyProvider(common.BaseProvider):
         what = f"CustomKey {id_} in {region}: delete"
         days = int(props.get("pending_days") or rules.PENDING_DAYS_DEFAULT)
         try:
-            retire.retire_key(common.client(region), id_, days, what)
+            retire.retire_key(common.connect(region), id_, days, what)
         except KmsError as err:
             raise common.failure(what, err) from None
 

@@ -79,7 +79,7 @@ class KeyAliasProvider(common.BaseProvider):
 
     def create(self, props: Props) -> dynamic.CreateResult:
         region, name = props["region"], props["alias_name"]
-        c = common.client(region)
+        c = common.connect(region)
         try:
             if props.get(IMPORT_ID):
                 alias = _find(c, name)
@@ -95,7 +95,7 @@ class KeyAliasProvider(common.BaseProvider):
 
     def update(self, id_: str, olds: Props, news: Props) -> dynamic.UpdateResult:
         region, name = news["region"], news["alias_name"]
-        c = common.client(region)
+        c = common.connect(region)
         try:
             alias = _retarget(c, name, news["target_key_id"])
             outs = _outs(c, alias, region)
@@ -106,7 +106,7 @@ class KeyAliasProvider(common.BaseProvider):
     def read(self, id_: str, props: Props) -> dynamic.ReadResult:
         region, ref = program.located(id_, props.get("region"))  # imported: the id names the region
         name = props.get("alias_name") or "alias/" + ref.partition("alias/")[2]
-        c = common.client(region)
+        c = common.connect(region)
         try:
             alias = _find(c, name)
         except KmsError as err:
@@ -125,7 +125,7 @@ class KeyAliasProvider(common.BaseProvider):
         try:
             # Not the state's target: the alias may have been moved outside Pulumi (Huawei's delete-alias
             # takes the key it names now, which the client looks up).
-            common.client(region).delete_alias(name)
+            common.connect(region).delete_alias(name)
         except NotFound:
             return  # already gone, e.g. with the key it named
         except KmsError as err:
@@ -164,7 +164,7 @@ def _usage_changes(olds: Props, news: Props) -> bool:
     region = news.get("region")
     if not isinstance(region, str) or is_unknown(region):
         return False
-    c = common.client(region)
+    c = common.connect(region)
     new = news.get(TARGET_USAGE)
     target = news.get("target_key_id")
     if (new is None or is_unknown(new)) and isinstance(target, str) and not is_unknown(target):

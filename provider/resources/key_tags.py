@@ -47,7 +47,7 @@ class KeyTagsProvider(common.BaseProvider):
 
     def create(self, props: Props) -> dynamic.CreateResult:
         region = props["region"]
-        c = common.client(region)
+        c = common.connect(region)
         what = f"KeyTags on {props['key_id']} in {region}"
         try:
             key = c.describe_key(props["key_id"])
@@ -58,7 +58,7 @@ class KeyTagsProvider(common.BaseProvider):
 
     def update(self, id_: str, olds: Props, news: Props) -> dynamic.UpdateResult:
         region = news["region"]
-        c = common.client(region)
+        c = common.connect(region)
         try:
             key = c.describe_key(olds["key_id"])
             key = _apply(c, key, olds.get("tags") or {}, news.get("tags") or {})
@@ -69,7 +69,7 @@ class KeyTagsProvider(common.BaseProvider):
     def read(self, id_: str, props: Props) -> dynamic.ReadResult:
         region = props.get("region") or id_.split(":", 1)[0]
         key_ref = props.get("key_id") or id_.split(":", 1)[-1]
-        c = common.client(region)
+        c = common.connect(region)
         key = common.live_key(c, key_ref, f"KeyTags {id_}")
         if key is None:
             return dynamic.ReadResult("", {})
@@ -85,7 +85,7 @@ class KeyTagsProvider(common.BaseProvider):
 
     def delete(self, id_: str, props: Props) -> None:
         region = props["region"]
-        c = common.client(region)
+        c = common.connect(region)
         try:
             key = c.describe_key(props["key_id"])
         except NotFound:

@@ -131,7 +131,7 @@ class ReplicaKeyProvider(common.BaseProvider):
     def create(self, props: Props) -> dynamic.CreateResult:
         primary_region, replica_region = props["primary_region"], props["replica_region"]
         what = f"ReplicaKey of {props['primary_key_id']} in {replica_region}"
-        pc = common.client(primary_region)
+        pc = common.connect(primary_region)
         rc = pc.in_region(replica_region)
         timeout = float(props.get(TIMEOUT) or common.DEFAULT_CREATE_TIMEOUT)
         try:
@@ -175,7 +175,7 @@ class ReplicaKeyProvider(common.BaseProvider):
 
     def update(self, id_: str, olds: Props, news: Props) -> dynamic.UpdateResult:
         region = news["replica_region"]
-        rc = common.client(region)
+        rc = common.connect(region)
         try:
             replica = rc.describe_key(id_)
             replica = _converge(rc, replica, olds.get("tags") or {}, news, news.get("key_name"))
@@ -189,7 +189,7 @@ class ReplicaKeyProvider(common.BaseProvider):
     def read(self, id_: str, props: Props) -> dynamic.ReadResult:
         ref_part, _, primary_part = id_.partition(PRIMARY_SEP)
         region, ref = program.located(ref_part, props.get("replica_region") or props.get("region"))
-        rc = common.client(region)
+        rc = common.connect(region)
         replica = common.live_key(rc, ref, f"ReplicaKey {ref} in {region}")
         if replica is None:
             return dynamic.ReadResult("", {})
@@ -227,7 +227,7 @@ class ReplicaKeyProvider(common.BaseProvider):
         what = f"ReplicaKey {id_} in {region}: delete"
         days = int(props.get("pending_days") or rules.PENDING_DAYS_DEFAULT)
         try:
-            retire.retire_key(common.client(region), id_, days, what)
+            retire.retire_key(common.connect(region), id_, days, what)
         except KmsError as err:
             raise common.failure(what, err) from None
 

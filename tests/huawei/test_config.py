@@ -164,5 +164,5 @@ def test_a_stacks_region_catalog_is_what_check_and_the_embedded_emulator_both_ap
     reason = {f.property: f.reason for f in ReplicaKeyProvider().check(
         {}, {"primary_key_id": "k", "primary_region": "eu-west-0", "replica_region": "eu-west-101"}).failures}
     assert "not valid for a primary key in eu-west-0" in reason["replica_region"]
-    key = common.client("eu-west-101").create_key("dublin")
-    assert common.client("eu-west-101").replicate_key(key.key_id, "eu-west-0").region == "eu-west-0"
+    key = common.connect("eu-west-101").create_key("dublin")
+    assert common.connect("eu-west-101").replicate_key(key.key_id, "eu-west-0").region == "eu-west-0"

@@ -31,4 +31,4 @@ def emulator_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
 @pytest.fixture
 def svc(emulator_dir: Path) -> KmsClient:
     """A client on the same emulator the providers use, to look behind their back."""
-    return common.client(REGION)
+    return common.connect(REGION)

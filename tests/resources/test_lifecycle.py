@@ -203,7 +203,7 @@ def test_replica_create_waits_until_usable_and_is_tagged(
 ) -> None:
     monkeypatch.setenv("KMS_EMULATOR_PATH", str(tmp_path / "slow"))
     monkeypatch.setenv("KMS_REPLICATION_DELAY", "0.4")
-    slow = common.client("cn-north-4")
+    slow = common.connect("cn-north-4")
     primary, _ = make(ck, key_name="p", description="primary words")
     started = time.monotonic()
     rid, routs = make(rk, primary_key_id=primary, replica_region="cn-south-1", tags={"r": "1"})
@@ -226,7 +226,7 @@ def test_replica_wait_is_bounded_by_the_create_timeout_and_the_next_apply_adopts
     # ReplicateKey now answers Conflict (one replica per region:
     # https://support.huaweicloud.com/intl/en-us/api-dew/ReplicateKey.html): the standing replica is adopted.
     rid, routs = make(rk, primary_key_id=primary, replica_region="cn-east-3")
-    replicas = common.client("cn-north-4").describe_key(primary).replicas
+    replicas = common.connect("cn-north-4").describe_key(primary).replicas
     assert [r.key_id for r in replicas] == [rid] and routs["key_state"] == "Enable"
 
 

@@ -132,7 +132,7 @@ def huawei(tmp_path: Path, emulator_dir: Path) -> Iterator[KmsClient]:
         raw = {"kms:endpoint": srv.endpoint, "kms:dialect": "huaweicloud", "kms:accessKey": ACCESS_KEY,
                "kms:secretKey": SECRET_KEY, "kms:region": "cn-north-4"}
         ck.configure(ConfigureRequest(Config(raw, "proj")))
-        yield common.client("cn-north-4")
+        yield common.connect("cn-north-4")
         common.reset_config()
 
 
