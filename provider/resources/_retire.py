@@ -30,6 +30,13 @@ FIRST_DELAY = 0.05  # seconds before the first retry
 MAX_DELAY = 2.0  # backoff cap: a state change is noticed within 2 s of happening
 
 
+def say(line: str, *, debug: bool = False) -> None:
+    """A log line to the engine, best effort: a wait must not fail because the engine that would show the
+    line is gone or was never there (a provider called outside `pulumi up`)."""
+    with contextlib.suppress(Exception):  # grpc's errors and a missing engine alike: the line is only news
+        (pulumi.log.debug if debug else pulumi.log.info)(line)
+
+
 class EngineGone(ProviderError):
     """The Pulumi engine went away while a call waited: the wait stops instead of starting more calls."""
 
@@ -54,19 +61,19 @@ def poll(
         left = deadline - time.monotonic()
         if left <= 0:
             if rounds:
-                pulumi.log.info(f"gave up after {timeout:.0f} s waiting for {waiting_for(result)}")
+                say(f"gave up after {timeout:.0f} s waiting for {waiting_for(result)}")
             return result, False
         if rounds == 0:
-            pulumi.log.info(f"waiting up to {left:.0f} s for {waiting_for(result)}")
+            say(f"waiting up to {left:.0f} s for {waiting_for(result)}")
         else:
-            pulumi.log.debug(f"still waiting ({left:.0f} s left) for {waiting_for(result)}")
+            say(f"still waiting ({left:.0f} s left) for {waiting_for(result)}", debug=True)
         if HOST.engine_gone.wait(min(delay, left)):  # a sleep that ends when the engine goes away
             raise EngineGone(f"the Pulumi engine is gone; stopped waiting for {waiting_for(result)}")
         delay = min(delay * 2, MAX_DELAY)
         rounds += 1
         result = attempt()
     if rounds:
-        pulumi.log.debug(f"done waiting for {waiting_for(result)} after {rounds} retries")
+        say(f"done waiting for {waiting_for(result)} after {rounds} retries", debug=True)
     return result, True
 
 

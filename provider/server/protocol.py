@@ -8,9 +8,10 @@ close) and both go out together. Nothing else of uvicorn's HTTP handling changes
 Measured against uvicorn's own protocol by benchmarks/server_protocol.py, rounds alternating (ours and the bare app of
 benchmarks/bare_app.py, each with either protocol, 8 ops x 10 rounds of 300 requests): 5-8% more
 requests a second (median of the rounds' ratios 1.07 for `kmsctl serve`, 1.06 for the bare app) and
-~7 µs less CPU per request. It subclasses a class uvicorn does not publish, so uvicorn is pinned
-(pyproject.toml) and tests/wire/test_http_semantics.py proves, through the pinned uvicorn's own code,
-that an answer leaves in one write.
+~7 µs less CPU per request. It subclasses a class uvicorn does not publish, so run.py uses it only on the
+uvicorn release the [test] extra pins (pyproject.toml), where tests/wire/test_http_semantics.py proves,
+through that uvicorn's own code, that an answer leaves in one write; on any other release the server runs
+uvicorn's own protocol.
 """
 
 from __future__ import annotations

@@ -166,6 +166,7 @@ def test_the_wheel_carries_license_metadata_extras_and_the_pages_its_readme_link
     assert "Requires-Dist: pulumi<4,>=3.259" in meta
     assert "Provides-Extra: server" in meta and "Provides-Extra: cli" in meta
     assert 'Requires-Dist: uvicorn>=0.30; extra == "server"' in meta and "Requires-Dist: rich>=13.7;" in meta
+    assert 'Requires-Dist: uvicorn==0.55.0; extra == "test"' in meta  # the release the one-write protocol is proven on
     # Every relative link of the README resolves next to the README the wheel installs.
     docs = own_project.dir / "venv" / "share" / "doc" / "kms-keys-as-code"
     readme = (docs / "README.md").read_text()

@@ -75,3 +75,15 @@ def test_the_engine_going_away_stops_the_wait(monkeypatch: pytest.MonkeyPatch, l
     monkeypatch.setattr(HOST.engine_gone, "wait", lambda seconds: True)
     with pytest.raises(_retire.EngineGone, match="stopped waiting for key k"):
         _retire.poll(lambda: 0, bool, 60.0, lambda _: "key k")
+
+
+def test_a_log_line_the_engine_cannot_take_leaves_the_wait_going(clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A provider called while the engine is gone (or outside `pulumi up`): the log RPC fails, the wait goes on."""
+
+    def unreachable(msg: str, *args: object, **kwargs: object) -> None:
+        raise ConnectionRefusedError("failed to connect to all addresses")
+
+    monkeypatch.setattr(_retire.pulumi.log, "info", unreachable)
+    monkeypatch.setattr(_retire.pulumi.log, "debug", unreachable)
+    calls = itertools.count(1)
+    assert _retire.poll(lambda: next(calls), lambda n: n >= 3, 60.0, lambda n: f"attempt {n}") == (3, True)

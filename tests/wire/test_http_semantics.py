@@ -10,6 +10,8 @@ import socket
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from provider.server.protocol import _OneWrite
 from tests.support.live_server import KmsctlServer
 
@@ -183,3 +185,14 @@ def test_the_protocol_is_what_kmsctl_serve_runs() -> None:
         return None
 
     assert config(app, "127.0.0.1", 0).http is OneWriteProtocol  # type: ignore[arg-type]
+
+
+def test_another_uvicorn_release_runs_uvicorns_own_protocol(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The one-write protocol subclasses a class uvicorn does not publish: only the release the tests pin runs it."""
+    import uvicorn
+
+    from provider.server import run
+
+    assert uvicorn.__version__ == run.ONE_WRITE_UVICORN  # the [test] extra's pin: the tests above ran on it
+    monkeypatch.setattr(uvicorn, "__version__", "0.99.0")
+    assert run._http() == "httptools"
