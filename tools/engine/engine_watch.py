@@ -15,6 +15,10 @@ from typing import Any
 
 WATCH_EVERY = 0.5  # seconds between looks at the parent process
 HEALTH_EVERY = 2.0  # seconds between health checks of the engine
+# The engine that started this host, read when the host starts (this module is among its first imports): an
+# engine killed while the host still loaded its modules has already left it to another parent by the time the
+# watch begins, and a parent read then would look alive for ever.
+STARTED_BY = os.getppid()
 
 
 def engine_alive(channel: Any) -> bool:
@@ -37,7 +41,7 @@ def watch_engine(engine_address: str, stop: threading.Event) -> None:
     or `stop` is set by someone else; `stop` is set either way."""
     import grpc
 
-    parent = os.getppid()
+    parent = STARTED_BY
     channel = grpc.insecure_channel(engine_address) if engine_address else None
     next_health = time.monotonic() + HEALTH_EVERY
     while not stop.wait(WATCH_EVERY):
