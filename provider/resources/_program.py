@@ -16,8 +16,8 @@ from ._common import catalog, default_region
 
 
 def resource_props(inputs: Mapping[str, Any], outputs: Iterable[str]) -> dict[str, Any]:
-    """What a resource registers: the inputs given, plus a slot for each contract output (the SDK makes an
-    Output attribute for every key). Unset inputs are left out: every slot costs the SDK and the engine work.
+    """What a resource registers: the inputs given, plus a slot for each output docs/resources.md lists (the SDK
+    makes an Output attribute for every key). Unset inputs are left out: every slot costs the SDK and the engine work.
     `key_id` is the resource id itself (see CustomKey)."""
     props = {k: v for k, v in inputs.items() if v is not None}
     for name in outputs:

@@ -21,13 +21,16 @@ def failures(provider: Any, news: dict[str, Any], olds: dict[str, Any] | None = 
     return {f.property: f.reason for f in result.failures}
 
 
-# (resource, inputs, property, words the reason must carry). Seed lines quoted where a rule comes from.
+# (resource, inputs, property, words the reason must carry). Where a rule comes from, the line of Huawei Cloud's
+# DEW guide is quoted (DEW = Huawei Cloud Data Encryption Workshop, its pages "Creating a Custom Key" and
+# "Creating a Replica Key").
 BAD = [
-    # Seed 001: "You can enter digits, letters, underscores (_), hyphens (-), colons (:), and slashes (/)."
+    # DEW, Creating a Custom Key:
+    # "You can enter digits, letters, underscores (_), hyphens (-), colons (:), and slashes (/)."
     pytest.param(ck, {"key_name": "bad name!"}, "key_name", "letters, digits", id="key-name-chars"),
-    # Seed 001: "You can enter up to 255 characters."
+    # DEW, Creating a Custom Key: "You can enter up to 255 characters."
     pytest.param(ck, {"key_name": "k" * 256}, "key_name", "at most 255", id="key-name-256"),
-    # Seed 001: "do not use aliases ending with /default."
+    # DEW, Creating a Custom Key: "do not use aliases ending with /default."
     pytest.param(ck, {"key_name": "team/default"}, "key_name", "/default", id="key-name-default"),
     pytest.param(
         rk,
@@ -63,7 +66,7 @@ BAD = [
         ck, {"origin": "external", "rotation_enabled": True}, "rotation_enabled", "does not support rotation",
         id="rotation-external",
     ),
-    # Seed 001: "For an ECC asymmetric key, the default value is SIGN_VERIFY" (and its only usage).
+    # DEW, Creating a Custom Key: "For an ECC asymmetric key, the default value is SIGN_VERIFY" (and its only usage).
     pytest.param(
         ck,
         {"key_spec": "EC_P256", "key_usage": "ENCRYPT_DECRYPT"},
@@ -92,7 +95,7 @@ BAD = [
     ),
     pytest.param(ck, {"keyring_name": "x"}, "keyring_name", "2-31 characters", id="keyring"),
     pytest.param(ck, {"description": "d" * 256}, "description", "at most 255", id="description"),
-    # Seed 001: "a scheduled deletion date for the key, which ranges from 7 to 1,096 days."
+    # DEW, Creating a Custom Key: "a scheduled deletion date for the key, which ranges from 7 to 1,096 days."
     pytest.param(ck, {"pending_days": 6}, "pending_days", "from 7 to 1096", id="pending-6"),
     pytest.param(ck, {"pending_days": 1097.0}, "pending_days", "from 7 to 1096", id="pending-1097"),
     pytest.param(ck, {"pending_days": 7.5}, "pending_days", "whole number", id="pending-fraction"),
@@ -110,7 +113,7 @@ BAD = [
         "from 30 to 365",
         id="rotation-days",
     ),
-    # Seed 001: "A maximum of 20 tags can be added for one custom key."
+    # DEW, Creating a Custom Key: "A maximum of 20 tags can be added for one custom key."
     pytest.param(ck, {"tags": {f"t{i}": "v" for i in range(21)}}, "tags", "at most 20", id="tags-21"),
     pytest.param(
         kt,
@@ -136,21 +139,22 @@ BAD = [
         "not a region",
         id="replica-region-unknown",
     ),
-    # Seed 000, Table 1: "AP-Singapore | ME-Riyadh" -- a Singapore primary replicates to Riyadh only.
+    # DEW, Creating a Replica Key, Table 1: "AP-Singapore | ME-Riyadh" -- a Singapore primary replicates to Riyadh only.
     pytest.param(
         rk,
         {"primary_key_id": PRIMARY, "primary_region": "ap-southeast-3", "replica_region": "cn-east-3"},
         "replica_region",
         "allowed: me-east-1",
-        id="replica-region-seed000-singapore",
+        id="replica-region-table-singapore",
     ),
-    # Seed 000, Table 1: CN North-Beijing4 -> CN East-Shanghai1, CN South-Guangzhou, CN Southwest-Guiyang1.
+    # DEW, Creating a Replica Key, Table 1:
+    # CN North-Beijing4 -> CN East-Shanghai1, CN South-Guangzhou, CN Southwest-Guiyang1.
     pytest.param(
         rk,
         {"primary_key_id": PRIMARY, "primary_region": "cn-north-4", "replica_region": "me-east-1"},
         "replica_region",
         "allowed: cn-east-3, cn-south-1, cn-southwest-2",
-        id="replica-region-seed000-beijing",
+        id="replica-region-table-beijing",
     ),
     pytest.param(
         rk,
@@ -236,7 +240,7 @@ def test_defaults_are_filled_for_the_preview(emulator_dir: object) -> None:
     }
     assert "tags" not in ins  # omitted: the key's tags are not managed by the CustomKey
     assert ins["key_name"].startswith("payments-") and len(ins["key_name"]) == len("payments-") + 8
-    # Seed 001, Usage: "For RSA asymmetric keys ... The default value is SIGN_VERIFY.";
+    # DEW, Creating a Custom Key, Usage: "For RSA asymmetric keys ... The default value is SIGN_VERIFY.";
     # "For an HMAC symmetric key, the default value is GENERATE_VERIFY_MAC."
     assert ck.check({}, {"key_spec": "RSA_2048"}).inputs["key_usage"] == "SIGN_VERIFY"
     assert ck.check({}, {"key_spec": "HMAC_SM3"}).inputs["key_usage"] == "GENERATE_VERIFY_MAC"

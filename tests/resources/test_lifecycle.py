@@ -254,7 +254,7 @@ def test_primary_is_scheduled_only_after_its_replicas(svc: KmsClient) -> None:
     worker = threading.Thread(target=delete_primary)
     worker.start()
     time.sleep(0.3)
-    # Seed 001: "To delete a master key with replica key created, delete the replica key first."
+    # DEW, Creating a Custom Key: "To delete a master key with replica key created, delete the replica key first."
     assert svc.describe_key(primary).state == "Enable"
     rk.delete(rid, routs)
     worker.join(30)
