@@ -17,7 +17,15 @@ of `--repeat` such runs reported per call:
 The stages' sum is our work; asgi - bare is what the server adds to the HTTP stack's floor in-process (the
 socket and HTTP parsing, the same for both, are not here: see benchmarks/server_vs_moto.py for those).
 
+Run hot (the default), a stage is timed n times in a row and finds its code and data in the core's caches:
+that is a fraction of what it costs live, where whatever ran between two requests (the client, the
+kernel's network path, other processes) has pushed them out. With `--cold MB` each call is timed alone,
+after a sweep of MB of bytes and of a heap of small Python objects: at 4 the asgi column comes to the
+~100 µs per request that `kmsctl serve` spends live beyond the bare app (benchmarks/server_cpu.py measures
+that from the scheduler's account), and each stage shows its live share.
+
     .venv/bin/python benchmarks/server_stages.py            # --n 2000 --repeat 5
+    .venv/bin/python benchmarks/server_stages.py --n 400 --repeat 3 --cold 4
 """
 
 from __future__ import annotations
@@ -61,7 +69,16 @@ def secret_for(access_key: str) -> str | None:
 
 
 def timed(fn: Callable[[], Any], n: int, repeat: int) -> float:
-    """The median over `repeat` runs of `fn`'s µs per call, `n` calls a run."""
+    """The median over `repeat` runs of `fn`'s µs per call, `n` calls a run; with --cold, the median of
+    single calls, each after the caches were swept (`evict`)."""
+    if COLD:
+        times = []
+        for _ in range(n * repeat // 4):
+            evict()
+            start = time.perf_counter_ns()
+            fn()
+            times.append(time.perf_counter_ns() - start)
+        return statistics.median(times) / 1000
     runs = []
     for _ in range(repeat):
         start = time.perf_counter_ns()
@@ -69,6 +86,23 @@ def timed(fn: Callable[[], Any], n: int, repeat: int) -> float:
             fn()
         runs.append((time.perf_counter_ns() - start) / n / 1000)
     return statistics.median(runs)
+
+
+# --cold: what runs between two calls. A live server's request finds its code and data pushed out of the
+# core's caches (and its pages out of the TLB) by whatever ran since the last one: the client, the
+# kernel's network path, other processes. n calls in a row keep all of it in L1/L2 and show a fraction of
+# the live cost. The sweep: a C-level copy of a buffer, then a walk over a heap of small Python objects
+# (another interpreter's work, spread over many pages); 4 MB of each brings the in-process request to the
+# CPU a live `kmsctl serve` spends on it (benchmarks/server_cpu.py).
+COLD = bytearray()
+_HEAP: list[dict[str, list[Any]]] = []
+
+
+def evict() -> None:
+    bytes(COLD)
+    for d in _HEAP:
+        for v in d.values():
+            v[1]
 
 
 def volcengine_request(action: str, params: dict[str, Any]) -> WireRequest:
@@ -187,8 +221,19 @@ class Asgi:
         for _ in range(n):
             await self.app(self.scope, self._receive, self._send)
 
+    async def _cold(self, n: int) -> list[int]:
+        times = []
+        for _ in range(n):
+            evict()
+            start = time.perf_counter_ns()
+            await self.app(self.scope, self._receive, self._send)
+            times.append(time.perf_counter_ns() - start)
+        return times
+
     def timed(self, n: int, repeat: int) -> float:
         self.loop.run_until_complete(self._many(1))
+        if COLD:
+            return statistics.median(self.loop.run_until_complete(self._cold(n * repeat // 4))) / 1000
         runs = []
         for _ in range(repeat):
             start = time.perf_counter_ns()
@@ -206,13 +251,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=2000, help="calls of each stage a run")
     parser.add_argument("--repeat", type=int, default=5, help="runs; the median is reported")
+    parser.add_argument("--cold", type=float, default=0, metavar="MB",
+                        help="sweep this many MB through the caches before each call (4: twice a core's L2), "
+                        "timing calls one by one, as a live server meets them")
     args = parser.parse_args()
+    COLD.extend(bytes(int(args.cold * 1024 * 1024)))
+    _HEAP.extend({f"k{i}": [i, str(i), (i,)]} for i in range(int(args.cold * 5000)))
     with tempfile.TemporaryDirectory(prefix="kms-stages-") as tmp:
         emulator = Emulator(Path(tmp) / "state")
         app = KmsApp(emulator, {ACCESS_KEY: SECRET_KEY})
         try:
             reqs = requests(emulator)
-            print(f"µs per call, median of {args.repeat} runs of {args.n}")
+            print(f"µs per call, median of {args.repeat} runs of {args.n}" if not args.cold else
+                  f"µs per call, median of {args.n * args.repeat // 4} single calls, {args.cold:g} MB swept before "
+                  "each")
             print(f"{'':<28}" + "".join(f"{s:>10}" for s in (*STAGES, "sum", "asgi", "bare", "ours/bare")))
             for dialect, by_op in reqs.items():
                 for op, req in by_op.items():

@@ -12,7 +12,9 @@ The third column is the floor: benchmarks/bare_app.py, the same uvicorn with htt
 answering a fixed JSON document, sent the same signed requests of the dialect. Our ops/s over the bare
 app's is the share of each request that is not ours; 1 would mean our code costs nothing.
 benchmarks/server_stages.py shows, in-process, where our share goes (signature, routing, parsing, the
-emulator, shaping, serialization).
+emulator, shaping, serialization): with `--cold 4` at the cost each stage has live, where the caches are
+cold at each request's start. benchmarks/server_cpu.py gives both servers' CPU per request to the
+nanosecond, with their context switches.
 
 Each op runs in interleaved rounds (ours, moto, bare, ours, moto, bare, ...); X is the median over
 rounds of our ops/s over the other's in the same round, so a burst of load from elsewhere on this 2-core
@@ -76,6 +78,18 @@ def wait_listening(port: int, proc: subprocess.Popen[bytes], what: str, timeout:
         except OSError:
             time.sleep(0.05)
     raise TimeoutError(f"{what} did not listen on {port}")
+
+
+def stop(procs: tuple[subprocess.Popen[bytes], ...]) -> None:
+    """Each server terminated, then waited for; killed if it has not stopped in 15 s (a graceful stop
+    waits for open connections)."""
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 class Client:
@@ -301,13 +315,7 @@ def main() -> None:
             for dialect, by_op in ratios.items():
                 print(f"ratio server_over_moto_min {dialect} {min(by_op.values()):.2f}")
         finally:
-            for proc in (ours_proc, moto_proc, bare_proc):
-                proc.terminate()
-            for proc in (ours_proc, moto_proc, bare_proc):
-                try:
-                    proc.wait(15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+            stop((ours_proc, moto_proc, bare_proc))
 
 
 if __name__ == "__main__":
