@@ -8,8 +8,19 @@ account of every thread (/proc/PID/task/*/schedstat, nanoseconds), with its cont
 What our server spends per request beyond the bare app's, live, is set against what
 benchmarks/server_stages.py measures in-process; the two differ by what only a live server pays.
 
+What it found (2 cores, shared): `kmsctl serve` ~175-190 µs of CPU a request against the bare app's
+~90, all of it on the event loop's thread (the write pool idle, no garbage collection during a run of
+2,000 requests: serve freezes its start-up objects), uvloop in both. Timed live, each of our stages costs
+3-4x what benchmarks/server_stages.py measures hot: a request finds its code and data out of the
+caches. `server_stages.py --cold 4` reproduces it in-process.
+
     .venv/bin/python benchmarks/server_cpu.py --n 2000 --rounds 5 [--ops Encrypt,DescribeKey] [--dialects volcengine]
-    .venv/bin/python benchmarks/server_cpu.py --hold   # start both, print their pids, wait (for perf record -p PID)
+    .venv/bin/python benchmarks/server_cpu.py --pin    # client and servers on separate cores
+    .venv/bin/python benchmarks/server_cpu.py --hold   # start both, print their pids, drive Encrypt on both
+
+With --hold, `perf record --call-graph dwarf -p PID` samples a server; under Python 3.12 or later with
+PYTHONPERFSUPPORT=1 set (the servers inherit it) the samples name each Python function
+(https://docs.python.org/3/howto/perf_profiling.html).
 """
 
 from __future__ import annotations
