@@ -12,7 +12,10 @@ What it found (2 cores, shared): `kmsctl serve` ~175-190 µs of CPU a request ag
 ~90, all of it on the event loop's thread (the write pool idle, no garbage collection during a run of
 2,000 requests: serve freezes its start-up objects), uvloop in both. Timed live, each of our stages costs
 3-4x what benchmarks/server_stages.py measures hot: a request finds its code and data out of the
-caches. `server_stages.py --cold 4` reproduces it in-process.
+caches. `server_stages.py --cold 4` reproduces it in-process. The largest single item is the store's
+change check, `PRAGMA data_version` (a read transaction and its file locks, ~12 µs live); reading SQLite's
+WAL index header from the process's own memory instead saved that much, but rests on SQLite's internal
+layout (https://www.sqlite.org/walformat.html) and was not adopted.
 
     .venv/bin/python benchmarks/server_cpu.py --n 2000 --rounds 5 [--ops Encrypt,DescribeKey] [--dialects volcengine]
     .venv/bin/python benchmarks/server_cpu.py --pin    # client and servers on separate cores
