@@ -80,10 +80,7 @@ def main() -> None:
                           f"{us[('bare', False)]:4.0f}"
                           f"   ratio serve {ratio['serve']:.2f} bare {ratio['bare']:.2f}", flush=True)
         finally:
-            for proc, _ in servers.values():
-                proc.terminate()
-            for proc, _ in servers.values():
-                proc.wait(15)
+            bench.stop([proc for proc, _ in servers.values()])
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +80,7 @@ def wait_listening(port: int, proc: subprocess.Popen[bytes], what: str, timeout:
     raise TimeoutError(f"{what} did not listen on {port}")
 
 
-def stop(procs: tuple[subprocess.Popen[bytes], ...]) -> None:
+def stop(procs: Sequence[subprocess.Popen[bytes]]) -> None:
     """Each server terminated, then waited for; killed if it has not stopped in 15 s (a graceful stop
     waits for open connections)."""
     for proc in procs:

@@ -26,7 +26,6 @@ import argparse
 import os
 import resource
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,6 +33,10 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from server_vs_moto import free_port, stop, wait_listening  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MiB = 1024 * 1024
@@ -84,30 +87,18 @@ SECRET_KEY = "startup-bench-secret-0123456789abcdef"
 DIALECTS = ("volcengine", "huaweicloud")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def serve(state: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
     """`kmsctl serve` on a free loopback port over `state`; answers the process and its endpoint."""
     port = free_port()
     proc = subprocess.Popen([*KMSCTL, "serve", "--port", str(port), "--state", str(state), "--log-level", "warning"],
                             env={**env, "KMS_ACCESS_KEY": ACCESS_KEY, "KMS_SECRET_KEY": SECRET_KEY},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"kmsctl serve exited with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return proc, f"http://127.0.0.1:{port}"
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise TimeoutError("kmsctl serve did not listen within 30 s")
+    try:
+        wait_listening(port, proc, "kmsctl serve")
+    except TimeoutError:
+        proc.kill()
+        raise
+    return proc, f"http://127.0.0.1:{port}"
 
 
 def make_key(state: Path) -> str:
@@ -189,13 +180,7 @@ def main() -> None:
                 # The figure is only worth something if the command did the work.
                 assert (work / f"big-{path}.kmse").stat().st_size > args.size_mib * MiB
         finally:
-            for proc in servers:
-                proc.terminate()
-            for proc in servers:
-                try:
-                    proc.wait(15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+            stop(servers)
 
     mib = f"{args.size_mib} MiB file"
     rows = [(f"bare interpreter + AES-GCM import (median of {args.rounds})", start["bare_aesgcm"]),
