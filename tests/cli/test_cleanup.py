@@ -26,7 +26,7 @@ def kms(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> KmsClient:
 
 
 def flat(text: str) -> str:
-    return " ".join(text.replace("│", " ").split())  # one line, however a message was wrapped
+    return " ".join(text.split())  # one line, however argparse wrapped a message
 
 
 def listed(*args: str) -> list[str]:
