@@ -13,13 +13,9 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 
-def run(argv: Sequence[str]) -> int:
-    """Run `kmsctl` with `argv` (without the program's name); answer the exit status."""
-    from .commands import run as run_command
-
-    return run_command(list(argv))
-
-
 def main(argv: Sequence[str] | None = None) -> NoReturn:
-    """The `kmsctl` entry point."""
-    sys.exit(run(sys.argv[1:] if argv is None else argv))
+    """The `kmsctl` entry point: runs `argv` (default: the process's arguments, without the program's name)
+    and exits with the command's status."""
+    from .commands import run
+
+    sys.exit(run(list(sys.argv[1:] if argv is None else argv)))
