@@ -46,6 +46,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import bare_app  # noqa: E402
+from server_vs_moto import ACCESS_KEY, REGION, SECRET_KEY  # noqa: E402
 
 from provider.dialects import Call, WireRequest, write_json  # noqa: E402
 from provider.dialects.huaweicloud import DIALECT as HUAWEI  # noqa: E402
@@ -56,9 +57,6 @@ from provider.dialects.volcengine import signer as volcengine_signer  # noqa: E4
 from provider.emulator import Emulator  # noqa: E402
 from provider.server.app import KmsApp  # noqa: E402
 
-ACCESS_KEY = "AKBENCH000000001"
-SECRET_KEY = "bench-secret-key-0123456789abcdef"
-REGION = "cn-north-4"
 HOST = "127.0.0.1:8400"
 OPS = ("Encrypt", "Decrypt", "GenerateDataKey", "DescribeKey")
 STAGES = ("signature", "routing", "decode", "parse", "emulator", "shape", "serialize")
