@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from ...domain import model, rules
 from ...domain.errors import InvalidParameter, KmsError
 from ...domain.rules import DATA_KEY_BYTES_MAX
-from .. import Call, Handler, Parsed, Results, WireRequest, WireResponse, read_json, write_json
+from .. import Call, Handler, Parsed, Results, WireRequest, WireResponse
+from ..json_body import read_json, write_json
 from . import codec, signer
 from .codec import BadJson, HuaweiInvalid, MissingParameter
 
