@@ -163,10 +163,6 @@ class Credential(NamedTuple):
     signature: str
 
 
-def parse_authorization(header: str | None) -> Credential:
-    return _read_authorization(header)[0]
-
-
 def _read_authorization(header: str | None) -> tuple[Credential, str]:
     """The credential, and its signed names as SignedHeaders gives them (`;`-joined)."""
     if not header:
