@@ -48,10 +48,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import bare_app  # noqa: E402
 from server_vs_moto import ACCESS_KEY, REGION, SECRET_KEY  # noqa: E402
 
-from provider.dialects import Call, WireRequest, write_json  # noqa: E402
+from provider.dialects import Call, WireRequest  # noqa: E402
 from provider.dialects.huaweicloud import DIALECT as HUAWEI  # noqa: E402
 from provider.dialects.huaweicloud import server as huawei_server  # noqa: E402
 from provider.dialects.huaweicloud import signer as huawei_signer  # noqa: E402
+from provider.dialects.json_body import write_json  # noqa: E402
 from provider.dialects.volcengine import server as volcengine_server  # noqa: E402
 from provider.dialects.volcengine import signer as volcengine_signer  # noqa: E402
 from provider.emulator import Emulator  # noqa: E402

@@ -15,7 +15,6 @@ request (its region, its operation, its fields) travels in the `Call` it decodes
 from __future__ import annotations
 
 import importlib
-import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple, Protocol
 
@@ -137,28 +136,6 @@ class Dialect(Protocol):
     def sign(self, region: str, call: HttpCall, host: str, access_key: str, secret_key: str) -> dict[str, str]:
         """The signature headers for one attempt (called again on every retry: dates move)."""
         ...
-
-
-def read_json(body: bytes) -> Any:
-    """A request body's JSON, as the standard library reads it, through orjson's faster parser.
-
-    Where orjson refuses what the standard library takes (NaN, lone surrogates, nesting past 1024) or
-    the body is no JSON at all, the standard library reads it again: the answer, or the error a
-    dialect turns into its message, is the standard library's. (One difference stays: a number past 64
-    bits reads as a float, which every integer parameter refuses all the same.)"""
-    import orjson  # here, not at the top: `kmsctl` through an endpoint imports this module and never parses here
-
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return json.loads(body)
-
-
-def write_json(doc: Any) -> bytes:
-    """An answer's JSON: compact UTF-8."""
-    import orjson
-
-    return orjson.dumps(doc)
 
 
 # The dialects there are, by name, each in its own package (provider/dialects/<name>/). A client loads only

@@ -147,7 +147,7 @@ class KmsApp:
 
     # --- the action endpoint -------------------------------------------------------------------------
     async def _handle(self, dialect: ServedApi, head: WireRequest, receive: Receive, send: Send) -> None:
-        call = Call(head)  # what is known of the request so far: an error is shaped from it
+        call = Call(head)  # what is known of the request until authenticate routes it: an error is shaped from it
         close = False
         try:
             message = await receive()
@@ -158,7 +158,6 @@ class KmsApp:
             else:
                 body, close = await self._body(head.headers, receive, message)
             req = WireRequest(head.method, head.path, head.query, head.headers, body)
-            call = Call(req)
             try:
                 call = dialect.authenticate(req, self._secrets.get)
             except AccessDenied as denied:

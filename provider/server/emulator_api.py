@@ -13,12 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..dialects import Call, Parsed, Results, ServedApi, WireRequest, WireResponse, read_json, write_json
+from ..dialects import Call, Parsed, Results, ServedApi, WireRequest, WireResponse
 from ..dialects.emulator_clock import CLOCK_PATH
 from ..dialects.huaweicloud import DIALECT as HUAWEI
 from ..dialects.huaweicloud import HuaweiCloud
 from ..dialects.huaweicloud import projects as huawei_projects
 from ..dialects.huaweicloud import signer as huawei_signer
+from ..dialects.json_body import read_json, write_json
 from ..dialects.volcengine import VOLCENGINE
 from ..dialects.volcengine import signer as volcengine_signer
 from ..domain import model

@@ -19,17 +19,19 @@ import re
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from functools import cache
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
+
+# At import, not inside the functions that use it: _typed checks a request's fields on most requests. This
+# module is the server half alone (HuaweiCloud.served() loads it), as volcengine/server.py's request models are.
+from pydantic import BaseModel, ValidationError
 
 from ...domain import model, rules
 from ...domain.errors import InvalidParameter, KmsError
 from ...domain.rules import DATA_KEY_BYTES_MAX
-from .. import Call, Handler, Parsed, Results, WireRequest, WireResponse, read_json, write_json
+from .. import Call, Handler, Parsed, Results, WireRequest, WireResponse
+from ..json_body import read_json, write_json
 from . import codec, signer
 from .codec import BadJson, HuaweiInvalid, MissingParameter
-
-if TYPE_CHECKING:  # pydantic loads with the route table (the server's alone; HttpBackend never needs it)
-    from pydantic import BaseModel
 
 PATH_RE = re.compile(r"^/(?P<version>v1\.0|v2)/(?P<project>[^/]+)/kms(?P<rest>/.*)?$")
 # AES_128 and AES_256 data keys of create-datakey's key_spec, in bytes.
@@ -545,8 +547,6 @@ def _wire_names(cls: type[BaseModel], leave_out: frozenset[str] = frozenset()) -
 
 
 def _body_model(request: type[BaseModel]) -> type[BaseModel] | None:
-    from pydantic import BaseModel
-
     field = request.model_fields.get("body")
     if field is None:
         return None
@@ -606,8 +606,6 @@ _KINDS = {"string_type": "a string", "int_type": "a whole number", "bool_type": 
 def _typed(op: Route, model: type[BaseModel], raw: dict[str, Any]) -> None:
     """The fields typed as the SDK's model types them (a `str` is a JSON string, ...), or HuaweiInvalid
     naming the field and its type; a value is never echoed (it may be a plaintext)."""
-    from pydantic import ValidationError
-
     try:
         # The model's validator itself: model_validate is a Python wrapper around this very call.
         model.__pydantic_validator__.validate_python(raw, strict=not op.query)

@@ -17,7 +17,8 @@ from typing import Any
 
 from ...domain import model, rules
 from ...domain.errors import InvalidParameter, KmsError, NotFound
-from .. import Call, Handler, Parsed, Results, WireRequest, WireResponse, read_json, write_json
+from .. import Call, Handler, Parsed, Results, WireRequest, WireResponse
+from ..json_body import read_json, write_json
 from . import params as rq
 from . import signer
 from . import wire as w

@@ -122,9 +122,9 @@ def signing_key(secret_key: str, date: str, region: str, service: str = SERVICE)
 
 def signature(secret_key: str, x_date: str, region: str, canonical: str, service: str = SERVICE) -> str:
     date = x_date[:8]
-    key = signing_key(secret_key, date, region, service)
-    return hmac.new(key, string_to_sign(x_date, scope(date, region, service), canonical).encode(),
-                    hashlib.sha256).hexdigest()
+    # The derived key's HMAC states are kept (keyed_hmac), as verify uses them: one HMAC for both ends.
+    return keyed_hmac(signing_key(secret_key, date, region, service),
+                      string_to_sign(x_date, scope(date, region, service), canonical).encode())
 
 
 def authorization(access_key: str, x_date: str, region: str, signed: list[str], sig: str,
@@ -161,10 +161,6 @@ class Credential(NamedTuple):
     service: str
     signed: list[str]
     signature: str
-
-
-def parse_authorization(header: str | None) -> Credential:
-    return _read_authorization(header)[0]
 
 
 def _read_authorization(header: str | None) -> tuple[Credential, str]:
