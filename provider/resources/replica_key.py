@@ -319,14 +319,7 @@ def _converge(
     live_tags = tags_of(key)
     managed = want.get("tags") is not None
     if managed and (set(old_tags) - set(new_tags) or any(live_tags.get(k) != v for k, v in new_tags.items())):
-        was_disabled = key.state == rules.KeyState.DISABLE
-        if was_disabled:
-            rc.enable_key(key_id)
-        try:
-            retire.set_tags(rc, key_id, old_tags, live_tags, new_tags)
-        finally:
-            if was_disabled:
-                rc.disable_key(key_id)
+        retire.while_enabled(rc, key, lambda: retire.set_tags(rc, key_id, old_tags, live_tags, new_tags))
         key = rc.describe_key(key_id)
     if not enabled and key.state == rules.KeyState.ENABLE:
         key = rc.disable_key(key_id)
