@@ -40,9 +40,7 @@ from collections.abc import Iterator
 from concurrent import futures
 from typing import Any
 
-from engine_watch import engine_alive, watch_engine  # beside this file
-
-__all__ = ["engine_alive", "main", "watch_engine"]
+from engine_watch import watch_engine  # beside this file
 
 EXEC_ENV = "KMS_LANGHOST_RUN_REQUEST"
 # Told to programs: "1" when the engine runs this project's dynamic-provider host, which answers the engine's

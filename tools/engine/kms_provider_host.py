@@ -37,9 +37,7 @@ from concurrent import futures
 from pathlib import Path
 from typing import Any
 
-from engine_watch import HEALTH_EVERY, WATCH_EVERY, engine_alive, watch_engine  # beside this file
-
-__all__ = ["HEALTH_EVERY", "WATCH_EVERY", "engine_alive", "main", "watch_engine"]
+from engine_watch import watch_engine  # beside this file
 
 TYPE_PREFIX = "pulumi-python:dynamic/kms:"
 RESOURCES = ("CustomKey", "ReplicaKey", "KeyAlias", "KeyTags")
