@@ -82,7 +82,6 @@ class ProviderError(Exception):
     """A failure shown to the user: what was being done, then the service's code and message."""
 
 
-
 class BaseProvider(ResourceProvider):
     # The pickled provider is just a class reference: nothing secret, so it may stay readable in state.
     serialize_as_secret_always = False
@@ -97,7 +96,6 @@ class BaseProvider(ResourceProvider):
                 values[key] = str(value)
         reset_config(values)
         _warm_backend()
-
 
 
 def _warm_backend() -> None:
@@ -146,7 +144,6 @@ def default_region() -> str:
     return settings().region
 
 
-
 def connect(region: str | None = None, config: Mapping[str, str] | None = None) -> KmsClient:
     """A `KmsClient` in `region` on the stack's backend, built once per configuration in this host."""
     s = settings(config)
@@ -166,8 +163,6 @@ def connect(region: str | None = None, config: Mapping[str, str] | None = None) 
 
 def failure(action: str, err: KmsError) -> ProviderError:
     return ProviderError(f"{action}: {err}")
-
-
 
 
 # --- lost creates -----------------------------------------------------------------------------------------
@@ -269,12 +264,10 @@ def autoname(base: str, owner: str | None = None, replaces: str = "") -> str:
     return cleaned[: rules.NAME_MAX - len(suffix)] + suffix
 
 
-
 def timestamp(epoch: Any) -> str | None:
     if epoch is None:
         return None
     return dt.datetime.fromtimestamp(int(epoch), dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
 
 
 # --- the service ---------------------------------------------------------------------------------------
@@ -290,12 +283,10 @@ def live_key(c: KmsClient, ref: str, what: str) -> model.Key | None:
     return None if key.state == rules.KeyState.PENDING_DELETE else key
 
 
-
 def replica_regions(key: model.Key) -> list[str]:
     """The regions of a key's replicas not scheduled for deletion, as the key's own answer tells (a replica
     whose state the answer leaves out counts as live: `live_replicas` asks when that matters)."""
     return sorted(r.region for r in key.replicas if r.state != rules.KeyState.PENDING_DELETE)
-
 
 
 def canonical_id(c: KmsClient, ref: str) -> str:
