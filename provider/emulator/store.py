@@ -226,7 +226,13 @@ class KeyRow(Value):
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> KeyRow:
-        return cls(**{attr: read(row[name]) for name, attr, read in _READS})
+        # By position, the plain columns at C speed: a Row's lookup by name scans its columns, and most
+        # columns need no conversion. Every state's keys table has KEY_COLUMNS' order (a migration only
+        # appends; tests/emulator/test_state_migrations.py holds each migrated layout to a fresh one).
+        values = dict(zip(_FIELDS, row, strict=True))
+        for attr, read in _CONVERTED:
+            values[attr] = read(values[attr])
+        return cls(**values)
 
     def state(self, now: float) -> KeyState:
         # Replication is asynchronous (Huawei Cloud DEW, Creating a Replica Key): a replica is Creating until its ready
@@ -286,14 +292,15 @@ def _key(row: sqlite3.Row | None) -> KeyRow | None:
     return None if row is None else KeyRow.from_row(row)
 
 
-_READS = tuple((c.name, c.attr, c.read) for c in KEY_COLUMNS)
+_FIELDS = tuple(c.attr for c in KEY_COLUMNS)
+_CONVERTED = tuple((c.attr, c.read) for c in KEY_COLUMNS if c.read is not _as_stored)
 # What a create writes: the id and times, and NewKey's fields; the other columns start at their default.
 _INSERTED = tuple(_KEY_COLUMN[n] for n in fields(NewKey))
 _INSERT_KEY = (
     f"INSERT INTO keys (id, created, updated, {', '.join(c.name for c in _INSERTED)})"
     f" VALUES (?, ?, ?{', ?' * len(_INSERTED)})"
 )
-if tuple(c.attr for c in KEY_COLUMNS) != fields(KeyRow):
+if fields(KeyRow) != _FIELDS:
     raise TypeError("KeyRow's fields must be KEY_COLUMNS' fields, in order")
 
 _MISS = object()
