@@ -47,7 +47,7 @@ class RegionalKey(Value):
 
 
 def regional_keys(keys: RegionalKey | str | list[RegionalKey | str] | tuple[RegionalKey | str, ...],
-             default_region: str | None = None) -> list[RegionalKey]:
+                  default_region: str | None = None) -> list[RegionalKey]:
     items = [keys] if isinstance(keys, RegionalKey | str) else list(keys)
     refs = [k if isinstance(k, RegionalKey) else RegionalKey.parse(k, default_region) for k in items]
     if not refs:
