@@ -11,7 +11,8 @@ is raised for the run), every key created through the API, each measured two way
   100 keys fit in that memory, a random pick among 100,000 mostly does not.
 
 Then in-process Encrypt ops/s against raw `cryptography` AES-GCM on the same bytes, measured in the
-same run. Last line: `ratio describe_100k_over_100 X` on cold lookups (goal <= 1.5: flat).
+same run. Then durable writes from 16 threads at once against one thread (goal: about 1, the writers
+queue without sleeping on a free lock). Last line: `ratio describe_100k_over_100 X` on cold lookups (goal <= 1.5: flat).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -88,14 +90,29 @@ def main() -> None:
         for _ in range(n):
             aes.encrypt(os.urandom(12), PLAINTEXT, b"")
         raw_ops = n / (time.perf_counter() - t)
+
+        # Durable writes (TagResource: one commit each) from one thread, then from 16 at once, as a
+        # `pulumi destroy` or `kmsctl serve` makes them: each write's share of the wall time.
+        writes = 16 * 20
+        tags = [(ids[i % len(ids)], {"bench": str(i)}) for i in range(writes)]
+        t = time.perf_counter()
+        for tagged, tag in tags:
+            kms.tag_resources(tagged, tag)
+        serial_ms = (time.perf_counter() - t) / writes * 1e3
+        t = time.perf_counter()
+        with ThreadPoolExecutor(16) as pool:
+            list(pool.map(lambda job: kms.tag_resources(*job), tags))
+        parallel_ms = (time.perf_counter() - t) / writes * 1e3
     big = f"{args.keys // 1000}k" if args.keys >= 1000 else str(args.keys)
     print(f"create_key            {create_rate:10.0f} keys/s (durable commits)")
     for what in small:
         print(f"{what:<15}  100 {small[what]:8.1f} us   {big:>6} {large[what]:8.1f} us")
     print(f"encrypt in-process (one key, warm) {kms_ops:10.0f} ops/s   raw AES-GCM {raw_ops:10.0f} ops/s")
+    print(f"durable write          {serial_ms:.2f} ms from 1 thread, {parallel_ms:.2f} ms each from 16 threads")
     print(f"ratio encrypt_warm_over_cold_100 {small['encrypt warm'] / small['encrypt cold']:.3f}")
     print(f"ratio encrypt_{big}_over_100 {large['encrypt cold'] / small['encrypt cold']:.3f}")
     print(f"ratio encrypt_over_raw_aesgcm {kms_ops / raw_ops:.4f}")
+    print(f"ratio write_16_threads_over_1 {parallel_ms / serial_ms:.3f}")
     print(f"ratio describe_{big}_over_100 {large['describe cold'] / small['describe cold']:.3f}")
 
 
