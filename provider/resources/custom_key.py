@@ -5,7 +5,6 @@ else is changed in place. Create is transactional: a key whose follow-up steps f
 deletion again before the error surfaces.
 """
 
-from __future__ import annotations
 
 import asyncio
 import secrets
@@ -504,8 +503,6 @@ class CustomKey(dynamic.Resource, module="kms", name="CustomKey"):
     key_material: pulumi.Output[str | None]
     tags: pulumi.Output[dict[str, str]]
     multi_region: pulumi.Output[bool | None]
-    multi_region_type: pulumi.Output[kinds.MultiRegionType]
-    replica_regions: pulumi.Output[list[str]]
     public_key: pulumi.Output[str | None]
     creation_date: pulumi.Output[str]
 
@@ -587,15 +584,43 @@ class CustomKey(dynamic.Resource, module="kms", name="CustomKey"):
         self.key_id = self.id
         program.declare_key(self)
         self._replicas: list[Any] = []  # the ReplicaKeys the program declares on this key's key_id
-        self.replica_regions = _with_declared_replicas(self.replica_regions, self._replicas)
-        # A key with replicas is a primary, whatever the service said when the key itself was created.
-        self.multi_region_type = pulumi.Output.all(self.multi_region_type, self.replica_regions).apply(
-            lambda v: rules.MultiRegionType.PRIMARY.value if v[1] else v[0]
-        )
 
     def add_replica(self, replica: Any) -> None:
         """Called by a ReplicaKey built on this key's key_id: its region belongs in `replica_regions`."""
         self._replicas.append(replica)
+
+    # `replica_regions` and `multi_region_type` are derived from what the service reported and the replicas the
+    # program declares, built when first read: each Output is an asyncio task the SDK's end-of-program loop
+    # waits over, and most programs never read these two (docs/resources.md, "What a resource costs"). The SDK
+    # puts each reported Output in the instance's __dict__ under the property's name, which the property
+    # shadows.
+    @property
+    def replica_regions(self) -> pulumi.Output[list[str]]:
+        """The regions of the key's replicas (see the class docstring)."""
+        derived: pulumi.Output[list[str]] | None = self.__dict__.get("_replica_regions")
+        if derived is None:
+            reported = self.__dict__["replica_regions"]
+            derived = self._replica_regions = _with_declared_replicas(reported, self._replicas)
+        return derived
+
+    @replica_regions.setter
+    def replica_regions(self, reported: pulumi.Output[list[str]]) -> None:  # where an SDK sets it, not __dict__
+        self.__dict__["replica_regions"] = reported
+
+    @property
+    def multi_region_type(self) -> pulumi.Output[kinds.MultiRegionType]:
+        """``NONE`` or ``PRIMARY`` (see the class docstring)."""
+        derived: pulumi.Output[kinds.MultiRegionType] | None = self.__dict__.get("_multi_region_type")
+        if derived is None:
+            # A key with replicas is a primary, whatever the service said when the key itself was created.
+            derived = self._multi_region_type = pulumi.Output.all(
+                self.__dict__["multi_region_type"], self.replica_regions
+            ).apply(lambda v: rules.MultiRegionType.PRIMARY.value if v[1] else v[0])
+        return derived
+
+    @multi_region_type.setter
+    def multi_region_type(self, reported: pulumi.Output[kinds.MultiRegionType]) -> None:
+        self.__dict__["multi_region_type"] = reported
 
 
 def _with_declared_replicas(live: pulumi.Output[list[str]], replicas: list[Any]) -> pulumi.Output[list[str]]:

@@ -6,7 +6,6 @@ the alias a replacement: deleted, then made again on the new key, in the same up
 so. The program tells the provider the new target's usage while previewing (the key's outputs are known then
 even when its id is not)."""
 
-from __future__ import annotations
 
 from typing import Any
 

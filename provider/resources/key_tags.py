@@ -4,7 +4,6 @@ It manages only its own tag keys: other tags of the key are never touched, and d
 tags it set.
 """
 
-from __future__ import annotations
 
 from typing import Any
 

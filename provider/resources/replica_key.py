@@ -6,7 +6,6 @@ region for the same primary (a previous apply that timed out, or one still waiti
 window) is adopted instead of failing.
 """
 
-from __future__ import annotations
 
 import copy
 import secrets
