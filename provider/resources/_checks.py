@@ -12,9 +12,10 @@ from pulumi.dynamic import CheckFailure
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
+from ..config import Settings
 from ..domain import rules
 from ..domain.errors import KmsError
-from ._common import IMPORT_ID, Props, ProviderError, canonical_id, catalog, connect, default_region, settings
+from ._common import IMPORT_ID, Props, ProviderError, canonical_id, connect, settings
 
 T = TypeVar("T")
 
@@ -39,6 +40,15 @@ class Checker:
 
     def __init__(self) -> None:
         self.failures: list[CheckFailure] = []
+        self._settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        """The configuration, resolved once a check: a check reads it for its region, catalog and the
+        cloud's capabilities, and resolving it (stack config, then the environment) costs ~60 µs each time."""
+        if self._settings is None:
+            self._settings = settings()
+        return self._settings
 
     def fail(self, prop: str, reason: str) -> None:
         # The reason names the property even where the engine prints it alone.
@@ -50,7 +60,7 @@ class Checker:
         """Whether the stack's kms: settings are valid. Every check calls it first, so a bad setting fails
         at preview naming it, even for a resource that gives its region (and so never asks for kms:region)."""
         try:
-            settings()
+            self._settings = settings()
         except KmsError as err:
             self.fail("kms", err.message)
             return False
@@ -102,13 +112,13 @@ class Checker:
 
     def region(self, prop: str, value: Any) -> Any:
         if value is None:
-            value = default_region()
+            value = self.settings.region
         if is_unknown(value):
             return value
         text = self.string(prop, value)
         if text is None:
             return None
-        return self.rule(prop, lambda: catalog().region(text, prop))
+        return self.rule(prop, lambda: self.settings.catalog.region(text, prop))
 
 
 def decode_material(value: str) -> bytes:

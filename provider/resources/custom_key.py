@@ -101,7 +101,7 @@ class CustomKeyProvider(common.BaseProvider):
         elif is_unknown(project) or c.string("enterprise_project", project) is not None:
             ins["enterprise_project"] = project
         # An input the configured cloud's API lacks is refused here, never dropped on the way.
-        can = common.capabilities()
+        can = c.settings.capabilities
         for able, what, prop, default in (
             (can.keyrings, "keyrings", "keyring_name", rules.DEFAULT_KEYRING),
             (can.enterprise_projects, "enterprise_projects", "enterprise_project", rules.DEFAULT_ENTERPRISE_PROJECT),

@@ -37,7 +37,7 @@ class KeyAliasProvider(common.BaseProvider):
         ins: Props = {"region": c.region("region", news.get("region"))}
         name = news.get("alias_name")
         # Decided by the configured cloud (kms:dialect), whatever the endpoint's host: Volcengine has no aliases.
-        can = common.capabilities()
+        can = c.settings.capabilities
         if not can.aliases:
             c.fail("alias_name", can.lacking("aliases", "alias_name (KeyAlias)"))
         if name is None:

@@ -62,12 +62,12 @@ class ReplicaKeyProvider(common.BaseProvider):
             ins["replica_region"] = replica_region
         elif (text := c.string("replica_region", replica_region)) is not None:
             ins["replica_region"] = text
-            known = c.rule("replica_region", lambda: common.catalog().region(text, "replica_region"))
+            known = c.rule("replica_region", lambda: c.settings.catalog.region(text, "replica_region"))
             if known and isinstance(primary_region, str) and not is_unknown(primary_region):
                 # The catalog's replica matrix (Huawei Cloud: the DEW guide's table of master and replica regions).
                 matched = c.rule(
                     "replica_region",
-                    lambda: common.catalog().replica_region(primary_region, text, "replica_region"),
+                    lambda: c.settings.catalog.replica_region(primary_region, text, "replica_region"),
                 )
                 if matched is None and news.get("primary_region") is None:
                     # The program did not say where the primary is (a literal id): say what was assumed.
@@ -77,7 +77,7 @@ class ReplicaKeyProvider(common.BaseProvider):
                         "set primary_region to the region of the key being replicated",
                     )
         multi = news.get(PRIMARY_MULTI_REGION)
-        can = common.capabilities()
+        can = c.settings.capabilities
         if can.multi_region_at_create and multi is not None and not is_unknown(multi) and multi is not True:
             # Where the program shows the primary: Volcengine replicates only keys created multi-region.
             c.fail("primary_key_id", _not_multi_region(can.cloud, "the CustomKey this program declares"))
