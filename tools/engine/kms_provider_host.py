@@ -170,19 +170,23 @@ def main(argv: list[str] | None = None) -> None:
 
     engine_channel = grpc.insecure_channel(engine_address) if engine_address else None
     warned: set[str] = set()
+    # The configuration (HOST.config, replaced whole by Configure) whose state directory was found: a state
+    # that is there stays there for the one command this host serves, so later checks skip the lookup.
+    present: list[object] = [None]
 
     def warn_if_state_lost(urn: str) -> None:
         """A resource the stack holds, checked against an embedded emulator whose state directory is gone
         (deleted, or kms:emulatorPath changed): the keys the stack recorded are not there. The preview would
         show no change; the engine gets a warning on the resource instead (its Log service, as providers do)."""
         common = _resources_common()
-        if common is None or engine_channel is None or urn in warned:
+        if common is None or engine_channel is None or urn in warned or present[0] is common.HOST.config:
             return
         try:
             s = common.settings()
         except Exception:  # noqa: BLE001 - a bad setting is Check's failure to report, not this warning's
             return
         if not s.embedded or s.emulator_path.exists():
+            present[0] = common.HOST.config
             return
         warned.add(urn)
         from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc
