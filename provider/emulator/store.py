@@ -764,9 +764,9 @@ class Store:
 
         This process's writers queue on a lock of their own first: SQLite's busy handler makes a writer that
         finds the database locked sleep 1, 2, 5, 10... ms before it looks again, while a commit holds the
-        lock about 1 ms (https://www.sqlite.org/c3ref/busy_timeout.html), so a handful of concurrent writes
-        (a `pulumi destroy` deleting 16 keys at once) spent most of their time asleep on a free lock. Other
-        processes' writers still meet SQLite's own lock and wait as before."""
+        lock about 1 ms (https://www.sqlite.org/c3ref/busy_timeout.html), so concurrent writes (a `pulumi
+        destroy` deleting 16 keys at once) slept while the lock stood free. Other processes' writers still
+        meet SQLite's own lock and wait as before."""
         forks, writers = self._writers
         if forks != _forks[0]:  # a lock inherited through fork may be held by a thread the child lacks
             self._writers = (_forks[0], writers := threading.Lock())

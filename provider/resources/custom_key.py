@@ -5,6 +5,8 @@ else is changed in place. Create is transactional: a key whose follow-up steps f
 deletion again before the error surfaces.
 """
 
+# Annotations evaluated, not `from __future__ import annotations`: the SDK resolves a resource class's
+# annotations each time it registers one, and strings cost an eval each (docs/resources.md).
 
 import asyncio
 import secrets

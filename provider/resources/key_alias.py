@@ -6,6 +6,8 @@ the alias a replacement: deleted, then made again on the new key, in the same up
 so. The program tells the provider the new target's usage while previewing (the key's outputs are known then
 even when its id is not)."""
 
+# Annotations evaluated, not `from __future__ import annotations`: the SDK resolves a resource class's
+# annotations each time it registers one, and strings cost an eval each (docs/resources.md).
 
 from typing import Any
 

@@ -4,6 +4,8 @@ It manages only its own tag keys: other tags of the key are never touched, and d
 tags it set.
 """
 
+# Annotations evaluated, not `from __future__ import annotations`: the SDK resolves a resource class's
+# annotations each time it registers one, and strings cost an eval each (docs/resources.md).
 
 from typing import Any
 

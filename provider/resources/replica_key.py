@@ -6,6 +6,8 @@ region for the same primary (a previous apply that timed out, or one still waiti
 window) is adopted instead of failing.
 """
 
+# Annotations evaluated, not `from __future__ import annotations`: the SDK resolves a resource class's
+# annotations each time it registers one, and strings cost an eval each (docs/resources.md).
 
 import copy
 import secrets
