@@ -5,10 +5,10 @@ dependency shape (a replica and an alias on each key):
 
 * kms:  N CustomKeys, N ReplicaKeys (one per key) and N KeyAliases, on the embedded emulator;
 * noop: 3N no-op resources that register the same property names as the KMS resource each stands for
-  and answer outputs of the same names. The contract makes every input and output an attribute, and the
-  SDK and the engine pay per attribute: this is the floor for any provider of that contract, so a ratio
-  over it is what this package's own code costs (checks, the emulator, durable commits, what it keeps in
-  state);
+  and answer what the contract asks of any provider: each output, and each input with the provider's
+  value whether or not the program passed it. The SDK and the engine pay per attribute and per property
+  kept in state: this is the floor for any provider of that contract, so a ratio over it is what this
+  package's own code costs (checks, the emulator, durable commits, what it keeps beyond the contract);
 * thin: 3N no-op resources of one property each, printed for reference: over it, the ratio adds what
   the contract's attribute set costs (docs/resources.md, "What a resource costs beyond a no-op one").
 
@@ -110,17 +110,21 @@ _ACCOUNT = "0123456789abcdef0123456789abcdef"
 
 
 def _fake_outputs(props: dict[str, Any], key_id: str) -> dict[str, Any]:
+    """The outputs the contract asks for: each output, and each input with the provider's value whether or
+    not the program passed it (the defaults), of the sizes the KMS resources answer."""
     region = props.get("replica_region") or props.get("region") or "cn-north-4"
     if "alias_name" in props:
-        return {"alias_name": props["alias_name"], "target_key_id": props["target_key_id"],
-                "trn": f"trn:kms:{region}:{_ACCOUNT}:alias/{props['alias_name'][6:]}",
+        return {"region": region, **props, "trn": f"trn:kms:{region}:{_ACCOUNT}:alias/{props['alias_name'][6:]}",
                 "target_key_usage": "ENCRYPT_DECRYPT"}
-    outs = {"key_id": key_id, "trn": f"trn:kms:{region}:{_ACCOUNT}:key/{key_id}", "key_state": "2",
+    defaults = {"enabled": True, "pending_days": 30, "tags": {}}
+    outs = {"key_id": key_id, "trn": f"trn:kms:{region}:{_ACCOUNT}:key/{key_id}", "key_state": "Enable",
             "region": region, "key_spec": "AES_256", "key_usage": "ENCRYPT_DECRYPT"}
     if "primary_key_id" in props:
-        return {**outs, "primary_trn": f"trn:kms:cn-north-4:{_ACCOUNT}:key/{props['primary_key_id']}"}
-    return {**outs, "key_name": f"{props['__autoname']}-a1b2c3d4", "multi_region_type": "NONE",
-            "replica_regions": [], "public_key": None, "creation_date": "1764979200000"}
+        return {**defaults, "description": "key 00", "key_name": "key-00-a1b2c3d4", "primary_region": "cn-north-4",
+                **props, **outs, "primary_trn": f"trn:kms:cn-north-4:{_ACCOUNT}:key/{props['primary_key_id']}"}
+    defaults |= {"enterprise_project": "default", "keyring_name": "default", "origin": "kms", "rotation_enabled": False}
+    return {**defaults, **props, **outs, "key_name": f"{props['__autoname']}-a1b2c3d4", "multi_region_type": "NONE",
+            "replica_regions": [], "creation_date": "2026-12-06T04:32:35Z"}
 
 
 class ShapedNoopProvider(ResourceProvider):
@@ -130,7 +134,7 @@ class ShapedNoopProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         key_id = str(uuid.uuid4())
-        return CreateResult(key_id, {**props, **_fake_outputs(props, key_id)})
+        return CreateResult(key_id, _fake_outputs(props, key_id))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changed = [k for k, v in news.items() if olds.get(k) != v]
