@@ -14,7 +14,13 @@ work differs:
   Huawei's Content-Type and a 32-character X-Request-Id).
 The request id is fixed rather than counted: the floor does not pay for one.
 
-    python benchmarks/bare_app.py PORT
+With `--essential` the app does, for Encrypt, the work no KMS server can skip, and nothing else
+(benchmarks/server_essential.py measures it): the signature checked (this project's signers, as
+`kmsctl serve` checks them), the JSON body parsed, the plaintext AES-GCM-encrypted under a fixed key with a
+fresh nonce, the answer built with a counted request id. No key is looked up, no state or rule consulted,
+no parameter validated, no error shaped; every other operation gets the fixed answer.
+
+    python benchmarks/bare_app.py PORT [--essential]
 """
 
 from __future__ import annotations
@@ -103,6 +109,65 @@ async def app(scope: Scope, receive: Callable[[], Awaitable[Message]],
     await send({"type": "http.response.body", "body": body})
 
 
+def essential_app() -> Callable[[Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]],
+                                 Awaitable[None]]:
+    """The bare app, but Encrypt does the work any KMS server must (see the module's docstring)."""
+    import base64
+    import itertools
+    import os
+
+    import orjson
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from server_vs_moto import ACCESS_KEY, SECRET_KEY  # the credentials its clients sign with
+
+    from provider.dialects.huaweicloud import signer as huawei_signer
+    from provider.dialects.volcengine import signer as volcengine_signer
+
+    aes = AESGCM(os.urandom(32))
+    ids = itertools.count(1)
+    secret_for = {ACCESS_KEY: SECRET_KEY}.get
+
+    def seal(plaintext_b64: str, key_id: str) -> str:
+        nonce = os.urandom(12)
+        return base64.b64encode(b"\x01" + nonce + aes.encrypt(nonce, base64.b64decode(plaintext_b64),
+                                                              key_id.encode())).decode()
+
+    async def essential(scope: Scope, receive: Callable[[], Awaitable[Message]],
+                        send: Callable[[Message], Awaitable[None]]) -> None:
+        if scope["type"] != "http":
+            return
+        path: str = scope["path"]
+        query = scope["query_string"]
+        if not (path.endswith("/encrypt-data") or query.startswith(b"Action=Encrypt&")):
+            await app(scope, receive, send)
+            return
+        message = await receive()
+        body: bytes = message.get("body", b"")
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        params = orjson.loads(body)
+        if path.startswith("/v"):
+            huawei_signer.verify("POST", path, [], headers, body, secret_for)
+            answer = orjson.dumps({"key_id": params["key_id"], "cipher_text": seal(params["plain_text"],
+                                                                                    params["key_id"])})
+            extra = [(b"Content-Type", b"application/json"), (b"X-Request-Id", b"%032d" % next(ids))]
+        else:
+            pairs = [(k, v) for k, _, v in (p.partition("=") for p in query.decode("latin-1").split("&"))]
+            cred = volcengine_signer.verify(method="POST", path=path, query=pairs, headers=headers, body=body,
+                                            secret_for=secret_for)
+            answer = orjson.dumps({
+                "ResponseMetadata": {"RequestId": f"{next(ids):032d}", "Action": "Encrypt", "Version": "2021-02-18",
+                                     "Service": "kms", "Region": cred.region},
+                "Result": {"CiphertextBlob": seal(params["Plaintext"], params["KeyID"])},
+            })
+            extra = _VOLCENGINE_HEADERS
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [*extra, (b"content-length", b"%d" % len(answer))]})
+        await send({"type": "http.response.body", "body": answer})
+
+    return essential
+
+
 if __name__ == "__main__":
-    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), http=HTTP, loop="uvloop", lifespan="off",
+    served = essential_app() if "--essential" in sys.argv[2:] else app
+    uvicorn.run(served, host="127.0.0.1", port=int(sys.argv[1]), http=HTTP, loop="uvloop", lifespan="off",
                 access_log=False, proxy_headers=False, server_header=False, log_level="warning")

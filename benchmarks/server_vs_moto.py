@@ -11,6 +11,8 @@ alternating rounds.
 The third column is the floor: benchmarks/bare_app.py, the same uvicorn with httptools and uvloop
 answering a fixed JSON document, sent the same signed requests of the dialect. Our ops/s over the bare
 app's is the share of each request that is not ours; 1 would mean our code costs nothing.
+benchmarks/server_essential.py adds, for Encrypt, the bare app doing only the work no KMS server can skip
+(the signature, the JSON, AES-GCM): how close to the floor any server could come.
 benchmarks/server_stages.py shows, in-process, where our share goes (signature, routing, parsing, the
 emulator, shaping, serialization): with `--cold 4` at the cost each stage has live, where the caches are
 cold at each request's start. benchmarks/server_cpu.py gives both servers' CPU per request to the
