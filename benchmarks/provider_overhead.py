@@ -100,12 +100,12 @@ def noop_program(n: int) -> Callable[[], None]:
     return program
 
 
-# --- the same-properties no-op: the floor for any provider of the contract --------------------------------
-# The contract makes every input and output of a resource an attribute (an Output), and the SDK and the
-# engine pay for each one: an asyncio task per attribute, its serialization, its place in the checkpoint.
-# ShapedNoop registers exactly the property names the KMS resource registers and returns outputs of the same
-# names and sizes, and does nothing else: over it, a ratio shows what this package's code costs, apart from
-# what the contract's attribute set costs any implementation.
+# --- the contract's no-op: the floor for any provider of the contract ------------------------------------
+# The contract makes every input and output of a resource an attribute (an Output) holding the provider's
+# value, and the SDK and the engine pay for each one: an asyncio task per attribute, its serialization, its
+# place in the checkpoint. ShapedNoop registers exactly the property names the KMS resource registers and
+# answers each output, and each input with its default, at the sizes ours answer; it does nothing else. Over
+# it, a ratio shows what this package's code costs, apart from what the contract costs any implementation.
 _ACCOUNT = "0123456789abcdef0123456789abcdef"
 
 
