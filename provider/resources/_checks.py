@@ -60,7 +60,7 @@ class Checker:
         """Whether the stack's kms: settings are valid. Every check calls it first, so a bad setting fails
         at preview naming it, even for a resource that gives its region (and so never asks for kms:region)."""
         try:
-            self._settings = settings()
+            self.settings  # noqa: B018 - resolved here so that a bad setting fails first, naming itself
         except KmsError as err:
             self.fail("kms", err.message)
             return False
